@@ -1,0 +1,180 @@
+"""Settings every SPAPS service shares.
+
+A service subclasses :class:`BaseServiceSettings`, adds its own fields and loads it through
+:func:`create_settings_loader`. The defaults are *embedded*: they run with no external services
+(SQLite through aiosqlite, a filesystem Celery broker, a SQLite result backend, local auth), so a
+freshly generated service starts on a laptop. Production is reached by setting environment
+variables, and :meth:`BaseServiceSettings._refuse_unsafe_production` makes sure nothing embedded
+leaks into ``env=prod``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import lru_cache
+from typing import Any, Literal, Protocol, TypeVar
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Environment = Literal["dev", "test", "staging", "prod"]
+AuthMode = Literal["spaps", "local", "disabled"]
+
+#: Secret values that only ever appear in examples. Refused in production.
+PLACEHOLDER_SECRETS = frozenset(
+    {"", "change-me", "changeme", "changethis", "secret", "dev", "local-dev-secret", "example"}
+)
+
+
+class SettingsError(ValueError):
+    """Settings that cannot run in the chosen environment."""
+
+
+class BaseServiceSettings(BaseSettings):
+    """Base class for a service's settings.
+
+    ``extra="ignore"`` because a shared ``.env`` (compose, CI) always carries keys that belong to
+    other programs; pydantic-settings' default ``forbid`` turns those into start-up failures.
+    """
+
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        env_ignore_empty=True,
+        validate_default=True,
+    )
+
+    service_name: str = "spaps-service"
+    env: Environment = "dev"
+    debug: bool = False
+
+    # Logging
+    log_level: str = "INFO"
+    log_format: Literal["json", "console"] = "console"
+
+    # Database (async SQLAlchemy URL)
+    database_url: str = "sqlite+aiosqlite:///./service.db"
+    database_echo: bool = False
+    database_null_pool: bool = False
+    database_pool_size: int = Field(default=5, ge=1)
+    database_max_overflow: int = Field(default=10, ge=0)
+    database_pool_recycle_seconds: int = Field(default=1800, ge=-1)
+    database_pool_timeout_seconds: float = Field(default=30.0, gt=0)
+    run_migrations_on_startup: bool = False
+
+    # Celery. The embedded broker is kombu's filesystem transport: it works across processes
+    # (API and worker) without any server. Point these at redis:// or amqp:// in production.
+    celery_broker_url: str = "filesystem://"
+    celery_result_backend: str = "db+sqlite:///./celery-results.sqlite"
+    celery_filesystem_folder: str = "./.celery-broker"
+    celery_task_always_eager: bool = False
+    celery_task_soft_time_limit_seconds: int = Field(default=240, ge=1)
+    celery_task_time_limit_seconds: int = Field(default=300, ge=1)
+    celery_visibility_timeout_seconds: int = Field(default=3600, ge=1)
+    celery_max_redeliveries: int = Field(default=3, ge=0)
+
+    # Redis (optional cache/readiness target); None means "not configured".
+    redis_url: str | None = None
+
+    # Readiness
+    readiness_timeout_seconds: float = Field(default=2.0, gt=0)
+
+    # SPAPS auth
+    auth_mode: AuthMode = "local"
+    spaps_api_url: str = "https://api.sweetpotato.dev"
+    spaps_api_key: SecretStr = SecretStr("change-me")
+    spaps_application_id: str | None = None
+    auth_local_secret: SecretStr = SecretStr("local-dev-secret")
+    auth_public_paths: list[str] = Field(
+        default_factory=lambda: ["/health/live", "/health/ready", "/docs", "/openapi.json"]
+    )
+    auth_admin_user_ids: list[str] = Field(default_factory=list)
+    auth_cache_ttl_seconds: float = Field(default=30.0, ge=0)
+    auth_cache_max_entries: int = Field(default=10_000, ge=0)
+    auth_connect_timeout_seconds: float = Field(default=1.0, gt=0)
+    auth_read_timeout_seconds: float = Field(default=3.0, gt=0)
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "prod"
+
+    @property
+    def uses_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def production_problems(self) -> list[str]:
+        """Everything that would make this configuration unsafe in production.
+
+        Exposed (not only enforced) so ``spaps doctor`` can report the problems for a
+        configuration before anyone deploys it.
+        """
+        problems: list[str] = []
+        if self.spaps_api_key.get_secret_value().strip().lower() in PLACEHOLDER_SECRETS:
+            problems.append("SPAPS_API_KEY is a placeholder; set the real API key")
+        if self.uses_sqlite:
+            problems.append("DATABASE_URL points at SQLite; use PostgreSQL (postgresql+asyncpg://)")
+        if self.auth_mode == "disabled":
+            problems.append("AUTH_MODE=disabled turns authentication off; use AUTH_MODE=spaps")
+        if self.auth_mode == "local":
+            problems.append(
+                "AUTH_MODE=local accepts locally minted dev tokens; use AUTH_MODE=spaps"
+            )
+        if self.celery_broker_url.startswith(("filesystem://", "memory://")):
+            problems.append(
+                "CELERY_BROKER_URL is an embedded broker; use redis:// or amqp:// in production"
+            )
+        if self.debug:
+            problems.append("DEBUG is on")
+        if self.celery_task_soft_time_limit_seconds >= self.celery_task_time_limit_seconds:
+            problems.append("CELERY_TASK_SOFT_TIME_LIMIT_SECONDS must be below the hard limit")
+        return problems
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_production(self) -> BaseServiceSettings:
+        if self.celery_task_soft_time_limit_seconds >= self.celery_task_time_limit_seconds:
+            raise SettingsError(
+                "celery_task_soft_time_limit_seconds must be below celery_task_time_limit_seconds"
+            )
+        if self.celery_task_time_limit_seconds >= self.celery_visibility_timeout_seconds:
+            raise SettingsError(
+                "celery_task_time_limit_seconds must be below celery_visibility_timeout_seconds,"
+                " or the broker redelivers tasks that are still running"
+            )
+        if self.is_production:
+            problems = self.production_problems()
+            if problems:
+                raise SettingsError("refusing to run with env=prod: " + "; ".join(problems))
+        return self
+
+
+SettingsT = TypeVar("SettingsT", bound=BaseServiceSettings)
+SettingsT_co = TypeVar("SettingsT_co", bound=BaseServiceSettings, covariant=True)
+
+
+class SettingsLoader(Protocol[SettingsT_co]):
+    """A cached zero-argument settings factory with ``cache_clear`` for tests."""
+
+    def __call__(self) -> SettingsT_co: ...
+
+    def cache_clear(self) -> None: ...
+
+
+def create_settings_loader(
+    cls: type[SettingsT], *, env_prefix: str | None = None, **overrides: Any
+) -> SettingsLoader[SettingsT]:
+    """Build the service's ``get_settings``: read the environment once, then serve the cache.
+
+    ``env_prefix`` lets two services share one environment (``HTMA_DATABASE_URL`` next to
+    ``INGREDIENT_DATABASE_URL``). Tests call ``get_settings.cache_clear()`` after changing the
+    environment, or use the pytest plugin's ``settings_override`` fixture.
+    """
+
+    def load() -> SettingsT:
+        kwargs: dict[str, Any] = dict(overrides)
+        if env_prefix is not None:
+            kwargs["_env_prefix"] = env_prefix
+        return cls(**kwargs)
+
+    cached: Callable[[], SettingsT] = lru_cache(maxsize=1)(load)
+    return cached  # type: ignore[return-value]

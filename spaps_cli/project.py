@@ -1,0 +1,92 @@
+"""Finding the service a command runs in, and reading/writing its ``[tool.spaps]`` table.
+
+``spaps new service`` records what it generated (CLI and template versions, answers, domains) in
+the service's own ``pyproject.toml``; every later command (``add domain``, ``doctor``, ``migrate``)
+starts here instead of guessing from the file layout.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from spaps_cli.errors import ProjectNotFoundError, UsageError
+
+if TYPE_CHECKING:
+    import tomlkit.toml_document
+
+PYPROJECT = "pyproject.toml"
+
+
+@dataclass(frozen=True)
+class Project:
+    """A service made by ``spaps new service``."""
+
+    root: Path
+    document: tomlkit.toml_document.TOMLDocument
+
+    @property
+    def pyproject_path(self) -> Path:
+        return self.root / PYPROJECT
+
+    @property
+    def spaps(self) -> dict[str, Any]:
+        table = self.document.get("tool", {}).get("spaps", {})
+        return dict(table)
+
+    @property
+    def package(self) -> str:
+        value = self.spaps.get("package")
+        if not isinstance(value, str) or not value:
+            raise UsageError(
+                f"{self.pyproject_path}: [tool.spaps] has no 'package'",
+                hint='add package = "<your_package>" under [tool.spaps]',
+            )
+        return value
+
+    @property
+    def package_dir(self) -> Path:
+        return self.root / "src" / self.package
+
+    @property
+    def domains(self) -> list[str]:
+        return [str(d) for d in self.spaps.get("domains", [])]
+
+
+def read_pyproject(path: Path) -> tomlkit.toml_document.TOMLDocument:
+    """Parse ``path`` with tomlkit (which keeps comments and layout for later edits)."""
+    import tomlkit
+    from tomlkit.exceptions import ParseError
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{path} is not UTF-8 text", hint="save it as UTF-8") from exc
+    try:
+        return tomlkit.parse(text)
+    except ParseError as exc:
+        raise UsageError(f"{path}: invalid TOML: {exc}", hint="fix the file and re-run") from exc
+
+
+def find_project(start: Path) -> Project:
+    """Walk up from ``start`` to the first ``pyproject.toml`` that has a ``[tool.spaps]`` table."""
+    start = start.resolve()
+    seen_pyproject: Path | None = None
+    for directory in (start, *start.parents):
+        candidate = directory / PYPROJECT
+        if not candidate.is_file():
+            continue
+        document = read_pyproject(candidate)
+        if "spaps" in document.get("tool", {}):
+            return Project(root=directory, document=document)
+        seen_pyproject = seen_pyproject or candidate
+    if seen_pyproject is not None:
+        raise ProjectNotFoundError(
+            f"{seen_pyproject} has no [tool.spaps] table: this is not a service made by spaps",
+            hint="run the command inside a service created with 'spaps new service'",
+        )
+    raise ProjectNotFoundError(
+        f"no pyproject.toml with [tool.spaps] in {start} or any parent directory",
+        hint="run the command inside a service created with 'spaps new service', or pass --dir",
+    )
