@@ -1,0 +1,281 @@
+"""``spaps release bump``: the whole pipeline, with ``dry_run`` threaded through every step.
+
+locate -> read (pyproject, ``__version__``, CHANGELOG) -> ask the index -> compute the next
+version from ``max(local, published)`` -> plan every file -> apply all-or-nothing -> commit/tag.
+Everything that can fail runs before the first write (bump-my-version's ``do_bump`` shape), so a
+refused bump leaves the tree exactly as it was, and a dry run is the same code minus ``apply``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from spaps_cli.errors import UsageError
+from spaps_cli.release import changelog as changelog_module
+from spaps_cli.release import git
+from spaps_cli.release import index as index_client
+from spaps_cli.release import package as package_module
+from spaps_cli.release.outcome import IndexUnverifiableError
+from spaps_cli.release.version import (
+    BumpKind,
+    BumpResult,
+    PrePhase,
+    check_explicit,
+    compute_bump,
+    parse_version,
+)
+
+if TYPE_CHECKING:
+    from packaging.version import Version
+
+    from spaps_cli.plan import Plan, Resolution
+
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+@dataclass(frozen=True)
+class BumpRequest:
+    target: str  # major | minor | patch | prerelease | an explicit version
+    package: str | None = None
+    pre: PrePhase | None = None
+    dev: bool = False
+    date: str | None = None
+    dry_run: bool = False
+    force: bool = False
+    offline: bool = False
+    index: str | None = None
+    timeout: float = index_client.DEFAULT_TIMEOUT
+    strict: bool = False
+    commit: bool = False
+    tag: bool = False
+    cwd: Path | None = None
+
+
+@dataclass
+class BumpOutcome:
+    package: package_module.Package
+    old: str
+    result: BumpResult
+    lookup: index_client.IndexLookup
+    plan: Plan
+    resolutions: list[Resolution]
+    tag: str
+    dry_run: bool
+    warnings: list[str] = field(default_factory=list)
+    commit: str | None = None
+    tagged: bool = False
+
+    @property
+    def new(self) -> Version:
+        return self.result.new
+
+    def as_json(self, files: list[dict[str, str]]) -> dict[str, Any]:
+        return {
+            "name": self.package.name,
+            "package": str(self.package.root),
+            "old": self.old,
+            "new": str(self.new),
+            "base": str(self.result.base),
+            "tag": self.tag,
+            "dry_run": self.dry_run,
+            "forced": self.result.forced,
+            "index": {
+                "status": self.lookup.status.value,
+                "url": self.lookup.url,
+                "highest": _text(self.lookup.highest),
+                "highest_final": _text(self.lookup.highest_final),
+                "reason": self.lookup.reason,
+            },
+            "files": files,
+            "notes": self.result.notes,
+            "warnings": self.warnings,
+            "commit": self.commit,
+            "tagged": self.tagged,
+        }
+
+
+def plan_bump(request: BumpRequest) -> BumpOutcome:
+    """Everything but the writes: the version, the plan, the warnings. Raises on any refusal."""
+    from spaps_cli.plan import Plan
+
+    _check_flags(request)
+    date = _release_date(request.date)
+    pkg = package_module.load_package(package_module.locate(request.package, cwd=request.cwd))
+    local = parse_version(pkg.version_text, where=f"{pkg.pyproject_path} version")
+    drift = pkg.drift()
+    if drift is not None:
+        raise package_module.VersionDriftError(
+            f"version drift: {drift}", hint="make them agree before bumping"
+        )
+    repo = _git_root(pkg.root) if request.commit or request.tag else None
+    if repo is not None:
+        git.require_clean(repo)
+
+    warnings: list[str] = []
+    lookup = _ask_index(pkg.name, request, warnings)
+    published = lookup.highest
+    result = _next_version(local, published, lookup, request)
+    warnings += [note for note in result.notes if note.startswith("--force")]
+    tag = pkg.tag_for(result.new)
+    if repo is not None and request.tag:
+        git.require_new_tag(repo, tag)
+
+    plan = Plan(root=pkg.root)
+    new_text = str(result.new)
+    if not pkg.dynamic:
+        plan.add(
+            package_module.PYPROJECT,
+            package_module.write_pyproject_version(pkg, new_text),
+            is_edit=True,
+        )
+    if pkg.version_file is not None:
+        plan.add(
+            pkg.version_file.path.relative_to(pkg.root),
+            pkg.version_file.with_version(new_text),
+            is_edit=True,
+        )
+    _plan_changelog(plan, pkg, result.new, date, request.strict, warnings)
+    return BumpOutcome(
+        package=pkg,
+        old=pkg.version_text,
+        result=result,
+        lookup=lookup,
+        plan=plan,
+        resolutions=plan.resolve(),
+        tag=tag,
+        dry_run=request.dry_run,
+        warnings=warnings,
+    )
+
+
+def run_bump(request: BumpRequest) -> BumpOutcome:
+    """Plan, then (unless dry-run) write every file together, then commit and tag if asked."""
+    outcome = plan_bump(request)
+    if request.dry_run:
+        return outcome
+    outcome.plan.apply(outcome.resolutions)
+    if request.commit or request.tag:
+        repo = _git_root(outcome.package.root)
+        paths = [r.file.path for r in outcome.resolutions if r.action.writes]
+        message = f"Release {outcome.package.name} {outcome.new}"
+        outcome.commit = git.commit(repo, paths, message)
+        if request.tag:
+            git.tag(repo, outcome.tag, message)
+            outcome.tagged = True
+    return outcome
+
+
+def _check_flags(request: BumpRequest) -> None:
+    explicit = request.target not in {kind.value for kind in BumpKind}
+    if explicit and (request.pre is not None or request.dev):
+        raise UsageError(
+            "--pre and --dev only apply to major|minor|patch|prerelease",
+            hint=f"write the full version instead, e.g. {request.target}rc0",
+        )
+    if request.tag and not request.commit:
+        raise UsageError(
+            "--tag needs --commit: the tag must point at the commit that holds the bump",
+            hint="add --commit",
+        )
+    if request.timeout <= 0:
+        raise UsageError("--timeout must be a positive number of seconds")
+
+
+def _release_date(text: str | None) -> str:
+    if text is None:
+        return dt.date.today().isoformat()
+    try:
+        if not _DATE.match(text):
+            raise ValueError(text)
+        return dt.date.fromisoformat(text).isoformat()
+    except ValueError as exc:
+        raise UsageError(f"--date {text!r} is not a date", hint="use YYYY-MM-DD") from exc
+
+
+def _git_root(path: Path) -> Path:
+    root = git.repository_root(path)
+    if root is None:
+        raise git.GitError(f"{path} is not in a git repository", hint="drop --commit/--tag")
+    return root
+
+
+def _ask_index(name: str, request: BumpRequest, warnings: list[str]) -> index_client.IndexLookup:
+    if request.offline:
+        warnings.append(
+            "--offline: the index was not consulted; the bump only knows the local version"
+        )
+        return index_client.skipped(request.index, name)
+    lookup = index_client.lookup(name, index=request.index, timeout=request.timeout)
+    if lookup.status is index_client.LookupStatus.UNVERIFIABLE:
+        if not request.force:
+            raise IndexUnverifiableError(
+                f"could not read {lookup.url}: {lookup.reason}",
+                hint="retry, pass --offline to bump from the local version only, or --force",
+            )
+        warnings.append(f"--force: the index is unverifiable ({lookup.reason}); bumping from local")
+    return lookup
+
+
+def _next_version(
+    local: Version,
+    published: Version | None,
+    lookup: index_client.IndexLookup,
+    request: BumpRequest,
+) -> BumpResult:
+    if request.target in {kind.value for kind in BumpKind}:
+        return compute_bump(
+            local, published, BumpKind(request.target), pre=request.pre, dev=request.dev
+        )
+    requested = parse_version(request.target, where="requested version")
+    return check_explicit(
+        local,
+        published,
+        requested,
+        published_versions=lookup.versions,
+        force=request.force,
+    )
+
+
+def _plan_changelog(
+    plan: Plan,
+    pkg: package_module.Package,
+    version: Version,
+    date: str,
+    strict: bool,
+    warnings: list[str],
+) -> None:
+    path = pkg.changelog_path
+    if not path.is_file():
+        _warn_or_fail(
+            f"no {path.name} in {pkg.root}: no changelog section written", strict, warnings
+        )
+        return
+    parsed = changelog_module.read_changelog(path)
+    released = changelog_module.release_changelog(
+        parsed,
+        version,
+        date=date,
+        tag_prefix=pkg.tag_prefix,
+        fallback_repository=changelog_module.repository_from_urls(pkg.urls),
+    )
+    if released.was_empty:
+        _warn_or_fail(f"{path.name}: the Unreleased section is empty", strict, warnings)
+    if not released.linked:
+        warnings.append(
+            f"{path.name}: no repository URL in its links or [project.urls]; link references not written"
+        )
+    plan.add(path.name, released.text, is_edit=True)
+
+
+def _warn_or_fail(message: str, strict: bool, warnings: list[str]) -> None:
+    if strict:
+        raise UsageError(message, hint="--strict turns this warning into an error")
+    warnings.append(message)
+
+
+def _text(version: Version | None) -> str | None:
+    return None if version is None else str(version)

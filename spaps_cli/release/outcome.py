@@ -1,0 +1,54 @@
+"""The outcomes of comparing the local version with the index, and their exit codes.
+
+Every outcome has its own exit code (commitizen's lesson: a CI script should not have to parse
+text to know what happened). AHEAD is 0 because it is the ordinary "ready to publish" answer;
+the others sit at 10-13, clear of the generic codes 0-4 in :class:`spaps_cli.errors.ExitCode`,
+so "1" keeps meaning "a local consistency check failed" and "2" keeps meaning "bad input".
+Documented in docs/CLI.md and docs/RELEASING.md; the reusable workflow branches on them.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum, StrEnum
+
+from spaps_cli.errors import SpapsError
+
+
+class Outcome(StrEnum):
+    AHEAD = "AHEAD"  # local is newer than everything on the index: publish
+    NOT_PUBLISHED = "NOT_PUBLISHED"  # the index answered 404: first release, publish
+    ALREADY_PUBLISHED = "ALREADY_PUBLISHED"  # this exact version is on the index: nothing to do
+    BEHIND = "BEHIND"  # the index has a newer version and not this one: refuse
+    UNVERIFIABLE = "UNVERIFIABLE"  # time-out, 5xx, DNS, bad JSON: refuse (fail closed)
+    OFFLINE = "OFFLINE"  # --offline: only the local checks ran
+
+
+class ReleaseExitCode(IntEnum):
+    """Exit codes of ``spaps release check`` (and of ``bump`` when the index can't be read)."""
+
+    AHEAD = 0
+    OFFLINE = 0  # alias: --offline and every local check passed
+    CHECK_FAILED = 1  # same as ExitCode.CHECK_FAILED: a local consistency problem
+    NOT_PUBLISHED = 10
+    ALREADY_PUBLISHED = 11
+    BEHIND = 12
+    UNVERIFIABLE = 13
+
+
+#: Outcomes after which the workflow builds and uploads.
+PUBLISHABLE = frozenset({Outcome.AHEAD, Outcome.NOT_PUBLISHED})
+
+
+def exit_code_for(outcome: Outcome) -> int:
+    return int(ReleaseExitCode[outcome.value])
+
+
+class IndexUnverifiableError(SpapsError):
+    """The index could not be read, and a release must not guess (fail closed).
+
+    Carries the UNVERIFIABLE code in ``release_exit_code``; the release command exits with it.
+    """
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.release_exit_code = int(ReleaseExitCode.UNVERIFIABLE)

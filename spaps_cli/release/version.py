@@ -1,0 +1,225 @@
+"""PEP 440 rules and the bump algorithm, on ``packaging.version.Version`` objects.
+
+Versions are compared as objects, never as strings: ``1.10.0 > 1.9.0`` and ``1.2.4rc1 < 1.2.4``
+only hold for objects. Every bump starts from ``max(local, published)`` so a release can never go
+backwards, whatever the local file says (none of the common bump tools asks the index).
+
+Pre-release rules, after commitizen's "linear" mode and hatchling's ``standard`` scheme:
+
+* the phase never goes down (``a < b < rc``): asking for ``a`` on ``1.3.0b2`` gives ``1.3.0b3``;
+* ``patch``/``minor``/``major`` on a pre-release of exactly that kind of release finalises it
+  (``1.3.0rc1`` + ``minor`` -> ``1.3.0``; ``1.3.1rc1`` + ``minor`` -> ``1.4.0``);
+* ``prerelease`` on a final ``X.Y.Z`` gives ``X.Y.(Z+1)rc0``; on a pre-release it counts up;
+* ``--dev`` makes the result a ``.devN`` release of what the bump would otherwise give.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from spaps_cli.errors import UsageError
+
+if TYPE_CHECKING:
+    from packaging.version import Version
+
+
+class BumpKind(StrEnum):
+    MAJOR = "major"
+    MINOR = "minor"
+    PATCH = "patch"
+    PRERELEASE = "prerelease"
+
+
+class PrePhase(StrEnum):
+    ALPHA = "a"
+    BETA = "b"
+    RC = "rc"
+
+
+#: Order of the pre-release phases; the phase of a version never moves left.
+PHASE_ORDER: tuple[str, ...] = ("a", "b", "rc")
+
+
+class VersionOrderError(UsageError):
+    """The requested version is not newer than what is already local or published."""
+
+
+class PublishedVersionError(UsageError):
+    """The requested version is already on the index (possibly yanked): it can never be reused."""
+
+
+@dataclass(frozen=True)
+class BumpResult:
+    new: Version
+    base: Version  # max(local, published): what the bump was computed from
+    notes: list[str] = field(default_factory=list)  # rule applications worth telling the user
+    forced: bool = False  # the ordering check was overridden by --force
+
+
+def parse_version(text: str, *, where: str = "version") -> Version:
+    """Parse ``text`` as PEP 440 (``1.2.4-rc.1`` is accepted and means ``1.2.4rc1``)."""
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        return Version(text.strip())
+    except InvalidVersion as exc:
+        raise UsageError(
+            f"{where} {text!r} is not a valid PEP 440 version",
+            hint="use a version such as 1.2.3, 1.2.4rc1, 2.0.0.dev0 or 1!1.0",
+        ) from exc
+
+
+def is_normalised(text: str) -> bool:
+    """True when ``text`` is already written the way PEP 440 normalises it."""
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        return str(Version(text)) == text
+    except InvalidVersion:
+        return False
+
+
+def release_triple(version: Version) -> tuple[int, int, int]:
+    """The first three release numbers (``1.2`` reads as ``1.2.0``), which the bump kinds move."""
+    padded = (*version.release, 0, 0)[:3]
+    return padded[0], padded[1], padded[2]
+
+
+def highest(*versions: Version | None) -> Version | None:
+    present = [v for v in versions if v is not None]
+    return max(present) if present else None
+
+
+def compute_bump(
+    local: Version,
+    published: Version | None,
+    kind: BumpKind,
+    *,
+    pre: PrePhase | None = None,
+    dev: bool = False,
+) -> BumpResult:
+    """Next version for ``kind``, computed from ``max(local, published)``."""
+    base = highest(local, published) or local
+    notes: list[str] = []
+    if published is not None and published > local:
+        notes.append(f"the index is ahead ({published} > local {local}): bumping from {published}")
+    if kind is BumpKind.PRERELEASE:
+        core = _next_prerelease(base, pre, notes)
+    else:
+        core = _next_release(base, kind, pre, notes)
+    new = _with_dev(core, base) if dev else core
+    if new <= base:  # the rules above guarantee this; kept as the one guard every path shares
+        raise VersionOrderError(f"bump {kind.value} from {base} gave {new}, which is not newer")
+    return BumpResult(new=new, base=base, notes=notes)
+
+
+def check_explicit(
+    local: Version,
+    published: Version | None,
+    requested: Version,
+    *,
+    published_versions: frozenset[Version] = frozenset(),
+    force: bool = False,
+) -> BumpResult:
+    """Validate an explicit version: newer than ``max(local, published)`` unless ``force``."""
+    if requested.local is not None:
+        raise UsageError(
+            f"{requested} has a local version label (+{requested.local})",
+            hint="package indexes refuse local versions; drop the part after '+'",
+        )
+    if requested in published_versions:
+        raise PublishedVersionError(
+            f"{requested} is already on the index (files can never be re-uploaded, even yanked)",
+            hint="choose a newer version",
+        )
+    base = highest(local, published) or local
+    if requested > base:
+        return BumpResult(new=requested, base=base)
+    what = f"published {published}" if published is not None and published >= local else "local"
+    if not force:
+        raise VersionOrderError(
+            f"{requested} is not newer than {base} ({what}): versions never go backwards",
+            hint="pick a higher version, or --force for a deliberate back-port release",
+        )
+    return BumpResult(
+        new=requested,
+        base=base,
+        notes=[f"--force: {requested} is not newer than {base} ({what})"],
+        forced=True,
+    )
+
+
+def _next_release(base: Version, kind: BumpKind, pre: PrePhase | None, notes: list[str]) -> Version:
+    major, minor, micro = release_triple(base)
+    if kind is BumpKind.MAJOR:
+        target, matches = (major + 1, 0, 0), minor == 0 and micro == 0
+    elif kind is BumpKind.MINOR:
+        target, matches = (major, minor + 1, 0), micro == 0
+    else:
+        target, matches = (major, minor, micro + 1), True
+    if base.is_prerelease and base.post is None and matches:
+        # 1.3.0rc1 is a pre-release *of* 1.3.0: a minor bump finishes it instead of skipping it.
+        target = (major, minor, micro)
+        if pre is None:
+            notes.append(f"{base} is a pre-release of {_build(base.epoch, target)}: finalising it")
+            return _build(base.epoch, target)
+        return _build(base.epoch, target, _advance_phase(base, pre, notes))
+    if pre is None:
+        return _build(base.epoch, target)
+    return _build(base.epoch, target, (pre.value, 0))
+
+
+def _next_prerelease(base: Version, pre: PrePhase | None, notes: list[str]) -> Version:
+    major, minor, micro = release_triple(base)
+    if not base.is_prerelease or base.post is not None:
+        phase = (pre or PrePhase.RC).value
+        return _build(base.epoch, (major, minor, micro + 1), (phase, 0))
+    if base.pre is None:  # a bare dev release such as 1.3.0.dev2: its first pre-release
+        return _build(base.epoch, (major, minor, micro), ((pre or PrePhase.RC).value, 0))
+    return _build(base.epoch, (major, minor, micro), _advance_phase(base, pre, notes))
+
+
+def _advance_phase(base: Version, pre: PrePhase | None, notes: list[str]) -> tuple[str, int]:
+    """Next (phase, number) after ``base``'s pre-release, never moving the phase down."""
+    if base.pre is None:
+        return ((pre or PrePhase.RC).value, 0)
+    phase, number = base.pre
+    wanted = pre.value if pre is not None else phase
+    if PHASE_ORDER.index(wanted) > PHASE_ORDER.index(phase):
+        return (wanted, 0)
+    if PHASE_ORDER.index(wanted) < PHASE_ORDER.index(phase):
+        notes.append(f"the pre-release phase never goes down: staying on {phase} (asked {wanted})")
+    if base.dev is not None:  # 1.3.0rc1.dev2 comes before 1.3.0rc1 itself
+        return (phase, number)
+    return (phase, number + 1)
+
+
+def _with_dev(core: Version, base: Version) -> Version:
+    """``core`` as a dev release: the next ``.devN`` when ``base`` is already one of it."""
+    from packaging.version import Version
+
+    if base.dev is not None and _without_dev(base) == core:
+        return Version(f"{core}.dev{base.dev + 1}")
+    return Version(f"{core}.dev0")
+
+
+def _without_dev(version: Version) -> Version:
+    from packaging.version import Version
+
+    text = version.public
+    return Version(text.rsplit(".dev", 1)[0]) if version.dev is not None else Version(text)
+
+
+def _build(
+    epoch: int, release: tuple[int, int, int], pre: tuple[str, int] | None = None
+) -> Version:
+    from packaging.version import Version
+
+    text = ".".join(str(part) for part in release)
+    if epoch:
+        text = f"{epoch}!{text}"
+    if pre is not None:
+        text += f"{pre[0]}{pre[1]}"
+    return Version(text)
