@@ -128,14 +128,25 @@ def service_name(raw: str) -> ServiceName:
 
 
 def domain_name(
-    raw: str, *, existing: frozenset[str] = frozenset(), service_package: str | None = None
+    raw: str,
+    *,
+    existing: frozenset[str] = frozenset(),
+    service_package: str | None = None,
+    package_modules: frozenset[str] = frozenset(),
 ) -> str:
-    """Validate a domain name for a service that already has ``existing`` domains."""
+    """Validate a domain name for a service that already has ``existing`` domains.
+
+    ``package_modules`` are the modules and subpackages the service package already has
+    (``src/<pkg>/*.py`` and folders): a domain named like one of them makes imports ambiguous
+    to read even where Python would resolve them.
+    """
     problems = _problems(raw, "domain", reserved=SERVICE_RESERVED)
     if raw in existing:
         problems.append(_Problem(f"domain {raw!r} already exists in this service"))
     if service_package is not None and raw == service_package:
         problems.append(_Problem("a domain cannot have the service package's own name"))
+    if raw in package_modules and raw not in SERVICE_RESERVED:
+        problems.append(_Problem(f"{raw!r} is already a module of the service package"))
     _raise_if_problems("domain", raw, problems)
     return raw
 

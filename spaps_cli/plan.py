@@ -190,7 +190,11 @@ def atomic_write(path: Path, content: bytes, *, executable: bool = False) -> Non
         with os.fdopen(fd, "wb") as handle:
             handle.write(content)
             handle.flush()
-            os.fsync(handle.fileno())
+            if mode is not None:
+                # Replacing a file: without fsync a crash after the rename can leave it empty
+                # (ext4 delayed allocation). A new file has no good version to lose, and
+                # fsyncing each of a new service's ~30 files costs more than rendering them.
+                os.fsync(handle.fileno())
         if mode is None:
             mode = 0o666 & ~_current_umask()
             if executable:
@@ -249,8 +253,14 @@ def _describe_os_error(exc: OSError) -> str:
     return f"{where}: {exc.strerror or exc}"
 
 
-def report(plan: Plan, resolutions: list[Resolution], *, dry_run: bool) -> list[dict[str, str]]:
-    """Print one status line per file (and the diff of edits on a dry run); return JSON rows."""
+def report(
+    plan: Plan, resolutions: list[Resolution], *, dry_run: bool, diffs: bool = True
+) -> list[dict[str, str]]:
+    """Print one status line per file (and the diff of edits on a dry run); return JSON rows.
+
+    ``diffs=False`` keeps the diffs off stdout (``--json`` owns stdout); on a dry run they are
+    then returned in the rows instead, under ``"diff"``.
+    """
     from spaps_cli import console
 
     rows: list[dict[str, str]] = []
@@ -260,7 +270,11 @@ def report(plan: Plan, resolutions: list[Resolution], *, dry_run: bool) -> list[
         if dry_run and resolution.action.writes:
             verb = f"would {verb}"
         console.status(verb, name)
+        row = {"path": name, "action": resolution.action.value}
         if dry_run and resolution.action in {Action.UPDATE, Action.FORCE}:
-            console.print_diff(resolution.diff(plan.root))
-        rows.append({"path": name, "action": resolution.action.value})
+            if diffs:
+                console.print_diff(resolution.diff(plan.root))
+            else:
+                row["diff"] = resolution.diff(plan.root)
+        rows.append(row)
     return rows

@@ -4,16 +4,33 @@ These live in :mod:`contextvars` so that log lines written anywhere below a requ
 task) carry the same ids, and so the Celery publish hook can forward the request id to the
 worker. Values that an *outer* middleware needs after the app returns travel in
 ``scope["state"]`` instead, because contextvar changes do not propagate upwards.
+
+:class:`RequestContextMiddleware` is deliberately *one* pure ASGI middleware doing request id,
+timing and the access log together: a ``BaseHTTPMiddleware`` doing the same work halves the
+throughput, and two pure ASGI middlewares cost a second wrapper per request for nothing.
 """
 
 from __future__ import annotations
 
 import re
+import time
 import uuid
+from collections.abc import Mapping
 from contextvars import ContextVar, Token
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 #: What an incoming ``X-Request-ID`` must look like to be trusted; anything else is replaced.
 REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
+
+#: The header carrying the request id in both directions.
+REQUEST_ID_HEADER = "X-Request-ID"
+
+#: The logger name of the access log (one line per request or WebSocket session).
+ACCESS_LOGGER_NAME = "spaps.access"
 
 request_id_var: ContextVar[str | None] = ContextVar("spaps_request_id", default=None)
 task_id_var: ContextVar[str | None] = ContextVar("spaps_task_id", default=None)
@@ -35,5 +52,213 @@ def get_request_id() -> str | None:
     return request_id_var.get()
 
 
+def get_task_id() -> str | None:
+    return task_id_var.get()
+
+
+def get_user_id() -> str | None:
+    return user_id_var.get()
+
+
 def bind_request_id(request_id: str | None) -> Token[str | None]:
     return request_id_var.set(request_id)
+
+
+@dataclass(frozen=True)
+class ContextTokens:
+    """What :func:`bind_context` changed, so :func:`reset_context` can undo exactly that."""
+
+    variables: tuple[tuple[ContextVar[str | None], Token[str | None]], ...]
+    structlog_tokens: Mapping[str, Token[Any]]
+
+
+_VARIABLES: dict[str, ContextVar[str | None]] = {
+    "request_id": request_id_var,
+    "task_id": task_id_var,
+    "user_id": user_id_var,
+}
+
+
+def bind_context(**values: str | None) -> ContextTokens:
+    """Set ``request_id``/``task_id``/``user_id`` in our contextvars *and* structlog's.
+
+    Both, because code that reads :func:`structlog.contextvars.get_contextvars` (or a third
+    party's structlog processor) should see the same ids as our own log processor. Pair every
+    call with :func:`reset_context` in a ``finally``: a worker thread or task reused for the
+    next request must not inherit the previous one's ids.
+    """
+    unknown = set(values) - set(_VARIABLES)
+    if unknown:
+        raise TypeError(f"bind_context() got unknown context keys: {sorted(unknown)}")
+    variables = tuple(
+        (_VARIABLES[key], _VARIABLES[key].set(value)) for key, value in values.items()
+    )
+    structlog_tokens = structlog.contextvars.bind_contextvars(**values)
+    return ContextTokens(variables=variables, structlog_tokens=structlog_tokens)
+
+
+def reset_context(tokens: ContextTokens) -> None:
+    structlog.contextvars.reset_contextvars(**tokens.structlog_tokens)
+    for variable, token in reversed(tokens.variables):
+        variable.reset(token)
+
+
+def route_path(scope: Scope) -> str:
+    """The path the router matches on: ``scope["path"]`` minus any ``root_path`` prefix.
+
+    Uvicorn's ``--root-path`` prepends the root path to ``scope["path"]``; ``FastAPI(root_path=)``
+    does not. Stripping it here gives the same answer in both configurations (what Starlette's
+    own ``get_route_path`` does).
+    """
+    path: str = scope["path"]
+    root_path: str = scope.get("root_path", "")
+    if root_path and path.startswith(root_path):
+        rest = path[len(root_path) :]
+        if rest == "" or rest.startswith("/"):
+            return rest or "/"
+    return path
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key.lower() == name:
+            return str(value.decode("latin-1"))  # latin-1 decodes every byte
+    return None
+
+
+_REQUEST_ID_HEADER_KEY = REQUEST_ID_HEADER.lower().encode("latin-1")
+_INTERNAL_ERROR_BODY = b'{"detail":"Internal Server Error"}'
+
+
+class RequestContextMiddleware:
+    """Request id, timing and access log for HTTP and WebSocket scopes, as one ASGI callable.
+
+    - An incoming ``X-Request-ID`` is accepted only if it matches :data:`REQUEST_ID_PATTERN`,
+      else replaced by a fresh id; the id is echoed in the response (and in the WebSocket
+      ``accept`` headers), stored in ``scope["state"]["request_id"]`` and bound in the
+      contextvars (ours and structlog's) for the duration of the request.
+    - The access log line carries method, route path (never the query string, which may carry
+      tokens), the matched route template, status, ``duration_ms``, request id and the user id
+      the auth middleware leaves in ``scope["state"]["user_id"]`` (a contextvar set below us
+      would not be reliable up here).
+    - An exception escaping the app before the response started is answered with a 500 that
+      still carries the request id, then re-raised so the server logs the traceback.
+    - Lifespan (and any other) scopes pass straight through.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        access_log: bool = True,
+        server_timing: bool = True,
+        logger_name: str = ACCESS_LOGGER_NAME,
+    ) -> None:
+        self.app = app
+        self.access_log = access_log
+        self.server_timing = server_timing
+        self._logger: Any = structlog.get_logger(logger_name)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        scope_type = scope["type"]
+        if scope_type != "http" and scope_type != "websocket":
+            await self.app(scope, receive, send)
+            return
+
+        request_id = sanitize_request_id(_header(scope, _REQUEST_ID_HEADER_KEY))
+        state = scope.get("state")
+        if state is None:
+            state = scope["state"] = {}
+        state["request_id"] = request_id
+        request_id_header = (_REQUEST_ID_HEADER_KEY, request_id.encode("latin-1"))
+        started = time.perf_counter()
+        status = 500 if scope_type == "http" else 1006  # what the client sees if we crash
+        response_started = False
+        server_timing = self.server_timing
+
+        async def send_with_request_id(message: Message) -> None:
+            nonlocal status, response_started
+            message_type = message["type"]
+            if message_type == "http.response.start":
+                response_started = True
+                status = message["status"]
+                headers = list(message.get("headers", ()))
+                headers.append(request_id_header)
+                if server_timing:
+                    elapsed_ms = (time.perf_counter() - started) * 1000
+                    headers.append((b"server-timing", b"app;dur=%.1f" % elapsed_ms))
+                message = {**message, "headers": headers}
+            elif message_type == "websocket.accept":
+                response_started = True
+                status = 101
+                headers = list(message.get("headers") or ())
+                headers.append(request_id_header)
+                message = {**message, "headers": headers}
+            elif message_type == "websocket.close":
+                status = message.get("code", 1000)
+                if not response_started:  # closed before accept: a 403 at the HTTP level
+                    response_started = True
+            await send(message)
+
+        # bind_context(request_id=...) without its generality: this runs on every request.
+        request_id_token = request_id_var.set(request_id)
+        structlog_tokens = structlog.contextvars.bind_contextvars(request_id=request_id)
+        error: BaseException | None = None
+        try:
+            await self.app(scope, receive, send_with_request_id)
+        except Exception as exc:
+            error = exc
+            if scope_type == "http" and not response_started:
+                await self._send_internal_error(send_with_request_id)
+            raise
+        finally:
+            if self.access_log:
+                self._log_access(scope, state, status, started, request_id, error)
+            structlog.contextvars.reset_contextvars(**structlog_tokens)
+            request_id_var.reset(request_id_token)
+
+    @staticmethod
+    async def _send_internal_error(send: Send) -> None:
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 500,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(_INTERNAL_ERROR_BODY)).encode("latin-1")),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": _INTERNAL_ERROR_BODY})
+
+    def _log_access(
+        self,
+        scope: Scope,
+        state: dict[str, Any],
+        status: int,
+        started: float,
+        request_id: str,
+        error: BaseException | None,
+    ) -> None:
+        duration_ms = round((time.perf_counter() - started) * 1000, 2)
+        route = scope.get("route")
+        fields: dict[str, Any] = {
+            "method": scope.get("method", "WEBSOCKET"),
+            "path": route_path(scope),
+            "status": status,
+            "duration_ms": duration_ms,
+            "request_id": request_id,
+        }
+        template = getattr(route, "path", None)
+        if template is not None:
+            fields["route"] = template
+        user_id = state.get("user_id")
+        if user_id is not None:
+            fields["user_id"] = user_id
+        if error is not None:
+            fields["error"] = type(error).__name__
+            self._logger.error("request_failed", **fields)
+        elif scope["type"] == "websocket":
+            self._logger.info("websocket", **fields)
+        else:
+            self._logger.info("request", **fields)

@@ -10,9 +10,8 @@ leaks into ``env=prod``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import lru_cache
-from typing import Any, Literal, Protocol, TypeVar
+import threading
+from typing import Any, Generic, Literal, Protocol, TypeVar
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -160,21 +159,47 @@ class SettingsLoader(Protocol[SettingsT_co]):
     def cache_clear(self) -> None: ...
 
 
+class CachedSettingsLoader(Generic[SettingsT]):
+    """The service's ``get_settings``: reads the environment once, then serves the cache.
+
+    It also says which class and env prefix it loads (``settings_class``, ``env_prefix``) so
+    tools such as ``spaps doctor`` can list the environment variables a service needs without
+    guessing.
+    """
+
+    def __init__(
+        self, cls: type[SettingsT], *, env_prefix: str | None, overrides: dict[str, Any]
+    ) -> None:
+        self.settings_class = cls
+        self.env_prefix = env_prefix
+        self._overrides = overrides
+        self._cached: SettingsT | None = None
+        self._lock = threading.Lock()
+
+    def __call__(self) -> SettingsT:
+        cached = self._cached
+        if cached is not None:
+            return cached
+        with self._lock:
+            if self._cached is None:
+                kwargs: dict[str, Any] = dict(self._overrides)
+                if self.env_prefix is not None:
+                    kwargs["_env_prefix"] = self.env_prefix
+                self._cached = self.settings_class(**kwargs)
+            return self._cached
+
+    def cache_clear(self) -> None:
+        with self._lock:
+            self._cached = None
+
+
 def create_settings_loader(
     cls: type[SettingsT], *, env_prefix: str | None = None, **overrides: Any
-) -> SettingsLoader[SettingsT]:
-    """Build the service's ``get_settings``: read the environment once, then serve the cache.
+) -> CachedSettingsLoader[SettingsT]:
+    """Build the service's ``get_settings``.
 
     ``env_prefix`` lets two services share one environment (``HTMA_DATABASE_URL`` next to
     ``INGREDIENT_DATABASE_URL``). Tests call ``get_settings.cache_clear()`` after changing the
     environment, or use the pytest plugin's ``settings_override`` fixture.
     """
-
-    def load() -> SettingsT:
-        kwargs: dict[str, Any] = dict(overrides)
-        if env_prefix is not None:
-            kwargs["_env_prefix"] = env_prefix
-        return cls(**kwargs)
-
-    cached: Callable[[], SettingsT] = lru_cache(maxsize=1)(load)
-    return cached  # type: ignore[return-value]
+    return CachedSettingsLoader(cls, env_prefix=env_prefix, overrides=dict(overrides))

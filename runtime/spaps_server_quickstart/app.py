@@ -1,0 +1,133 @@
+"""``create_app``: the one way a SPAPS service builds its FastAPI application.
+
+What it guarantees, so that services do not each re-learn it:
+
+- **Lifespan only.** ``on_startup``/``on_shutdown`` are refused, and ``@app.on_event`` handlers
+  added after ``create_app`` make the lifespan refuse to start (FastAPI would silently skip
+  them). See :mod:`spaps_server_quickstart.lifespan`.
+- **Pure ASGI middleware**: :class:`RequestContextMiddleware` outermost (every response,
+  401/503 from auth included, carries the request id and is logged), then
+  :class:`SpapsAuthMiddleware` unless ``auth_mode="disabled"``.
+- **Health routes** that stay public under any ``root_path``.
+- Logging configured from the settings before anything logs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, FastAPI
+
+from .db.resources import DatabaseResources
+from .health import HEALTH_PATHS
+from .health import router as health_router
+from .lifespan import (
+    LifespanConflictError,
+    ServiceLifespan,
+    assert_no_event_handlers,
+    compose_lifespan,
+)
+from .logging import configure_logging
+from .request_context import RequestContextMiddleware
+from .settings import BaseServiceSettings, SettingsLoader
+
+_REFUSED_KWARGS = ("on_startup", "on_shutdown")
+
+
+def _resolve_settings(
+    settings: BaseServiceSettings | SettingsLoader[BaseServiceSettings],
+) -> BaseServiceSettings:
+    if isinstance(settings, BaseServiceSettings):
+        return settings
+    if callable(settings):
+        resolved = settings()
+        if isinstance(resolved, BaseServiceSettings):
+            return resolved
+        raise TypeError(
+            f"the settings loader returned {type(resolved).__name__}, not BaseServiceSettings"
+        )
+    raise TypeError("settings= must be a BaseServiceSettings or a create_settings_loader() result")
+
+
+def _service_lifespans(
+    lifespan: ServiceLifespan | Sequence[ServiceLifespan] | None,
+) -> tuple[ServiceLifespan, ...]:
+    if lifespan is None:
+        return ()
+    if callable(lifespan):
+        return (lifespan,)
+    return tuple(lifespan)
+
+
+def create_app(
+    *,
+    settings: BaseServiceSettings | SettingsLoader[BaseServiceSettings],
+    routers: Sequence[APIRouter] = (),
+    register_routers: Callable[[FastAPI], None] | None = None,
+    lifespan: ServiceLifespan | Sequence[ServiceLifespan] | None = None,
+    database: DatabaseResources | None = None,
+    celery_app: Any = None,
+    alembic_ini: str | Path | None = None,
+    title: str | None = None,
+    version: str = "0.1.0",
+    description: str = "",
+    access_log: bool = True,
+    **fastapi_kwargs: Any,
+) -> FastAPI:
+    """Build the service's app.
+
+    ``lifespan`` is one async context manager factory (FastAPI's ``lifespan(app)`` shape, or
+    ``lifespan(app, state)`` to use the runtime's resources) or a sequence of them, entered in
+    order after the runtime's resources and exited in reverse; what they yield is merged into
+    the request state. ``database`` defaults to resources built from ``settings`` at start-up
+    (and is disposed on shutdown either way). ``alembic_ini`` is used when
+    ``settings.run_migrations_on_startup`` is on (default ``./alembic.ini``).
+    """
+    refused = [name for name in _REFUSED_KWARGS if name in fastapi_kwargs]
+    if refused:
+        raise LifespanConflictError(
+            f"create_app() does not take {' / '.join(refused)}: FastAPI ignores them next to a"
+            " lifespan. Pass an async context manager as create_app(lifespan=...) instead"
+        )
+    if "lifespan" in fastapi_kwargs:  # pragma: no cover - a named parameter catches it first
+        raise LifespanConflictError("pass lifespan= to create_app, not through fastapi_kwargs")
+
+    resolved = _resolve_settings(settings)
+    configure_logging(resolved)
+    auth_enabled = resolved.auth_mode != "disabled"
+
+    app = FastAPI(
+        title=title or resolved.service_name,
+        version=version,
+        description=description,
+        debug=resolved.debug,
+        lifespan=compose_lifespan(
+            settings=resolved,
+            service_lifespans=_service_lifespans(lifespan),
+            database=database,
+            celery_app=celery_app,
+            alembic_ini=Path(alembic_ini) if alembic_ini is not None else None,
+            auth=auth_enabled,
+        ),
+        **fastapi_kwargs,
+    )
+
+    # add_middleware puts the newest outermost: auth first, request context around it, so the
+    # auth middleware's 401/503 answers still carry a request id and an access-log line.
+    if auth_enabled:
+        from .auth.middleware import SpapsAuthMiddleware
+
+        public_paths = dict.fromkeys([*resolved.auth_public_paths, *HEALTH_PATHS])
+        app.add_middleware(SpapsAuthMiddleware, public_paths=tuple(public_paths))
+    app.add_middleware(RequestContextMiddleware, access_log=access_log)
+
+    app.include_router(health_router)
+    for router in routers:
+        app.include_router(router)
+    if register_routers is not None:
+        register_routers(app)
+
+    assert_no_event_handlers(app)
+    return app

@@ -1,0 +1,49 @@
+"""Role names and the one rule that turns a validated session into roles.
+
+Keep every role decision here: the middleware, the local dev signer and the docs all point at
+:func:`derive_roles`, so "who is an admin" has exactly one answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable
+
+USER = "user"
+ADMIN = "admin"
+
+#: Session tiers that SPAPS uses for administrators.
+ADMIN_TIERS = frozenset({ADMIN})
+
+
+def derive_roles(
+    *,
+    user_id: str,
+    tier: str | None,
+    explicit_roles: Iterable[str] | None = None,
+    admin_user_ids: Collection[str] = (),
+) -> frozenset[str]:
+    """Roles of a caller whose token was already validated.
+
+    The rule, in order:
+
+    1. Everyone authenticated gets ``"user"``.
+    2. ``"admin"`` is added when the session tier is ``"admin"`` (case-insensitive) or the
+       user id is listed in ``settings.auth_admin_user_ids`` (exact, case-sensitive match:
+       SPAPS user ids are opaque identifiers, not e-mail addresses).
+    3. Any roles SPAPS states explicitly in the validate payload (a ``roles`` list on the
+       result, the session or the user) are added as given, stripped and lower-cased.
+
+    Roles are only ever added, never removed: an explicit list without ``"user"`` still yields
+    ``"user"``. We deliberately do **not** use ``spaps_client.permissions.is_admin_account``:
+    it hard-codes a default admin e-mail and wallets, which no service should inherit.
+    """
+    roles = {USER}
+    if tier is not None and tier.strip().lower() in ADMIN_TIERS:
+        roles.add(ADMIN)
+    if user_id in admin_user_ids:
+        roles.add(ADMIN)
+    for role in explicit_roles or ():
+        cleaned = role.strip().lower()
+        if cleaned:
+            roles.add(cleaned)
+    return frozenset(roles)

@@ -1,0 +1,167 @@
+"""Liveness and readiness endpoints.
+
+``/health/live`` (and its alias ``/health``) touches nothing: a process that answers it is alive,
+and restarting it because the database is down would not help. ``/health/ready`` checks what the
+service needs to do useful work (a ``SELECT 1``, a broker ping when the app has Celery), each
+under ``readiness_timeout_seconds`` and concurrently, so a hung dependency costs one timeout, not
+one per check. A failing check answers 503 with the per-check detail, so the load balancer
+stops routing and the operator sees why.
+
+The paths are route paths (what the router matches, without ``root_path``): ``create_app``
+adds them to the auth middleware's public paths, so probes work under any ``--root-path``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import threading
+import time
+import weakref
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
+
+from .db.resources import DatabaseResources
+from .logging import get_logger
+from .settings import BaseServiceSettings
+
+LIVE_PATH = "/health/live"
+LIVE_ALIAS_PATH = "/health"
+READY_PATH = "/health/ready"
+HEALTH_PATHS = (LIVE_PATH, LIVE_ALIAS_PATH, READY_PATH)
+
+_NO_STORE = {"Cache-Control": "no-store"}
+_MAX_ERROR_LENGTH = 200
+
+logger = get_logger(__name__)
+
+router = APIRouter(tags=["health"])
+
+
+def _describe(error: BaseException, timeout: float) -> str:
+    if isinstance(error, TimeoutError):
+        return f"timed out after {timeout:g}s"
+    # SQLAlchemy wraps driver errors with the SQL and a documentation link; the driver's own
+    # message is the useful (and shorter) part.
+    original = error.orig if isinstance(error, DBAPIError) and error.orig is not None else error
+    message = str(original).strip().splitlines()[0] if str(original).strip() else ""
+    text = f"{type(original).__name__}: {message}" if message else type(original).__name__
+    return text[:_MAX_ERROR_LENGTH]
+
+
+async def _run_check(
+    name: str, check: Callable[[], Awaitable[None]], timeout_seconds: float
+) -> dict[str, Any]:
+    started = time.perf_counter()
+    try:
+        await asyncio.wait_for(check(), timeout=timeout_seconds)
+    except Exception as error:
+        duration_ms = round((time.perf_counter() - started) * 1000, 2)
+        logger.warning("readiness_check_failed", check=name, error=repr(error))
+        return {
+            "status": "fail",
+            "duration_ms": duration_ms,
+            "error": _describe(error, timeout_seconds),
+        }
+    return {"status": "ok", "duration_ms": round((time.perf_counter() - started) * 1000, 2)}
+
+
+class BrokerPingStillRunningError(RuntimeError):
+    """The previous broker ping has not returned yet; a new one would only pile up threads."""
+
+
+#: The thread of the last broker ping per Celery app (single flight, see ``_ping_broker``).
+_broker_ping_threads: weakref.WeakKeyDictionary[Any, threading.Thread] = weakref.WeakKeyDictionary()
+
+
+def _settle(future: asyncio.Future[None], error: BaseException | None) -> None:
+    if future.done():  # the probe already timed out and moved on
+        return
+    if error is None:
+        future.set_result(None)
+    else:
+        future.set_exception(error)
+
+
+async def _ping_broker(celery_app: Any, timeout_seconds: float) -> None:
+    """Run the blocking ``broker_ping`` in a daemon thread, one at a time per Celery app.
+
+    Not ``asyncio.to_thread``: kombu can block past its own timeout on a broker that accepts
+    the TCP connection and then says nothing. In the default executor every probe would leave
+    one more stuck thread until the executor is exhausted (stalling every other ``to_thread``
+    user), and the event loop's shutdown would wait for them. A daemon thread with a
+    single-flight guard bounds the damage to one thread and reports the hang instead.
+    """
+    from .tasks.health import broker_ping
+
+    if inspect.iscoroutinefunction(broker_ping):
+        await broker_ping(celery_app, timeout_seconds)
+        return
+    previous = _broker_ping_threads.get(celery_app)
+    if previous is not None and previous.is_alive():
+        raise BrokerPingStillRunningError("the previous broker ping has not returned yet")
+
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[None] = loop.create_future()
+
+    def ping() -> None:
+        error: BaseException | None = None
+        try:
+            broker_ping(celery_app, timeout_seconds)
+        except BaseException as raised:
+            error = raised
+        # RuntimeError: the loop closed while we were blocked; nobody is waiting any more.
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(_settle, future, error)
+
+    thread = threading.Thread(target=ping, name="spaps-broker-ping", daemon=True)
+    _broker_ping_threads[celery_app] = thread
+    thread.start()
+    await future
+
+
+@router.get(LIVE_PATH, include_in_schema=True)
+async def live() -> JSONResponse:
+    """The process is up and serving requests. Depends on nothing else on purpose."""
+    return JSONResponse({"status": "ok"}, headers=_NO_STORE)
+
+
+router.add_api_route(LIVE_ALIAS_PATH, live, methods=["GET"], include_in_schema=False)
+
+
+@router.get(READY_PATH)
+async def ready(request: Request) -> JSONResponse:
+    """Database (and broker, when the app has Celery) reachable within the timeout."""
+    state = request.state
+    settings: BaseServiceSettings | None = getattr(state, "settings", None)
+    timeout = settings.readiness_timeout_seconds if settings is not None else 2.0
+    database: DatabaseResources | None = getattr(state, "db", None)
+    celery_app: Any = getattr(state, "celery", None)
+
+    checks: dict[str, Callable[[], Awaitable[None]]] = {}
+    if database is None:
+        # Fail closed: a readiness probe that cannot see the database must not say "ready".
+        checks["database"] = _missing_database
+    else:
+        checks["database"] = lambda: database.ping(timeout)
+    if celery_app is not None:
+        checks["broker"] = lambda: _ping_broker(celery_app, timeout)
+
+    names = list(checks)
+    results = await asyncio.gather(*(_run_check(name, checks[name], timeout) for name in names))
+    report = dict(zip(names, results, strict=True))
+    healthy = all(result["status"] == "ok" for result in results)
+    return JSONResponse(
+        {"status": "ok" if healthy else "fail", "checks": report},
+        status_code=200 if healthy else 503,
+        headers=_NO_STORE,
+    )
+
+
+async def _missing_database() -> None:
+    raise RuntimeError("no database resources in the lifespan state")

@@ -1,0 +1,119 @@
+"""The codemod contract: an id, a one-line summary, byte needles, before/after examples.
+
+A codemod is a plain :class:`libcst.CSTTransformer` (no matcher decorators, no metadata
+wrapper: those were the measured per-file costs in shared/notes/codemods.md section 4). It carries
+its own examples, Fixit-style, so ``spaps migrate --list``, docs/MIGRATION_GUIDE.md and the test
+suite all read the same text. What a codemod cannot rewrite safely it reports as a follow-up
+anchored on the original node; the runner turns anchors into line numbers only for files that
+have findings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+import libcst as cst
+
+from spaps_cli.codemods.config import MigrateConfig
+
+
+@dataclass(frozen=True)
+class Example:
+    """A before/after pair: documentation, ``--list`` output and a test case at once."""
+
+    title: str
+    before: str
+    after: str
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing a codemod found in one file, picklable so workers can return it."""
+
+    codemod: str
+    path: str
+    line: int
+    message: str
+    auto_fixable: bool
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "codemod": self.codemod,
+            "file": self.path,
+            "line": self.line,
+            "message": self.message,
+            "auto_fixable": self.auto_fixable,
+        }
+
+
+@dataclass
+class PendingFinding:
+    """A finding before its line is known: the node it is about, in the *original* tree."""
+
+    anchor: cst.CSTNode | None
+    message: str
+    auto_fixable: bool
+    hint: str | None = None
+
+
+@dataclass
+class Outcome:
+    """What one codemod did to one module."""
+
+    module: cst.Module
+    changes: int = 0
+    pending: list[PendingFinding] = field(default_factory=list)
+
+
+class Codemod(cst.CSTTransformer):
+    """Base of every codemod; subclasses set the class attributes and override hooks."""
+
+    ID: ClassVar[str]
+    SUMMARY: ClassVar[str]
+    NEEDLES: ClassVar[tuple[bytes, ...]]
+    EXAMPLES: ClassVar[tuple[Example, ...]]
+    #: The configuration the examples assume (the imports map needs one).
+    EXAMPLE_CONFIG: ClassVar[MigrateConfig] = MigrateConfig()
+
+    def __init__(self, config: MigrateConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.changes = 0
+        self.pending: list[PendingFinding] = []
+
+    @classmethod
+    def needles(cls, config: MigrateConfig) -> tuple[bytes, ...]:
+        """Byte strings one of which must occur in a file before it is worth parsing."""
+        return cls.NEEDLES
+
+    @classmethod
+    def wants(cls, data: bytes, config: MigrateConfig) -> bool:
+        """The byte pre-filter: is this file worth parsing for this codemod?
+
+        Needles are substring checks (essentially free); a codemod whose needles are common
+        words may narrow them further with a regular expression over the same bytes.
+        """
+        return any(needle in data for needle in cls.needles(config))
+
+    def apply(self, module: cst.Module) -> Outcome:
+        """Run the transformer once over ``module`` (subclasses may add an import step)."""
+        new_module = module.visit(self)
+        assert isinstance(new_module, cst.Module)
+        return Outcome(new_module, self.changes, self.pending)
+
+    def changed(self, anchor: cst.CSTNode | None, message: str, *, hint: str | None = None) -> None:
+        """Record an automatic rewrite (shown in --json as an auto-fixable finding)."""
+        self.changes += 1
+        self.pending.append(PendingFinding(anchor, message, True, hint))
+
+    def follow_up(
+        self, anchor: cst.CSTNode | None, message: str, *, hint: str | None = None
+    ) -> None:
+        """Record something a person must do; ``hint`` is text to find the line if needed."""
+        self.pending.append(PendingFinding(anchor, message, False, hint))
+
+
+def codemod_ids(codemods: Sequence[type[Codemod]]) -> list[str]:
+    return [codemod.ID for codemod in codemods]

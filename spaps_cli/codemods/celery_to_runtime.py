@@ -1,0 +1,180 @@
+"""celery-to-runtime: a local ``Celery(...)`` construction → ``create_celery_app(settings, ...)``.
+
+The runtime's factory sets the reliability options the fleet agreed on (late acks, prefetch 1,
+JSON only, time limits below the visibility timeout, request-id propagation;
+shared/notes/runtime.md section 3) from ``CELERY_*`` settings. The construction is rewritten
+when the broker/backend come from a settings object the factory can take; the service's own
+``conf.update``/``config_from_object`` lines are kept and reported, because they may now
+override the runtime's choices.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import libcst as cst
+
+from spaps_cli.codemods.base import Codemod, Example
+from spaps_cli.codemods.import_edits import (
+    add_import,
+    dotted_name,
+    imported_names,
+    remove_unused_imports,
+)
+from spaps_cli.codemods.statements import code, resolve
+
+RUNTIME_TASKS = "spaps_server_quickstart.tasks"
+CELERY_CLASSES = frozenset({"celery.Celery", "celery.app.Celery", "celery.app.base.Celery"})
+SETTING_FOR = {"broker": "celery_broker_url", "backend": "celery_result_backend"}
+MOVABLE = frozenset({"broker", "backend", "include"})
+
+
+def _settings_root(expression: cst.BaseExpression) -> tuple[cst.BaseExpression, str] | None:
+    """``settings`` and ``redis_url`` for ``settings.redis_url`` (or ``get_settings().x``)."""
+    if not isinstance(expression, cst.Attribute):
+        return None
+    value = expression.value
+    if isinstance(value, cst.Name) or (
+        isinstance(value, cst.Call) and isinstance(value.func, cst.Name) and not value.args
+    ):
+        return value, expression.attr.value
+    return None
+
+
+class CeleryToRuntime(Codemod):
+    ID: ClassVar[str] = "celery-to-runtime"
+    SUMMARY: ClassVar[str] = (
+        "Build the Celery app with create_celery_app(settings, task_modules=...)."
+    )
+    NEEDLES: ClassVar[tuple[bytes, ...]] = (b"Celery(",)
+    EXAMPLES: ClassVar[tuple[Example, ...]] = (
+        Example(
+            "broker and backend from settings",
+            before="""\
+from celery import Celery
+
+from app.config import settings
+
+celery_app = Celery(
+    "orders",
+    broker=settings.celery_broker_url,
+    backend=settings.celery_result_backend,
+    include=["app.tasks.email"],
+)
+""",
+            after="""\
+from app.config import settings
+from spaps_server_quickstart.tasks import create_celery_app
+
+celery_app = create_celery_app(settings, task_modules=["app.tasks.email"])
+""",
+        ),
+    )
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self._imports: dict[str, str] = {}
+        self._apps: set[str] = set()
+        self._removed: set[str] = set()
+
+    def visit_Module(self, node: cst.Module) -> bool:
+        self._imports = imported_names(node)
+        return True
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        return False
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+        return False
+
+    def leave_Assign(self, original_node: cst.Assign, updated_node: cst.Assign) -> cst.Assign:
+        call = updated_node.value
+        if not isinstance(call, cst.Call):
+            return updated_node
+        name = dotted_name(call.func)
+        if name is None or resolve(name, self._imports) not in CELERY_CLASSES:
+            return updated_node
+        keywords = {arg.keyword.value: arg.value for arg in call.args if arg.keyword is not None}
+        others = sorted(set(keywords) - MOVABLE)
+        if (
+            others
+            or any(arg.star for arg in call.args)
+            or len([arg for arg in call.args if arg.keyword is None]) > 1
+        ):
+            self.follow_up(
+                original_node,
+                "Celery(...) has options the runtime sets itself"
+                f" ({', '.join(others) or 'positional/star arguments'}): build it with"
+                " create_celery_app(settings, task_modules=[...]) and keep only what differs",
+            )
+            return updated_node
+        roots = {
+            key: _settings_root(keywords[key]) for key in ("broker", "backend") if key in keywords
+        }
+        if not roots or any(root is None for root in roots.values()):
+            self.follow_up(
+                original_node,
+                "the broker/backend do not come from a settings object: create_celery_app reads"
+                " CELERY_BROKER_URL / CELERY_RESULT_BACKEND from the service settings; migrate"
+                " by hand",
+            )
+            return updated_node
+        settings_codes = {code(root[0]) for root in roots.values() if root is not None}
+        if len(settings_codes) != 1:
+            self.follow_up(original_node, "broker and backend come from different objects")
+            return updated_node
+        settings_expression = next(root[0] for root in roots.values() if root is not None)
+        for key, root in roots.items():
+            assert root is not None
+            if root[1] != SETTING_FOR[key]:
+                self.follow_up(
+                    original_node,
+                    f"{key} came from settings.{root[1]}; the runtime reads"
+                    f" settings.{SETTING_FOR[key]} (env {SETTING_FOR[key].upper()}): set it",
+                )
+        args = [cst.Arg(settings_expression)]
+        if "include" in keywords:
+            args.append(
+                cst.Arg(
+                    keywords["include"],
+                    keyword=cst.Name("task_modules"),
+                    equal=cst.AssignEqual(
+                        whitespace_before=cst.SimpleWhitespace(""),
+                        whitespace_after=cst.SimpleWhitespace(""),
+                    ),
+                )
+            )
+        args = [
+            arg.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+            for arg in args[:-1]
+        ] + args[-1:]
+        self._removed.add(name.split(".")[0])
+        for target in updated_node.targets:
+            target_name = dotted_name(target.target)
+            if target_name:
+                self._apps.add(target_name)
+        self.changed(original_node, "Celery app now built by create_celery_app")
+        return updated_node.with_changes(
+            value=cst.Call(func=cst.Name("create_celery_app"), args=args)
+        )
+
+    def leave_Expr(self, original_node: cst.Expr, updated_node: cst.Expr) -> cst.Expr:
+        call = updated_node.value
+        if not isinstance(call, cst.Call):
+            return updated_node
+        name = dotted_name(call.func) or ""
+        for app in self._apps:
+            if name in {f"{app}.conf.update", f"{app}.config_from_object"}:
+                self.follow_up(
+                    original_node,
+                    f"{name}(...) runs after create_celery_app: keep only the options that"
+                    " must differ from the runtime's (acks_late, prefetch, serializers and time"
+                    " limits are already set from settings)",
+                )
+        return updated_node
+
+    def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
+        if not self.changes:
+            return updated_node
+        module = add_import(updated_node, RUNTIME_TASKS, "create_celery_app")
+        return remove_unused_imports(module, self._removed)

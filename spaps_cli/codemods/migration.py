@@ -1,0 +1,84 @@
+"""One ``spaps migrate`` run: config, codemod selection, discovery, the pool, the report.
+
+This is what the Typer command calls; it returns the exit code rather than exiting so tests
+can call it in-process.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from spaps_cli.codemods.config import load_config
+from spaps_cli.codemods.registry import select_codemods
+from spaps_cli.codemods.report import Summary, print_summary
+from spaps_cli.codemods.runner import (
+    FileResult,
+    Mode,
+    RunOptions,
+    default_jobs,
+    discover,
+    run,
+)
+from spaps_cli.errors import UsageError
+
+#: Show a progress bar only for trees at least this large, and only on a terminal.
+PROGRESS_THRESHOLD = 300
+
+
+def run_migration(
+    *,
+    paths: Sequence[Path],
+    check: bool = False,
+    diff: bool = False,
+    select: Sequence[str] = (),
+    ignore: Sequence[str] = (),
+    list_only: bool = False,
+    json_output: bool = False,
+    jobs: int | None = None,
+    exclude: Sequence[str] = (),
+) -> int:
+    from spaps_cli import console
+
+    if check and diff:
+        raise UsageError("--check and --diff cannot be combined", hint="pick one")
+    config = load_config(paths[0] if paths else Path("."))
+    codemods = select_codemods(select or config.select, (*config.ignore, *ignore))
+    if list_only:
+        from spaps_cli.codemods.reference import print_codemod_list
+
+        print_codemod_list(codemods, json_output=json_output)
+        return 0
+    mode = Mode.CHECK if check else Mode.DIFF if diff else Mode.WRITE
+    options = RunOptions(mode, tuple(codemod.ID for codemod in codemods), config)
+    found = discover(list(paths), (*config.exclude, *exclude), Path.cwd())
+    results: list[FileResult] = list(found.errors)
+    show_progress = (
+        not json_output and console.stderr.is_terminal and len(found.files) >= PROGRESS_THRESHOLD
+    )
+    if show_progress:
+        from rich.progress import Progress
+
+        with Progress(console=console.stderr, transient=True) as progress:
+            task = progress.add_task("migrating", total=len(found.files))
+            results.extend(
+                run(
+                    found.files,
+                    options,
+                    jobs=jobs or default_jobs(),
+                    on_result=lambda _result: progress.advance(task),
+                )
+            )
+    else:
+        results.extend(run(found.files, options, jobs=jobs or default_jobs()))
+    summary = Summary(mode, options.codemod_ids, tuple(results))
+    if mode is Mode.DIFF and not json_output:
+        for result in results:
+            console.print_diff(result.diff)
+    if json_output:
+        console.emit_json(summary.as_json())
+    else:
+        print_summary(summary)
+    sys.stdout.flush()
+    return summary.exit_code()

@@ -1,0 +1,1127 @@
+"""on-event-to-lifespan: ``@app.on_event`` / ``add_event_handler`` / ``on_startup=`` → ``lifespan=``.
+
+FastAPI silently skips event handlers once an app has a lifespan, and ``app.add_event_handler``
+no longer exists under Starlette 1.x (shared/notes/runtime.md section 2), so this codemod moves
+*every* handler of an app into one ``@asynccontextmanager`` lifespan or touches none of them.
+Semantics kept (notes/codemods.md section 6.3): startup handlers run in registration order before
+``yield`` and shutdown handlers after it in registration order; async handlers are awaited, sync
+ones called; a failing startup still skips shutdown (a plain ``yield``, no ``try/finally``);
+handler factories are still evaluated where they were registered. Routers get their own
+``APIRouter(lifespan=...)``, which FastAPI merges into the app's and which also ends the double
+run of router handlers on FastAPI >= 0.112.2. Anything that would need a guess is a follow-up.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import ClassVar, Literal
+
+import libcst as cst
+
+from spaps_cli.codemods.base import Codemod, Example, Outcome
+from spaps_cli.codemods.import_edits import add_import, dotted_name, imported_names
+
+APP_CLASSES = frozenset({"fastapi.FastAPI", "fastapi.applications.FastAPI"})
+#: The runtime's factory takes ``lifespan=`` as one context manager or a list of them.
+RUNTIME_FACTORIES = frozenset(
+    {"spaps_server_quickstart.app.create_app", "spaps_server_quickstart.create_app"}
+)
+ROUTER_CLASSES = frozenset({"fastapi.APIRouter", "fastapi.routing.APIRouter"})
+EVENTS = ("startup", "shutdown")
+_EMPTY = cst.Module(body=[])
+_RUNNERS = frozenset({"run", "run_sync", "run_until_complete", "create_task", "ensure_future"})
+_BLANK = cst.EmptyLine(indent=False)
+
+
+@dataclass
+class _Target:
+    """An app or router created in the block being rewritten."""
+
+    name: str
+    index: int
+    call: cst.Call
+    kind: Literal["app", "router", "runtime"]
+    callee: str
+    defined: int = 1
+
+
+@dataclass
+class _Registration:
+    owner: str
+    event: str | None
+    index: int
+    how: Literal["decorator", "call", "constructor"]
+    handler: cst.BaseExpression | None
+    is_async: bool | None
+    problem: str | None = None
+    decorator: cst.Decorator | None = None
+    small: cst.BaseSmallStatement | None = None
+
+
+@dataclass
+class _Step:
+    expression: str
+    is_async: bool | None
+
+
+@dataclass
+class _BlockEdits:
+    remove_decorators: dict[int, set[int]] = field(default_factory=dict)
+    replace_small: dict[tuple[int, int], cst.BaseSmallStatement | None] = field(
+        default_factory=dict
+    )
+    replace_call: dict[int, cst.Call] = field(default_factory=dict)
+    insert_before: dict[int, list[cst.BaseStatement]] = field(default_factory=dict)
+
+
+def _string_value(node: cst.BaseExpression) -> str | None:
+    if isinstance(node, cst.SimpleString):
+        value = node.evaluated_value
+        return value if isinstance(value, str) else None
+    return None
+
+
+def _owner_of(node: cst.BaseExpression) -> str | None:
+    """``app`` for ``app`` and for ``app.router``."""
+    if isinstance(node, cst.Name):
+        return node.value
+    if (
+        isinstance(node, cst.Attribute)
+        and node.attr.value == "router"
+        and isinstance(node.value, cst.Name)
+    ):
+        return node.value.value
+    return None
+
+
+def _positional(call: cst.Call) -> list[cst.Arg]:
+    return [arg for arg in call.args if arg.keyword is None and not arg.star]
+
+
+def _keyword(call: cst.Call, name: str) -> cst.Arg | None:
+    for arg in call.args:
+        if arg.keyword is not None and arg.keyword.value == name:
+            return arg
+    return None
+
+
+@dataclass
+class _Frame:
+    """What the traversal saw inside one module or function body (one scope)."""
+
+    assigned: set[str]  # names bound at the top of this body: a local app shadows an outer one
+    lambda_depth: int
+    called: set[str] = field(default_factory=set)  # names called when this body runs
+    registrations: list[_Nested] = field(default_factory=list)
+
+
+@dataclass
+class _Nested:
+    """An ``on_event``/``add_event_handler`` call anywhere inside a scope (original node)."""
+
+    call: cst.Call
+    owner: str
+    frames: tuple[_Frame, ...]  # the scopes it sits in, outermost first
+
+
+class OnEventToLifespan(Codemod):
+    ID: ClassVar[str] = "on-event-to-lifespan"
+    SUMMARY: ClassVar[str] = (
+        "Move @app.on_event / add_event_handler / on_startup= handlers into one lifespan."
+    )
+    NEEDLES: ClassVar[tuple[bytes, ...]] = (
+        b"on_event",
+        b"add_event_handler",
+        b"on_startup",
+        b"on_shutdown",
+    )
+    EXAMPLES: ClassVar[tuple[Example, ...]] = (
+        Example(
+            "decorated handlers, sync and async, both quote styles",
+            before="""\
+from fastapi import FastAPI
+
+app = FastAPI(title="orders")
+
+
+@app.on_event("startup")
+async def connect() -> None:
+    await db.connect()
+
+
+@app.on_event('startup')
+def load_model() -> None:
+    model.load()
+
+
+@app.on_event("shutdown")
+async def disconnect() -> None:
+    await db.disconnect()
+""",
+            after="""\
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    await connect()
+    load_model()
+    yield
+    await disconnect()
+
+
+app = FastAPI(title="orders", lifespan=lifespan)
+
+
+async def connect() -> None:
+    await db.connect()
+
+
+def load_model() -> None:
+    model.load()
+
+
+async def disconnect() -> None:
+    await db.disconnect()
+""",
+        ),
+        Example(
+            "a factory with add_event_handler and a handler factory",
+            before="""\
+from fastapi import FastAPI
+
+from .events import make_startup, stop_clients
+
+
+def create_app() -> FastAPI:
+    app = FastAPI(on_shutdown=[stop_clients])
+    app.add_event_handler("startup", make_startup(app))
+    return app
+""",
+            after="""\
+import inspect
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from .events import make_startup, stop_clients
+
+
+def create_app() -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        result = startup_handler()
+        if inspect.isawaitable(result):
+            await result
+        yield
+        result = stop_clients()
+        if inspect.isawaitable(result):
+            await result
+
+    app = FastAPI(lifespan=lifespan)
+    startup_handler = make_startup(app)
+    return app
+""",
+        ),
+        Example(
+            "a router gets its own lifespan",
+            before="""\
+from fastapi import APIRouter
+
+router = APIRouter(prefix="/items")
+
+
+@router.on_event("startup")
+async def warm_cache() -> None:
+    await cache.warm()
+""",
+            after="""\
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+
+
+@asynccontextmanager
+async def router_lifespan(app: FastAPI) -> AsyncIterator[None]:
+    await warm_cache()
+    yield
+
+
+router = APIRouter(prefix="/items", lifespan=router_lifespan)
+
+
+async def warm_cache() -> None:
+    await cache.warm()
+""",
+        ),
+        Example(
+            "an app built by the runtime's create_app: its lifespan list grows",
+            before="""\
+from spaps_server_quickstart.app import create_app
+
+from .config import get_settings
+from .lifespans import load_models
+
+app = create_app(settings=get_settings, lifespan=load_models)
+
+
+@app.on_event("startup")
+async def warm_cache() -> None:
+    await cache.warm()
+""",
+            after="""\
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from spaps_server_quickstart.app import create_app
+
+from .config import get_settings
+from .lifespans import load_models
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    await warm_cache()
+    yield
+
+
+app = create_app(settings=get_settings, lifespan=[load_models, lifespan])
+
+
+async def warm_cache() -> None:
+    await cache.warm()
+""",
+        ),
+        Example(
+            "an app that already has a lifespan is left alone with a follow-up",
+            before="""\
+from fastapi import FastAPI
+
+app = FastAPI(lifespan=lifespan)
+
+
+@app.on_event("startup")
+def never_runs() -> None: ...
+""",
+            after="""\
+from fastapi import FastAPI
+
+app = FastAPI(lifespan=lifespan)
+
+
+@app.on_event("startup")
+def never_runs() -> None: ...
+""",
+        ),
+    )
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self._imports: set[tuple[str, str | None]] = set()
+        self._seen: set[int] = set()  # original registration calls handled by a block rewrite
+        self._candidates: list[tuple[cst.Call, str]] = []  # every registration call, original
+        self._callees: dict[str, str] = {}
+        self._module: cst.Module | None = None
+        self._source: str | None = None
+        self._chosen: set[str] = set()
+        self._frames: list[_Frame] = []
+        self._lambda_depth = 0
+        self._block_frame = _Frame(set(), 0)
+        self._config = cst.PartialParserConfig()
+        self._indent = "    "
+
+    # -- traversal ---------------------------------------------------------------------------
+
+    def visit_Module(self, node: cst.Module) -> bool:
+        self._callees = imported_names(node)
+        self._module = node
+        self._frames = [_Frame(_body_names(node.body), 0)]
+        self._config = node.config_for_parsing
+        self._indent = node.default_indent
+        return True
+
+    def _is_taken(self, name: str) -> bool:
+        """Is ``name`` used anywhere in the module? A word search over its code.
+
+        Generating the code once is about three times cheaper than a visitor pass, and a
+        mention in a comment or string only makes the chosen name longer.
+        """
+        if name in self._chosen:
+            return True
+        if self._source is None:
+            self._source = self._module.code if self._module is not None else ""
+        source = self._source
+        for match in re.finditer(rf"(?<![\w.]){re.escape(name)}\b", source):
+            before = source[: match.start()].rstrip()
+            is_keyword = before.endswith(("(", ",")) and re.match(
+                r"\s*=(?!=)", source[match.end() :]
+            )
+            if not is_keyword:  # ``lifespan=`` as a keyword argument binds nothing
+                return True
+        return False
+
+    def visit_Lambda(self, node: cst.Lambda) -> None:
+        self._lambda_depth += 1
+
+    def leave_Lambda(self, original_node: cst.Lambda, updated_node: cst.Lambda) -> cst.Lambda:
+        self._lambda_depth -= 1
+        return updated_node
+
+    def visit_Call(self, node: cst.Call) -> None:
+        func = node.func
+        frame = self._frames[-1]
+        if frame.lambda_depth == self._lambda_depth:
+            if isinstance(func, cst.Name):
+                frame.called.add(func.value)
+            runner = (
+                func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", "")
+            )
+            if runner in _RUNNERS:  # anyio.run(startup) passes the handler uncalled
+                frame.called.update(
+                    a.value.value for a in node.args if isinstance(a.value, cst.Name)
+                )
+        if isinstance(func, cst.Attribute) and func.attr.value in {"on_event", "add_event_handler"}:
+            owner = _owner_of(func.value)
+            if owner is not None:
+                frame.registrations.append(_Nested(node, owner, tuple(self._frames)))
+            event = _string_value(node.args[0].value) if node.args else None
+            if event in EVENTS:
+                self._candidates.append((node, f'{func.attr.value}("{event}"'))
+            return
+        if not any(
+            arg.keyword is not None and arg.keyword.value in {"on_startup", "on_shutdown"}
+            for arg in node.args
+        ):
+            return
+        if self._resolve(func) in APP_CLASSES | ROUTER_CLASSES:
+            self._candidates.append(
+                (node, "on_startup=" if _keyword(node, "on_startup") else "on_shutdown=")
+            )
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        names = _body_names(node.body.body) if isinstance(node.body, cst.IndentedBlock) else set()
+        self._frames.append(_Frame(names, self._lambda_depth))
+
+    def leave_FunctionDef(
+        self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef
+    ) -> cst.FunctionDef:
+        frame = self._frames.pop()
+        self._frames[-1].registrations.extend(frame.registrations)
+        self._block_frame = frame
+        body = updated_node.body
+        if not isinstance(body, cst.IndentedBlock):
+            return updated_node
+        originals: Sequence[cst.BaseStatement] | None = None
+        if isinstance(original_node.body, cst.IndentedBlock) and len(
+            original_node.body.body
+        ) == len(body.body):
+            originals = original_node.body.body
+        new_statements = self._rewrite_block(body.body, originals, at_module=False)
+        if new_statements is None:
+            return updated_node
+        return updated_node.with_changes(body=body.with_changes(body=new_statements))
+
+    def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
+        originals = (
+            original_node.body if len(original_node.body) == len(updated_node.body) else None
+        )
+        self._block_frame = self._frames[0]
+        new_statements = self._rewrite_block(updated_node.body, originals, at_module=True)
+        module = updated_node
+        if new_statements is not None:
+            module = updated_node.with_changes(body=new_statements)
+        for source, name in sorted(self._imports, key=lambda item: (item[0], item[1] or "")):
+            module = add_import(module, source, name)
+        return module
+
+    def apply(self, module: cst.Module) -> Outcome:
+        outcome = super().apply(module)
+        for call, hint in self._candidates:
+            if id(call) in self._seen:
+                continue
+            self.follow_up(
+                call,
+                "event handler registration not moved (nested, on an app/router imported from"
+                " elsewhere, or not at the top level of the module/function that creates it):"
+                " move the handler into that app's lifespan by hand",
+                hint=hint,
+            )
+        return Outcome(outcome.module, self.changes, self.pending)
+
+    # -- analysis ----------------------------------------------------------------------------
+
+    def _resolve(self, func: cst.BaseExpression) -> str | None:
+        name = dotted_name(func)
+        if name is None:
+            return None
+        head, _, rest = name.partition(".")
+        return self._callees.get(head, head) + (f".{rest}" if rest else "")
+
+    def _targets(self, statements: Sequence[cst.BaseStatement]) -> dict[str, _Target]:
+        targets: dict[str, _Target] = {}
+        for index, statement in enumerate(statements):
+            if not isinstance(statement, cst.SimpleStatementLine):
+                continue
+            for small in statement.body:
+                name: str | None = None
+                value: cst.BaseExpression | None = None
+                if (
+                    isinstance(small, cst.Assign)
+                    and len(small.targets) == 1
+                    and isinstance(small.targets[0].target, cst.Name)
+                ):
+                    name, value = small.targets[0].target.value, small.value
+                elif isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name):
+                    name, value = small.target.value, small.value
+                if name is None or not isinstance(value, cst.Call):
+                    continue
+                resolved = self._resolve(value.func)
+                kind: Literal["app", "router", "runtime"] | None = (
+                    "app"
+                    if resolved in APP_CLASSES
+                    else "router"
+                    if resolved in ROUTER_CLASSES
+                    else "runtime"
+                    if resolved in RUNTIME_FACTORIES
+                    else None
+                )
+                if kind is None:
+                    continue
+                if name in targets:
+                    targets[name].defined += 1
+                    continue
+                callee = _EMPTY.code_for_node(value.func)
+                targets[name] = _Target(name, index, value, kind, callee)
+        return targets
+
+    def _registrations(
+        self, statements: Sequence[cst.BaseStatement], targets: dict[str, _Target]
+    ) -> list[_Registration]:
+        found: list[_Registration] = []
+        for index, statement in enumerate(statements):
+            if isinstance(statement, cst.FunctionDef):
+                found.extend(self._decorated(index, statement))
+            elif isinstance(statement, cst.SimpleStatementLine):
+                for small in statement.body:
+                    registration = self._call_registration(index, small)
+                    if registration is not None:
+                        found.append(registration)
+        constructor: list[_Registration] = []
+        for target in targets.values():
+            for event in EVENTS:
+                arg = _keyword(target.call, f"on_{event}")
+                if arg is None:
+                    continue
+                if not isinstance(arg.value, cst.List | cst.Tuple):
+                    constructor.append(
+                        _Registration(
+                            target.name,
+                            event,
+                            target.index,
+                            "constructor",
+                            None,
+                            None,
+                            problem=f"on_{event}= is not a literal list",
+                        )
+                    )
+                    continue
+                for element in arg.value.elements:
+                    problem = (
+                        "a starred element in the handler list"
+                        if isinstance(element, cst.StarredElement)
+                        else None
+                    )
+                    constructor.append(
+                        _Registration(
+                            target.name,
+                            event,
+                            target.index,
+                            "constructor",
+                            element.value,
+                            None,
+                            problem=problem,
+                        )
+                    )
+        # Constructor handlers are registered first; startup handlers keep their own order.
+        return constructor + found
+
+    def _decorated(self, index: int, node: cst.FunctionDef) -> list[_Registration]:
+        found: list[_Registration] = []
+        for position, decorator in enumerate(node.decorators):
+            call = decorator.decorator
+            if not (
+                isinstance(call, cst.Call)
+                and isinstance(call.func, cst.Attribute)
+                and call.func.attr.value == "on_event"
+            ):
+                continue
+            owner = _owner_of(call.func.value)
+            if owner is None:
+                continue
+            args = _positional(call)
+            event = _string_value(args[0].value) if len(args) == 1 and len(call.args) == 1 else None
+            problem = None
+            if event not in EVENTS:
+                problem = 'the event name is not a literal "startup" or "shutdown"'
+            elif position != 0:
+                problem = (
+                    "other decorators are applied on top of @on_event, so the registered"
+                    " handler is not what the function name refers to"
+                )
+            below = len(node.decorators) - position - 1
+            is_async: bool | None = (node.asynchronous is not None) if below == 0 else None
+            found.append(
+                _Registration(
+                    owner,
+                    event,
+                    index,
+                    "decorator",
+                    cst.Name(node.name.value),
+                    is_async,
+                    problem=problem,
+                    decorator=decorator,
+                )
+            )
+        return found
+
+    def _call_registration(self, index: int, small: cst.BaseSmallStatement) -> _Registration | None:
+        if not isinstance(small, cst.Expr) or not isinstance(small.value, cst.Call):
+            return None
+        call = small.value
+        if not (
+            isinstance(call.func, cst.Attribute) and call.func.attr.value == "add_event_handler"
+        ):
+            return None
+        owner = _owner_of(call.func.value)
+        if owner is None:
+            return None
+        args = _positional(call)
+        if len(args) != 2 or len(call.args) != 2:
+            return _Registration(
+                owner,
+                None,
+                index,
+                "call",
+                None,
+                None,
+                problem="add_event_handler is not called with two positional arguments",
+                small=small,
+            )
+        event = _string_value(args[0].value)
+        problem = None if event in EVENTS else "the event name is not a literal"
+        return _Registration(
+            owner, event, index, "call", args[1].value, None, problem=problem, small=small
+        )
+
+    # -- rewriting ---------------------------------------------------------------------------
+
+    def _rewrite_block(
+        self,
+        statements: Sequence[cst.BaseStatement],
+        originals: Sequence[cst.BaseStatement] | None,
+        *,
+        at_module: bool,
+    ) -> list[cst.BaseStatement] | None:
+        targets = self._targets(statements)
+        registrations = self._registrations(statements, targets)
+        if not registrations:
+            return None
+        edits = _BlockEdits()
+        owners: dict[str, list[_Registration]] = {}
+        for registration in registrations:
+            owners.setdefault(registration.owner, []).append(registration)
+        frame = self._block_frame
+        function_defs: dict[str, list[tuple[int, bool]]] = {}
+        bound_at: dict[str, list[int]] = {}
+        for index, statement in enumerate(statements):
+            if isinstance(statement, cst.FunctionDef):
+                function_defs.setdefault(statement.name.value, []).append(
+                    (index, statement.asynchronous is not None)
+                )
+                bound_at.setdefault(statement.name.value, []).append(index)
+            elif isinstance(statement, cst.ClassDef):
+                bound_at.setdefault(statement.name.value, []).append(index)
+            elif isinstance(statement, cst.SimpleStatementLine):
+                for small in statement.body:
+                    for name in _assigned_names(small):
+                        bound_at.setdefault(name, []).append(index)
+        changed = False
+        for owner, owned in owners.items():
+            top_level = {
+                self._mark_seen(registration, targets.get(owner), statements, originals)
+                for registration in owned
+            }
+            problem = self._owner_problem(owner, owned, targets, frame, bound_at, at_module)
+            if problem is None and self._registers_elsewhere(owner, frame, top_level):
+                problem = (
+                    f"'{owner}' also registers handlers conditionally or from a helper (not at the"
+                    " top level here); FastAPI would drop those once a lifespan is set: move them"
+                    " all into a lifespan by hand"
+                )
+            if problem is not None:
+                first = owned[0]
+                anchor = _anchor(originals, first.index)
+                self.follow_up(anchor, problem, hint=registration_hint(first))
+                continue
+            self._plan_owner(targets[owner], owned, function_defs, edits, at_module, statements)
+            self.changed(
+                _anchor(originals, targets[owner].index),
+                f"moved {len(owned)} event handler(s) of '{owner}' into a lifespan",
+            )
+            changed = True
+        if not changed:
+            return None
+        return _apply_edits(statements, edits, at_module)
+
+    def _mark_seen(
+        self,
+        registration: _Registration,
+        target: _Target | None,
+        statements: Sequence[cst.BaseStatement],
+        originals: Sequence[cst.BaseStatement] | None,
+    ) -> int | None:
+        """Remember the original call node so the leftover scan does not report it again."""
+        if originals is None:
+            return None
+        index = target.index if registration.how == "constructor" and target else registration.index
+        current, original = statements[index], originals[index]
+        found: int | None = None
+        if registration.decorator is not None:
+            assert isinstance(current, cst.FunctionDef)
+            assert isinstance(original, cst.FunctionDef)
+            for position, decorator in enumerate(current.decorators):
+                if decorator is registration.decorator:
+                    found = id(original.decorators[position].decorator)
+        elif registration.small is not None:
+            assert isinstance(original, cst.SimpleStatementLine)
+            small = original.body[_small_index(current, registration.small)]
+            if isinstance(small, cst.Expr):
+                found = id(small.value)
+        elif target is not None and isinstance(original, cst.SimpleStatementLine):
+            for small in original.body:
+                if isinstance(small, cst.Assign | cst.AnnAssign) and isinstance(
+                    small.value, cst.Call
+                ):
+                    self._seen.add(id(small.value))
+        if found is not None:
+            self._seen.add(found)
+        return found
+
+    @staticmethod
+    def _registers_elsewhere(owner: str, frame: _Frame, top_level: set[int | None]) -> bool:
+        """Does ``owner`` get handlers from somewhere other than the top of this block?
+
+        Those run conditionally or later, so moving only the top-level ones into a lifespan
+        would make FastAPI silently drop the others. A nested function that creates its own
+        app of the same name is a separate scope; one that takes the app as a parameter
+        (``def attach(app): app.add_event_handler(...)``) is not.
+        """
+        for nested in frame.registrations:
+            if nested.owner != owner or id(nested.call) in top_level:
+                continue
+            inner = nested.frames[nested.frames.index(frame) + 1 :]
+            if not any(owner in scope.assigned for scope in inner):
+                return True
+        return False
+
+    def _owner_problem(
+        self,
+        owner: str,
+        owned: list[_Registration],
+        targets: dict[str, _Target],
+        frame: _Frame,
+        bound_at: dict[str, list[int]],
+        at_module: bool,
+    ) -> str | None:
+        target = targets.get(owner)
+        if target is None:
+            where = "module" if at_module else "function"
+            return (
+                f"'{owner}' is not created by FastAPI(...)/APIRouter(...) in this {where}:"
+                " move these handlers into the lifespan where it is created"
+            )
+        if target.defined > 1 or len(bound_at.get(owner, [])) > 1:
+            return (
+                f"'{owner}' is assigned more than once: decide which app owns the handlers,"
+                " then give that app a lifespan by hand"
+            )
+        if _keyword(target.call, "lifespan") is not None and target.kind != "runtime":
+            return (
+                f"'{owner}' already has lifespan=, so FastAPI never runs these handlers:"
+                " move their bodies into that lifespan (before/after its yield) or delete them"
+            )
+        if any(arg.star for arg in target.call.args):
+            return f"'{owner}' is created with **kwargs that may carry a lifespan: migrate by hand"
+        for registration in owned:
+            if registration.problem is not None:
+                return registration.problem + ": migrate this app's handlers by hand"
+            if registration.index < target.index and registration.how != "constructor":
+                return (
+                    "a handler is registered before the app is created: fix the order, then re-run"
+                )
+            handler = registration.handler
+            if isinstance(handler, cst.Name):
+                if len(bound_at.get(handler.value, [])) > 1:
+                    return (
+                        f"'{handler.value}' is defined more than once, so the lifespan would call"
+                        " a different function than the one registered: rename one, then re-run"
+                    )
+                if handler.value in frame.called:
+                    return (
+                        f"'{handler.value}' is also called directly at import time: decide"
+                        " whether it should run at import or at startup, then migrate by hand"
+                    )
+                if registration.how != "decorator":
+                    indices = bound_at.get(handler.value, [])
+                    if indices and min(indices) > registration.index:
+                        return (
+                            f"'{handler.value}' is registered before it is defined: fix the"
+                            " order, then re-run"
+                        )
+        return None
+
+    def _plan_owner(
+        self,
+        target: _Target,
+        owned: list[_Registration],
+        function_defs: dict[str, list[tuple[int, bool]]],
+        edits: _BlockEdits,
+        at_module: bool,
+        statements: Sequence[cst.BaseStatement],
+    ) -> None:
+        steps: dict[str, list[_Step]] = {"startup": [], "shutdown": []}
+        pre_assignments: list[cst.BaseStatement] = []
+        for registration in owned:
+            assert registration.event is not None
+            assert registration.handler is not None
+            handler = registration.handler
+            is_async = registration.is_async
+            if isinstance(handler, cst.Name) and registration.how != "decorator":
+                defs = [
+                    d for d in function_defs.get(handler.value, []) if d[0] < registration.index
+                ]
+                if defs and len(function_defs[handler.value]) == len(defs):
+                    is_async = defs[-1][1]
+            if isinstance(handler, cst.Name | cst.Attribute):
+                expression = _EMPTY.code_for_node(handler)
+            else:
+                # Handler factories and lambdas run where they were registered, as before.
+                variable = self._fresh(f"{registration.event}_handler")
+                assignment = cst.SimpleStatementLine(
+                    body=[cst.Assign(targets=[cst.AssignTarget(cst.Name(variable))], value=handler)]
+                )
+                if registration.how == "constructor":
+                    pre_assignments.append(assignment)
+                else:
+                    assert registration.small is not None
+                    position = _small_index(statements[registration.index], registration.small)
+                    edits.replace_small[(registration.index, position)] = assignment.body[0]
+                expression = variable
+            if registration.how == "decorator":
+                assert registration.decorator is not None
+                edits.remove_decorators.setdefault(registration.index, set()).add(
+                    id(registration.decorator)
+                )
+            elif registration.how == "call" and isinstance(handler, cst.Name | cst.Attribute):
+                assert registration.small is not None
+                position = _small_index(statements[registration.index], registration.small)
+                edits.replace_small[(registration.index, position)] = None
+            steps[registration.event].append(_Step(expression, is_async))
+        lifespan_name = self._fresh(
+            "lifespan"
+            if target.kind != "router"
+            else "router_lifespan"
+            if target.name == "router"
+            else f"{target.name}_lifespan"
+        )
+        annotation = target.callee if target.kind == "app" else self._fastapi_name()
+        parameter = "app" if (target.name == "app" or not self._is_taken("app")) else "_app"
+        code = self._lifespan_code(lifespan_name, parameter, annotation, steps)
+        function = cst.parse_statement(code, config=self._config)
+        edits.insert_before.setdefault(target.index, []).extend([*pre_assignments, function])
+        if target.kind == "runtime" and _keyword(target.call, "lifespan") is not None:
+            edits.replace_call[target.index] = _appended_lifespan(target.call, lifespan_name)
+            self.follow_up(
+                None,
+                f"'{target.name}' already had a lifespan, so FastAPI never ran these handlers;"
+                f" they now run from '{lifespan_name}', after the existing lifespan: check that"
+                " this is wanted",
+                hint="create_app(",
+            )
+        else:
+            edits.replace_call[target.index] = _with_lifespan(target.call, lifespan_name)
+        self._imports.add(("contextlib", "asynccontextmanager"))
+        self._imports.add(("collections.abc", "AsyncIterator"))
+        if any(step.is_async is None for step in steps["startup"] + steps["shutdown"]):
+            self._imports.add(("inspect", None))
+
+    def _fastapi_name(self) -> str:
+        for bound, source in self._callees.items():
+            if source in APP_CLASSES:
+                return bound
+            if source == "fastapi":
+                return f"{bound}.FastAPI"
+        self._imports.add(("fastapi", "FastAPI"))
+        return "FastAPI"
+
+    def _fresh(self, base: str) -> str:
+        name = base
+        number = 2
+        while self._is_taken(name):
+            name = f"{base}_{number}"
+            number += 1
+        self._chosen.add(name)
+        return name
+
+    def _lifespan_code(
+        self, name: str, parameter: str, annotation: str, steps: dict[str, list[_Step]]
+    ) -> str:
+        indent = self._indent
+        lines = [
+            "@asynccontextmanager",
+            f"async def {name}({parameter}: {annotation}) -> AsyncIterator[None]:",
+        ]
+        roots = {
+            re.split(r"\W", step.expression, maxsplit=1)[0]
+            for event in EVENTS
+            for step in steps[event]
+        }
+        # A local that a handler expression also names would make that name unbound.
+        variable = next(v for v in ("result", "outcome", "handler_result") if v not in roots)
+        for event in EVENTS:
+            if event == "shutdown":
+                lines.append(f"{indent}yield")
+            for step in steps[event]:
+                if step.is_async is True:
+                    lines.append(f"{indent}await {step.expression}()")
+                elif step.is_async is False:
+                    lines.append(f"{indent}{step.expression}()")
+                else:
+                    lines.append(f"{indent}{variable} = {step.expression}()")
+                    lines.append(f"{indent}if inspect.isawaitable({variable}):")
+                    lines.append(f"{indent}{indent}await {variable}")
+        newline = (
+            self._config.default_newline if isinstance(self._config.default_newline, str) else "\n"
+        )
+        return newline.join(lines) + newline
+
+
+def _body_names(statements: Sequence[cst.BaseStatement]) -> set[str]:
+    names: set[str] = set()
+    for statement in statements:
+        if isinstance(statement, cst.SimpleStatementLine):
+            for small in statement.body:
+                names.update(_assigned_names(small))
+    return names
+
+
+def registration_hint(registration: _Registration) -> str:
+    if registration.how == "decorator":
+        return "on_event("
+    if registration.how == "call":
+        return "add_event_handler("
+    return f"on_{registration.event or 'startup'}="
+
+
+def _assigned_names(small: cst.BaseSmallStatement) -> list[str]:
+    names: list[str] = []
+    if isinstance(small, cst.Assign):
+        for target in small.targets:
+            if isinstance(target.target, cst.Name):
+                names.append(target.target.value)
+    elif isinstance(small, cst.AnnAssign | cst.AugAssign) and isinstance(small.target, cst.Name):
+        names.append(small.target.value)
+    elif isinstance(small, cst.Import | cst.ImportFrom) and not isinstance(
+        small.names, cst.ImportStar
+    ):
+        for alias in small.names:
+            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                names.append(alias.asname.name.value)
+            else:
+                names.append((dotted_name(alias.name) or "").split(".")[0])
+    return names
+
+
+def _anchor(originals: Sequence[cst.BaseStatement] | None, index: int) -> cst.CSTNode | None:
+    if originals is not None and index < len(originals):
+        return originals[index]
+    return None
+
+
+def _small_index(statement: cst.BaseStatement, small: cst.BaseSmallStatement) -> int:
+    assert isinstance(statement, cst.SimpleStatementLine)
+    for position, candidate in enumerate(statement.body):
+        if candidate is small:
+            return position
+    raise LookupError("registration not found in its statement")
+
+
+def _appended_lifespan(call: cst.Call, lifespan_name: str) -> cst.Call:
+    """``create_app(lifespan=x)`` -> ``lifespan=[x, new]``; a literal list gets one more item."""
+    args = list(call.args)
+    for index, arg in enumerate(args):
+        if arg.keyword is None or arg.keyword.value != "lifespan":
+            continue
+        value = arg.value
+        if isinstance(value, cst.List | cst.Tuple) and value.elements:
+            elements = list(value.elements)
+            last = elements[-1]
+            comma = last.comma if isinstance(last.comma, cst.Comma) else cst.MaybeSentinel.DEFAULT
+            elements[-1] = last.with_changes(
+                comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+                if not isinstance(last.comma, cst.Comma)
+                else last.comma
+            )
+            elements.append(cst.Element(cst.Name(lifespan_name), comma=comma))
+            new_value: cst.BaseExpression = value.with_changes(elements=elements)
+        else:
+            new_value = cst.List(
+                [
+                    cst.Element(value, comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))),
+                    cst.Element(cst.Name(lifespan_name)),
+                ]
+            )
+        args[index] = arg.with_changes(value=new_value)
+    return call.with_changes(args=args)
+
+
+def _with_lifespan(call: cst.Call, lifespan_name: str) -> cst.Call:
+    """Replace on_startup=/on_shutdown= with lifespan=, or append it, keeping the layout."""
+    new_arg = cst.Arg(
+        value=cst.Name(lifespan_name),
+        keyword=cst.Name("lifespan"),
+        equal=cst.AssignEqual(
+            whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace("")
+        ),
+    )
+    args = list(call.args)
+    event_positions = [
+        i
+        for i, arg in enumerate(args)
+        if arg.keyword is not None and arg.keyword.value in {"on_startup", "on_shutdown"}
+    ]
+    if event_positions:
+        first = event_positions[0]
+        args[first] = new_arg.with_changes(comma=args[first].comma)
+        for position in reversed(event_positions[1:]):
+            removed = args.pop(position)
+            if position == len(args) and args:
+                args[-1] = args[-1].with_changes(comma=removed.comma)
+        return call.with_changes(args=args)
+    if not args:
+        return call.with_changes(args=[new_arg])
+    last = args[-1]
+    if isinstance(last.comma, cst.Comma):
+        separator = (
+            args[-2].comma
+            if len(args) >= 2 and isinstance(args[-2].comma, cst.Comma)
+            else cst.Comma(
+                whitespace_after=call.whitespace_before_args
+                if isinstance(call.whitespace_before_args, cst.ParenthesizedWhitespace)
+                else cst.SimpleWhitespace(" ")
+            )
+        )
+        args[-1] = last.with_changes(comma=separator)
+        args.append(new_arg.with_changes(comma=last.comma))
+    else:
+        args[-1] = last.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+        args.append(new_arg)
+    return call.with_changes(args=args)
+
+
+def _apply_edits(
+    statements: Sequence[cst.BaseStatement], edits: _BlockEdits, at_module: bool
+) -> list[cst.BaseStatement]:
+    # PEP 8 spacing: two blank lines around module-level defs, one around a nested def.
+    blank_before = 2 if at_module else 1
+    blank_after = 2 if at_module else 1
+    result: list[cst.BaseStatement] = []
+    carried: list[cst.EmptyLine] = []
+    for index, statement in enumerate(statements):
+        if index in edits.insert_before:
+            inserted = edits.insert_before[index]
+            lines = list(getattr(statement, "leading_lines", ()))
+            split = next(
+                (i for i, line in enumerate(lines) if line.comment is not None), len(lines)
+            )
+            blanks = lines[:split]
+            wanted = blank_before if at_module else min(index, 1)
+            if len(blanks) < wanted:
+                blanks = [_BLANK] * wanted
+            first = inserted[0]
+            result.append(first.with_changes(leading_lines=[*_comments(carried), *blanks]))
+            carried = []
+            for extra in inserted[1:]:
+                spacing = [_BLANK] * blank_before if isinstance(extra, cst.FunctionDef) else []
+                result.append(extra.with_changes(leading_lines=spacing or [_BLANK] * 0))
+            statement = statement.with_changes(leading_lines=[_BLANK] * blank_after + lines[split:])
+        if index in edits.replace_call:
+            statement = _replace_constructor(statement, edits.replace_call[index])
+        if index in edits.remove_decorators:
+            assert isinstance(statement, cst.FunctionDef)
+            statement = _remove_decorators(statement, edits.remove_decorators[index])
+        smalls = {key[1]: value for key, value in edits.replace_small.items() if key[0] == index}
+        if smalls:
+            assert isinstance(statement, cst.SimpleStatementLine)
+            body: list[cst.BaseSmallStatement] = []
+            for position, small in enumerate(statement.body):
+                if position not in smalls:
+                    body.append(small)
+                    continue
+                replacement = smalls[position]
+                if replacement is not None:
+                    body.append(replacement.with_changes(semicolon=small.semicolon))
+            if not body:
+                carried.extend(statement.leading_lines)
+                continue
+            body[-1] = body[-1].with_changes(semicolon=cst.MaybeSentinel.DEFAULT)
+            statement = statement.with_changes(body=body)
+        if carried:
+            own = list(getattr(statement, "leading_lines", ()))
+            # A removed statement's blank lines stay only where nothing else separates.
+            lines = [*carried, *own] if not own else [*_comments(carried), *own]
+            statement = statement.with_changes(leading_lines=lines)
+            carried = []
+        result.append(statement)
+    if not result:
+        result.append(cst.SimpleStatementLine(body=[cst.Pass()]))
+    return result
+
+
+def _comments(lines: Sequence[cst.EmptyLine]) -> list[cst.EmptyLine]:
+    return [line for line in lines if line.comment is not None]
+
+
+def _replace_constructor(statement: cst.BaseStatement, call: cst.Call) -> cst.BaseStatement:
+    assert isinstance(statement, cst.SimpleStatementLine)
+    body: list[cst.BaseSmallStatement] = []
+    for small in statement.body:
+        if isinstance(small, cst.Assign | cst.AnnAssign) and isinstance(small.value, cst.Call):
+            small = small.with_changes(value=call)
+        body.append(small)
+    return statement.with_changes(body=body)
+
+
+def _remove_decorators(node: cst.FunctionDef, removed: set[int]) -> cst.FunctionDef:
+    decorators: list[cst.Decorator] = []
+    carried: list[cst.EmptyLine] = []
+    for decorator in node.decorators:
+        if id(decorator) in removed:
+            carried.extend(line for line in decorator.leading_lines if line.comment is not None)
+            continue
+        if carried:
+            decorator = decorator.with_changes(leading_lines=[*carried, *decorator.leading_lines])
+            carried = []
+        decorators.append(decorator)
+    return node.with_changes(
+        decorators=decorators,
+        lines_after_decorators=[*carried, *node.lines_after_decorators],
+    )

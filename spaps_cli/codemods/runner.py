@@ -1,0 +1,497 @@
+"""Walk, pre-filter, parse once, run every selected codemod, then diff or write.
+
+The cost model is shared/notes/codemods.md section 4: a byte check is free, ``libcst`` parsing
+is ~13 ms for a typical module, and the avoidable costs (matcher dispatch, metadata deep copies,
+``AddImportsVisitor``) are avoided. So each file is read once, skipped unless some codemod's
+needle occurs in its bytes, parsed once, and passed through the matching codemods on the same
+tree. Large trees are spread over a process pool; workers receive paths, never file contents.
+Every per-file problem becomes an error in the report and the run goes on; nothing is written
+unless the new code parses, and writes go through :func:`spaps_cli.plan.atomic_write`.
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import errno
+import fnmatch
+import os
+import re
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+
+import libcst as cst
+
+from spaps_cli.codemods.base import Codemod, Finding, PendingFinding
+from spaps_cli.codemods.config import MigrateConfig
+from spaps_cli.codemods.registry import select_codemods
+from spaps_cli.plan import atomic_write
+
+#: Directories never worth walking into (virtualenvs, VCS, build output, caches).
+SKIPPED_DIRECTORIES = frozenset(
+    {
+        ".git",
+        ".hg",
+        ".svn",
+        ".venv",
+        "venv",
+        ".tox",
+        ".nox",
+        "node_modules",
+        "build",
+        "dist",
+        "__pycache__",
+        ".mypy_cache",
+        ".ruff_cache",
+        ".pytest_cache",
+        ".eggs",
+        "site-packages",
+    }
+)
+#: Files larger than this are reported, not parsed: generated code, vendored blobs.
+MAX_FILE_BYTES = 2 * 1024 * 1024
+#: Below this many files a pool costs more to start than it saves.
+POOL_THRESHOLD = 200
+_CODING = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)")
+
+
+class Mode(StrEnum):
+    WRITE = "write"
+    CHECK = "check"
+    DIFF = "diff"
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """Everything a worker needs: small, frozen and picklable."""
+
+    mode: Mode
+    codemod_ids: tuple[str, ...]
+    config: MigrateConfig
+
+
+@dataclass(frozen=True)
+class FileResult:
+    path: str
+    changed: bool = False
+    parsed: bool = False
+    diff: str = ""
+    findings: tuple[Finding, ...] = ()
+    counts: tuple[tuple[str, int], ...] = ()
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """A file to migrate: where to read/write it and how to name it in the report."""
+
+    path: Path
+    display: str
+
+
+@dataclass
+class Discovery:
+    files: list[SourceFile] = field(default_factory=list)
+    errors: list[FileResult] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Migration:
+    """The outcome of running codemods over one source text."""
+
+    new_source: bytes
+    findings: tuple[Finding, ...]
+    counts: tuple[tuple[str, int], ...]
+    parsed: bool = True
+
+    def changed(self, old: bytes) -> bool:
+        return self.new_source != old
+
+
+class BadSource(Exception):
+    """The input cannot be migrated (syntax error, encoding, binary): a per-file error."""
+
+
+# -- one source text -----------------------------------------------------------------------
+
+
+def check_source(data: bytes) -> None:
+    """Refuse binary data and text that is neither UTF-8 nor declares its own encoding."""
+    if b"\x00" in data:
+        raise BadSource("binary file (NUL bytes), not Python source")
+    head = data.split(b"\n", 2)[:2]
+    if any(_CODING.match(line) for line in head):
+        return
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BadSource(
+            f"not UTF-8 (byte {exc.start}): save it as UTF-8 or add a coding declaration"
+        ) from None
+
+
+def wanted_codemods(
+    data: bytes, codemods: Sequence[type[Codemod]], config: MigrateConfig
+) -> list[type[Codemod]]:
+    """The byte pre-filter: codemods one of whose needles occurs in ``data``."""
+    return [codemod for codemod in codemods if codemod.wants(data, config)]
+
+
+def migrate_source(
+    data: bytes,
+    codemods: Sequence[type[Codemod]],
+    config: MigrateConfig,
+    display: str = "<source>",
+) -> Migration:
+    """Run ``codemods`` over ``data`` (bytes, BOM and newlines kept); raise BadSource if unusable."""
+    check_source(data)
+    selected = wanted_codemods(data, codemods, config)
+    if not selected:
+        return Migration(data, (), (), parsed=False)
+    try:
+        module = cst.parse_module(data)
+    except cst.ParserSyntaxError as exc:
+        raise BadSource(f"syntax error at line {exc.raw_line}: {exc.message}") from None
+    except (UnicodeDecodeError, LookupError, SyntaxError, ValueError) as exc:
+        raise BadSource(f"cannot decode: {exc}") from None
+    counts: list[tuple[str, int]] = []
+    located: list[tuple[str, cst.Module, Sequence[PendingFinding]]] = []
+    for codemod in selected:
+        before = module
+        outcome = codemod(config).apply(module)
+        module = outcome.module
+        if outcome.changes:
+            counts.append((codemod.ID, outcome.changes))
+        if outcome.pending:
+            located.append((codemod.ID, before, outcome.pending))
+    # Line numbers refer to the file as it was before the run: that is what --check and
+    # --diff users are looking at, and what a later codemod's input no longer shows.
+    original = data.decode(module.encoding, errors="replace").removeprefix("\ufeff")
+    findings = [
+        finding
+        for codemod_id, before, pending in located
+        for finding in _locate(codemod_id, display, before, pending, original)
+    ]
+    new_source = module.bytes
+    if new_source != data:
+        try:
+            ast.parse(new_source)
+        except SyntaxError as exc:  # pragma: no cover - a codemod bug, never written
+            raise BadSource(f"internal error: the rewritten file does not parse ({exc})") from None
+    return Migration(new_source, tuple(findings), tuple(counts))
+
+
+def _first_code_line(text: str) -> str:
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped and not stripped.startswith("#"):
+            return stripped
+    return ""
+
+
+def _anchor_text(module: cst.Module, node: cst.CSTNode) -> str:
+    """A line of source that identifies ``node``, without generating a whole class or def."""
+    if isinstance(node, cst.FunctionDef | cst.ClassDef):
+        if node.decorators:
+            return "@" + _first_code_line(module.code_for_node(node.decorators[0].decorator))
+        keyword = "class" if isinstance(node, cst.ClassDef) else "def"
+        return f"{keyword} {node.name.value}"
+    if isinstance(node, cst.SimpleStatementLine) and node.body:
+        return _first_code_line(module.code_for_node(node.body[0]))
+    return _first_code_line(module.code_for_node(node))
+
+
+def _locate(
+    codemod_id: str,
+    display: str,
+    module: cst.Module,
+    pending: Sequence[PendingFinding],
+    original: str,
+) -> Iterator[Finding]:
+    """Line numbers by text search (cheap): in the original file first, then in the text this
+    codemod saw; PositionProvider only when neither has the text."""
+    seen: str | None = None
+    lines: list[int | None] = []
+    for item in pending:
+        needle = item.hint
+        if item.anchor is not None:
+            needle = _anchor_text(module, item.anchor) or needle
+        line = _line_of(original, needle)
+        if line is None and needle:
+            if seen is None:
+                seen = module.code
+            line = _line_of(seen, needle)
+        lines.append(line)
+    if any(
+        line is None and item.anchor is not None for line, item in zip(lines, pending, strict=True)
+    ):
+        from libcst.metadata import MetadataWrapper, PositionProvider
+
+        positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+        for index, item in enumerate(pending):
+            if lines[index] is None and item.anchor is not None and item.anchor in positions:
+                lines[index] = positions[item.anchor].start.line
+    for line, item in zip(lines, pending, strict=True):
+        yield Finding(codemod_id, display, line or 1, item.message, item.auto_fixable)
+
+
+def _line_of(text: str, needle: str | None) -> int | None:
+    if not needle:
+        return None
+    offset = text.find(needle)
+    return text.count("\n", 0, offset) + 1 if offset >= 0 else None
+
+
+# -- one file ------------------------------------------------------------------------------
+
+
+def process_file(source: SourceFile, options: RunOptions) -> FileResult:
+    """Read, migrate and (in write mode) atomically write one file; never raises."""
+    display = source.display
+    try:
+        size = source.path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            return FileResult(
+                display, error=f"too large ({size} bytes > {MAX_FILE_BYTES}): skipped"
+            )
+        data = source.path.read_bytes()
+    except OSError as exc:
+        return FileResult(display, error=f"cannot read: {_os_reason(exc)}")
+    if not data.strip():
+        return FileResult(display)
+    codemods = select_codemods(options.codemod_ids)
+    try:
+        migration = migrate_source(data, codemods, options.config, display)
+    except BadSource as exc:
+        return FileResult(display, error=str(exc))
+    except RecursionError:
+        return FileResult(display, error="nested too deeply for the parser: skipped")
+    except Exception as exc:  # a codemod bug must not stop the run over the other files
+        return FileResult(
+            display, error=f"internal error in a codemod: {type(exc).__name__}: {exc}"
+        )
+    changed = migration.changed(data)
+    diff = ""
+    if changed and options.mode is Mode.DIFF:
+        diff = unified_diff(display, data, migration.new_source)
+    if changed and options.mode is Mode.WRITE:
+        try:
+            atomic_write(source.path, migration.new_source)
+        except OSError as exc:
+            return FileResult(
+                display,
+                parsed=True,
+                findings=migration.findings,
+                error=f"cannot write: {_os_reason(exc)}",
+            )
+    return FileResult(
+        display,
+        changed=changed,
+        parsed=migration.parsed,
+        diff=diff,
+        findings=migration.findings,
+        counts=migration.counts,
+    )
+
+
+def unified_diff(display: str, old: bytes, new: bytes) -> str:
+    before = old.decode("utf-8", errors="replace").splitlines(keepends=True)
+    after = new.decode("utf-8", errors="replace").splitlines(keepends=True)
+    return "".join(difflib.unified_diff(before, after, f"a/{display}", f"b/{display}"))
+
+
+def _os_reason(exc: OSError) -> str:
+    if exc.errno == errno.ELOOP:
+        return "symlink loop"
+    return exc.strerror or str(exc)
+
+
+def _process_chunk(chunk: list[SourceFile], options: RunOptions) -> list[FileResult]:
+    return [process_file(source, options) for source in chunk]
+
+
+# -- walking -------------------------------------------------------------------------------
+
+
+class _IgnoreRules:
+    """``.gitignore`` files from the repository root down, applied with pathspec."""
+
+    def __init__(self) -> None:
+        self._specs: dict[Path, object] = {}
+
+    def spec_for(self, directory: Path) -> object | None:
+        if directory not in self._specs:
+            import pathspec
+
+            gitignore = directory / ".gitignore"
+            spec: object | None = None
+            try:
+                if gitignore.is_file():
+                    spec = pathspec.GitIgnoreSpec.from_lines(
+                        gitignore.read_text(encoding="utf-8", errors="replace").splitlines()
+                    )
+            except OSError:
+                spec = None
+            self._specs[directory] = spec
+        return self._specs[directory]
+
+    def ignored(self, path: Path, is_dir: bool, chain: Sequence[Path]) -> bool:
+        for directory in chain:
+            spec = self.spec_for(directory)
+            if spec is None:
+                continue
+            relative = path.relative_to(directory).as_posix() + ("/" if is_dir else "")
+            if spec.match_file(relative):  # type: ignore[attr-defined]
+                return True
+        return False
+
+
+def _ancestors_to_repo_root(directory: Path) -> list[Path]:
+    """Directories whose .gitignore applies: up to the one containing .git (if any)."""
+    chain = [directory]
+    for parent in directory.parents:
+        if (chain[-1] / ".git").exists():
+            break
+        chain.append(parent)
+    else:
+        return [directory]
+    if not (chain[-1] / ".git").exists():
+        return [directory]
+    return list(reversed(chain))
+
+
+def _excluded(display: str, patterns: Sequence[str]) -> bool:
+    name = display.rsplit("/", 1)[-1]
+    return any(
+        fnmatch.fnmatch(display, pattern)
+        or fnmatch.fnmatch(name, pattern)
+        or fnmatch.fnmatch(display, f"*/{pattern}")
+        or display.startswith(pattern.rstrip("/") + "/")
+        for pattern in patterns
+    )
+
+
+def _display(path: Path, base: Path) -> str:
+    try:
+        return path.relative_to(base).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def discover(paths: Sequence[Path], exclude: Sequence[str], base: Path) -> Discovery:
+    """Every ``.py``/``.pyi`` file under ``paths``; explicit files are always taken."""
+    found = Discovery()
+    seen: set[Path] = set()
+    rules = _IgnoreRules()
+
+    def take(path: Path, display: str) -> None:
+        if _excluded(display, exclude):
+            return
+        try:
+            real = path.resolve(strict=True)
+        except (OSError, RuntimeError) as exc:
+            reason = (
+                "symlink loop"
+                if isinstance(exc, RuntimeError) or getattr(exc, "errno", None) == errno.ELOOP
+                else (getattr(exc, "strerror", None) or str(exc))
+            )
+            found.errors.append(FileResult(display, error=f"cannot read: {reason}"))
+            return
+        if real in seen:
+            return
+        seen.add(real)
+        if not real.is_file():
+            found.errors.append(FileResult(display, error="not a regular file"))
+            return
+        found.files.append(SourceFile(real, display))
+
+    for root in paths:
+        display_root = _display(root.absolute(), base)
+        if root.is_symlink() and not root.exists():
+            found.errors.append(
+                FileResult(display_root, error="cannot read: broken symlink or symlink loop")
+            )
+            continue
+        if not root.exists():
+            found.errors.append(FileResult(display_root, error="no such file or directory"))
+            continue
+        if not root.is_dir():
+            take(root, display_root)
+            continue
+        top = root.resolve()
+        base_chain = _ancestors_to_repo_root(top)
+        for directory, subdirs, filenames in os.walk(top, followlinks=False):
+            current = Path(directory)
+            chain = base_chain
+            if current != top:
+                chain = base_chain + [top / part for part in _relative_parts(current, top)]
+            kept: list[str] = []
+            for name in sorted(subdirs):
+                candidate = current / name
+                if name in SKIPPED_DIRECTORIES or (candidate / "pyvenv.cfg").exists():
+                    continue
+                if rules.ignored(candidate, True, chain):
+                    continue
+                if _excluded(_display(candidate, base) + "/", exclude):
+                    continue
+                kept.append(name)
+            subdirs[:] = kept
+            for name in sorted(filenames):
+                if not name.endswith((".py", ".pyi")):
+                    continue
+                candidate = current / name
+                if rules.ignored(candidate, False, chain):
+                    continue
+                take(candidate, _display(candidate, base))
+    return found
+
+
+def _relative_parts(current: Path, top: Path) -> list[Path]:
+    """``a``, ``a/b``, ``a/b/c`` for ``top/a/b/c``: the directories whose .gitignore apply."""
+    parts = current.relative_to(top).parts
+    return [Path(*parts[: i + 1]) for i in range(len(parts))]
+
+
+# -- the run -------------------------------------------------------------------------------
+
+
+def run(
+    sources: Sequence[SourceFile],
+    options: RunOptions,
+    *,
+    jobs: int,
+    on_result: Callable[[FileResult], None] | None = None,
+) -> list[FileResult]:
+    """Process every file, in a pool when the tree is large; results keep input order."""
+    results: list[FileResult] = []
+    workers = max(1, min(jobs, -(-len(sources) // 16)))
+    if workers == 1 or len(sources) < POOL_THRESHOLD:
+        for source in sources:
+            result = process_file(source, options)
+            results.append(result)
+            if on_result:
+                on_result(result)
+        return results
+    chunk = max(8, min(64, len(sources) // (workers * 8) or 8))
+    chunks = [list(sources[i : i + chunk]) for i in range(0, len(sources), chunk)]
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        for batch in pool.map(_process_chunk, chunks, _repeat(options, len(chunks))):
+            for result in batch:
+                results.append(result)
+                if on_result:
+                    on_result(result)
+    return results
+
+
+def _repeat(options: RunOptions, times: int) -> Iterable[RunOptions]:
+    return [options] * times
+
+
+def default_jobs() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1

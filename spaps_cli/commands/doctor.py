@@ -1,0 +1,90 @@
+"""``spaps doctor``: one command that says whether a service is fit to run with the fleet.
+
+Thin on purpose: find the service, hand it to :mod:`spaps_cli.fleet.doctor`, print the findings.
+The engine (packaging, subprocess, the matrix) and Rich are imported inside the command.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+def doctor(
+    path: Annotated[
+        Path,
+        typer.Argument(help="The service (or any directory inside it).", show_default=False),
+    ] = Path("."),
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print the report as JSON on stdout.")
+    ] = False,
+    python: Annotated[
+        Path | None,
+        typer.Option(
+            "--python",
+            help="The service's interpreter (default: PATH/.venv/bin/python, else this one).",
+            dir_okay=False,
+            show_default=False,
+        ),
+    ] = None,
+    env: Annotated[
+        str | None,
+        typer.Option(
+            "--env",
+            help="Check the settings as this env (dev/test/staging/prod) would load them.",
+            show_default=False,
+        ),
+    ] = None,
+    fleet: Annotated[
+        Path | None,
+        typer.Option(
+            "--fleet",
+            envvar="SPAPS_FLEET",
+            help="Directory of the sibling services (and spaps-fleet.toml) on record.",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Check runtime, settings, database, migrations and leftover code.
+
+    Exit 0 when clean, 1 when anything was found (each finding carries its fix).
+    """
+    from spaps_cli import console
+    from spaps_cli.errors import CheckFailedError
+    from spaps_cli.fleet.doctor import run_doctor
+    from spaps_cli.project import find_project
+
+    project = find_project(path)
+    report = run_doctor(project, python=python, env=env, fleet=fleet)
+    if json_output:
+        console.emit_json(report.as_json())
+    else:
+        console.info(f"spaps doctor: {report.service} ({report.root}, python {report.python})")
+        for family, outcome in report.checks.items():
+            console.status(outcome.split(":", 1)[0], family)
+            for finding in report.findings:
+                if finding.id.split(".", 1)[0] in _FAMILY_PREFIXES[family]:
+                    console.detail(f"    {finding.severity}: [{finding.id}] {finding.message}")
+                    console.detail(f"      fix: {finding.hint}")
+        for note in report.notes:
+            console.detail(f"note: {note}")
+    if not report.clean:
+        raise CheckFailedError(
+            f"{len(report.findings)} finding(s) in {report.service}",
+            hint="fix them and re-run spaps doctor",
+        )
+
+
+_FAMILY_PREFIXES = {
+    "runtime": {"runtime"},
+    "settings": {"settings"},
+    "database": {"database"},
+    "migrations": {"migrations"},
+    "codemods": {"migrate"},
+}
+
+
+def register(app: typer.Typer) -> None:
+    app.command("doctor")(doctor)

@@ -1,0 +1,95 @@
+"""``spaps migrate``: run the migration codemods over a service's code.
+
+Thin on purpose: parse options, hand them to :mod:`spaps_cli.codemods.runner`, print through
+the console. libcst and Rich are imported inside the command so ``spaps --help`` pays for
+neither. Exit codes: 0 done (or nothing to do), 1 ``--check``/``--diff`` found changes,
+2 a file could not be migrated (the others still were) or a usage error.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+def _ids(values: list[str] | None) -> tuple[str, ...]:
+    ids: list[str] = []
+    for value in values or []:
+        ids.extend(part.strip() for part in value.split(",") if part.strip())
+    return tuple(ids)
+
+
+def migrate(
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            help="Files or directories (default: the current directory).",
+            show_default=False,
+            metavar="PATHS",
+        ),
+    ] = None,
+    check: Annotated[
+        bool, typer.Option("--check", help="Write nothing; exit 1 if any file would change.")
+    ] = False,
+    diff: Annotated[
+        bool, typer.Option("--diff", help="Print unified diffs; write nothing; exit 1 on changes.")
+    ] = False,
+    select: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--select",
+            metavar="ID,...",
+            help="Only these codemod ids (comma-separated, repeatable).",
+        ),
+    ] = None,
+    ignore: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--ignore",
+            metavar="ID,...",
+            help="Skip these codemod ids (comma-separated, repeatable).",
+        ),
+    ] = None,
+    list_codemods: Annotated[
+        bool, typer.Option("--list", help="Show every codemod with its before/after example.")
+    ] = False,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="One machine-readable report on stdout.")
+    ] = False,
+    jobs: Annotated[
+        int | None,
+        typer.Option(
+            "--jobs", "-j", min=1, metavar="N", help="Worker processes (default: CPU count)."
+        ),
+    ] = None,
+    exclude: Annotated[
+        list[str] | None,
+        typer.Option("--exclude", metavar="GLOB", help="Glob of paths to skip (repeatable)."),
+    ] = None,
+) -> None:
+    """Move a FastAPI/Celery service onto spaps_server_quickstart (libcst codemods)."""
+    from spaps_cli.codemods.migration import run_migration
+
+    code = run_migration(
+        paths=list(paths or [Path(".")]),
+        check=check,
+        diff=diff,
+        select=_ids(select),
+        ignore=_ids(ignore),
+        list_only=list_codemods,
+        json_output=json_output,
+        jobs=jobs,
+        exclude=tuple(exclude or ()),
+    )
+    if code:
+        raise typer.Exit(code)
+
+
+def register(app: typer.Typer) -> None:
+    app.command(
+        "migrate",
+        help="Rewrite a service to use the shared runtime; --check gates CI.",
+        no_args_is_help=False,
+    )(migrate)

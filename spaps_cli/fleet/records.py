@@ -1,0 +1,134 @@
+"""The services on record and what makes two database URLs the same database.
+
+``spaps doctor --fleet DIR`` compares a service's database with every service on record:
+
+- the sibling services under ``DIR``: every ``DIR/*/pyproject.toml`` with a ``[tool.spaps]``
+  table, with the database URL from its ``.env`` (any ``DATABASE_URL`` or ``<PREFIX>_DATABASE_URL``
+  key), else the runtime's SQLite default inside its own directory;
+- the services listed in ``DIR/spaps-fleet.toml`` (``[services.<name>] database-url = "..."``),
+  for deployments whose environment is not on disk.
+
+URLs are compared by backend, host, port and database name (credentials and drivers ignored,
+``localhost`` = ``127.0.0.1``); SQLite URLs by the resolved file.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from spaps_cli.errors import UsageError
+
+FLEET_FILE = "spaps-fleet.toml"
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./service.db"  # BaseServiceSettings' default
+
+
+@dataclass(frozen=True)
+class ServiceRecord:
+    """A service on record and the database URL it is configured with."""
+
+    name: str
+    database_url: str
+    root: Path
+    source: str  # where the record came from, for the message
+
+
+def read_dotenv(path: Path) -> dict[str, str]:
+    """``KEY=value`` lines of a ``.env`` file (quotes and ``export`` stripped, comments skipped)."""
+    values: dict[str, str] = {}
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return values
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.removeprefix("export ").partition("=")
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        values[key.strip()] = value
+    return values
+
+
+def _database_url_from_dotenv(root: Path) -> str:
+    values = read_dotenv(root / ".env")
+    for key, value in values.items():
+        if key.upper() == "DATABASE_URL" or key.upper().endswith("_DATABASE_URL"):
+            return value
+    return DEFAULT_DATABASE_URL
+
+
+def fleet_records(fleet: Path, exclude: Path) -> list[ServiceRecord]:
+    """The services on record under ``fleet`` (see the module docstring), except ``exclude``."""
+    records: list[ServiceRecord] = []
+    fleet_file = fleet if fleet.is_file() else fleet / FLEET_FILE
+    directory = fleet.parent if fleet.is_file() else fleet
+    if fleet_file.is_file():
+        try:
+            data = tomllib.loads(fleet_file.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as error:
+            raise UsageError(f"{fleet_file}: {error}", hint="fix the fleet file") from error
+        for name, entry in data.get("services", {}).items():
+            url = entry.get("database-url") if isinstance(entry, dict) else None
+            if isinstance(url, str):
+                root = (directory / str(entry.get("path", name))).resolve()
+                records.append(ServiceRecord(str(name), url, root, str(fleet_file)))
+    if directory.is_dir():
+        for pyproject in sorted(directory.glob("*/pyproject.toml")):
+            root = pyproject.parent.resolve()
+            if root == exclude.resolve():
+                continue
+            try:
+                table = tomllib.loads(pyproject.read_text(encoding="utf-8"))["tool"]["spaps"]
+            except (OSError, KeyError, TypeError, tomllib.TOMLDecodeError):
+                continue
+            if not isinstance(table, dict) or "service" not in table:
+                continue
+            records.append(
+                ServiceRecord(
+                    str(table["service"]),
+                    _database_url_from_dotenv(root),
+                    root,
+                    str(root / ".env"),
+                )
+            )
+    return records
+
+
+def database_identity(url: str, root: Path) -> tuple[str, ...] | None:
+    """What makes two URLs the same database; ``None`` for private in-memory databases."""
+    scheme, _, rest = url.partition(":")
+    backend = scheme.split("+", 1)[0].lower()
+    if backend == "sqlite":
+        path = unquote(rest.removeprefix("///").split("?", 1)[0])
+        if path in ("", ":memory:"):
+            return None
+        file = Path(path) if Path(path).is_absolute() else root / path
+        return ("sqlite", str(file.resolve()))
+    parts = urlsplit(url)
+    backend = {"postgres": "postgresql"}.get(backend, backend)
+    socket = parse_qs(parts.query).get("host", [""])[0]
+    host = (parts.hostname or socket or "localhost").lower()
+    host = "localhost" if host in {"127.0.0.1", "::1"} else host
+    default_port = {"postgresql": 5432, "mysql": 3306}.get(backend)
+    port = str(parts.port or default_port or "")
+    name = unquote(parts.path.lstrip("/")) or (parts.username or "")
+    return (backend, host, port, name)
+
+
+def database_name(url: str) -> str | None:
+    if url.split(":", 1)[0].split("+", 1)[0].lower() == "sqlite":
+        return None
+    parts = urlsplit(url)
+    return unquote(parts.path.lstrip("/")) or parts.username or None
+
+
+def redact(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password:
+        return url.replace(f":{parts.password}@", ":***@", 1)
+    return url

@@ -1,0 +1,289 @@
+"""``spaps new service``: render ``templates/service`` into a plan, check the destination, apply.
+
+The generator is one pipeline: answers -> context -> rendered plan -> ``[tool.spaps]`` written with
+tomlkit -> resolve against the disk -> report -> apply. Everything that can refuse (name,
+destination, conflicts, containment of every rendered path) refuses before the first byte is
+written, and :meth:`Plan.apply` rolls back what it wrote if a later write fails.
+
+Re-running on a service this command generated reuses the ``created`` timestamp recorded in
+``[tool.spaps]`` (it names the initial migration), so the same answers render the same bytes and
+every file reports ``identical``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from spaps_cli import __version__
+from spaps_cli.errors import ConflictError, FileAccessError, UsageError
+from spaps_cli.names import ServiceName
+from spaps_cli.plan import Action, ConflictPolicy, Plan, report
+
+#: Bump when the rendered output changes in a way ``spaps migrate`` may need to know about.
+TEMPLATE_VERSION = "1"
+
+#: The runtime versions this CLI's templates are written against: the range of this template
+#: version in spaps_cli/compat/matrix.toml (tests/fleet/test_compat.py keeps the two equal;
+#: the runtime follows SemVer and 0.x minors may break, so the range stops at the next minor).
+RUNTIME_REQUIREMENT = "spaps-server-quickstart{extras}>=0.1.0,<0.2"
+
+#: Template files that exist only when the service has a Celery worker.
+CELERY_ONLY = frozenset(
+    {
+        PurePosixPath("src/{{ package }}/worker.py.jinja"),
+        PurePosixPath("tests/test_worker.py.jinja"),
+    }
+)
+
+CREATED_FORMAT = "%Y%m%d%H%M"
+_CREATED_PATTERN = re.compile(r"^\d{12}$")
+
+DEFAULT_DESCRIPTION = "A SPAPS service."
+
+#: Entries that do not make a directory "not empty": `git init svc && spaps new service svc`.
+IGNORED_ENTRIES = frozenset({".git", ".hg", ".DS_Store"})
+
+
+@dataclass(frozen=True)
+class ServiceAnswers:
+    """Everything the user decides about a new service (recorded in ``[tool.spaps.answers]``)."""
+
+    name: ServiceName
+    description: str
+    celery: bool = True
+    pgvector: bool = False
+
+    @classmethod
+    def build(
+        cls,
+        name: ServiceName,
+        *,
+        description: str | None = None,
+        celery: bool = True,
+        pgvector: bool = False,
+    ) -> ServiceAnswers:
+        text = DEFAULT_DESCRIPTION if description is None else description.strip()
+        if any(ord(char) < 0x20 or ord(char) == 0x7F for char in text):
+            raise UsageError(
+                "--description must be a single line of text",
+                hint="drop newlines and control characters",
+            )
+        if len(text) > 300:
+            raise UsageError(
+                f"--description is {len(text)} characters long; at most 300",
+                hint="keep it to one sentence; the README is the place for more",
+            )
+        return cls(name=name, description=text, celery=celery, pgvector=pgvector)
+
+
+@dataclass
+class ServiceResult:
+    """What ``generate_service`` planned and (unless a dry run) did."""
+
+    answers: ServiceAnswers
+    root: Path
+    display_root: str
+    dry_run: bool
+    rows: list[dict[str, str]] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return any(Action(row["action"]).writes for row in self.rows)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "command": "new service",
+            "service": self.answers.name.name,
+            "package": self.answers.name.package,
+            "directory": str(self.root),
+            "dry_run": self.dry_run,
+            "changed": self.changed,
+            "files": self.rows,
+        }
+
+
+def generate_service(
+    answers: ServiceAnswers,
+    *,
+    destination: Path,
+    policy: ConflictPolicy = ConflictPolicy.ERROR,
+    dry_run: bool = False,
+    now: datetime | None = None,
+) -> ServiceResult:
+    """Plan the service, print the plan, and write it unless ``dry_run``."""
+    plan = plan_service(answers, destination=destination, policy=policy, now=now)
+    resolutions = plan.resolve(policy)
+    conflicts = [r for r in resolutions if r.action is Action.CONFLICT]
+    result = ServiceResult(
+        answers=answers, root=plan.root, display_root=_display(destination), dry_run=dry_run
+    )
+    if dry_run or conflicts:
+        # Conflicts are listed before the error so the user sees every file in the way.
+        result.rows = report(plan, resolutions, dry_run=dry_run)
+        if conflicts and not dry_run:
+            plan.apply(resolutions)  # raises ConflictError with the hint
+        return result
+    plan.apply(resolutions)
+    result.rows = report(plan, resolutions, dry_run=False)
+    return result
+
+
+def plan_service(
+    answers: ServiceAnswers,
+    *,
+    destination: Path,
+    policy: ConflictPolicy = ConflictPolicy.ERROR,
+    now: datetime | None = None,
+) -> Plan:
+    """The complete in-memory plan of the service; reads the destination, never writes."""
+    from spaps_cli.generators.render import render_tree
+    from spaps_cli.generators.templates_location import template_tree
+
+    previous_created = inspect_destination(destination, answers.name, policy)
+    # Local time, like Alembic's own file_template, so later migrations sort after this one.
+    created = previous_created or (now or datetime.now()).strftime(CREATED_FORMAT)
+    plan = Plan(destination)
+    context = service_context(answers, created=created)
+
+    def include(source: PurePosixPath) -> bool:
+        return answers.celery or source not in CELERY_ONLY
+
+    render_tree(template_tree("service"), context, plan, include=include)
+    pyproject = plan.pending("pyproject.toml")
+    if pyproject is None:  # pragma: no cover - the template tree always has one
+        raise FileAccessError("templates/service has no pyproject.toml.jinja")
+    plan.add("pyproject.toml", record_spaps_table(pyproject.decode("utf-8"), answers, created))
+    plan.files.sort(key=lambda planned: planned.path)  # report in tree order, pyproject included
+    return plan
+
+
+def service_context(answers: ServiceAnswers, *, created: str) -> dict[str, Any]:
+    """The variables every service template may use (StrictUndefined: nothing else exists)."""
+    extras = ["postgres", "redis", "server"]
+    if answers.pgvector:
+        extras.append("pgvector")
+    return {
+        "service": answers.name.name,
+        "package": answers.name.package,
+        "title": answers.name.title,
+        "class_prefix": answers.name.class_prefix,
+        "description": answers.description,
+        "celery": answers.celery,
+        "pgvector": answers.pgvector,
+        "created": created,
+        "initial_revision": f"{created}_core",
+        "cli_version": __version__,
+        "template_version": TEMPLATE_VERSION,
+        "runtime_requirement": RUNTIME_REQUIREMENT.format(extras=f"[{','.join(extras)}]"),
+        "python_version": "3.11",
+    }
+
+
+def record_spaps_table(pyproject: str, answers: ServiceAnswers, created: str) -> str:
+    """Fill ``[tool.spaps]`` with tomlkit (exact TOML quoting, the template's comments kept)."""
+    import tomlkit
+
+    document = tomlkit.parse(pyproject)
+    tool = document.setdefault("tool", tomlkit.table(is_super_table=True))
+    spaps = tool.setdefault("spaps", tomlkit.table())
+    spaps["service"] = answers.name.name
+    spaps["package"] = answers.name.package
+    spaps["cli-version"] = __version__
+    spaps["template-version"] = TEMPLATE_VERSION
+    spaps["created"] = created
+    spaps["domains"] = tomlkit.array()
+    spaps["migration-domains"] = tomlkit.array('["core"]')
+    recorded = tomlkit.table()
+    recorded["description"] = answers.description
+    recorded["celery"] = answers.celery
+    recorded["pgvector"] = answers.pgvector
+    recorded.add(tomlkit.nl())
+    spaps["answers"] = recorded
+    return tomlkit.dumps(document)
+
+
+def inspect_destination(destination: Path, name: ServiceName, policy: ConflictPolicy) -> str | None:
+    """Refuse a destination that is not ours; return the recorded ``created`` of a re-run.
+
+    An empty or missing directory is fine; a previous generation of the *same* service is fine
+    (that is how re-runs, ``--force`` and ``--skip`` work); anything else needs ``--force``.
+    """
+    try:
+        if not destination.exists():
+            _check_creatable(destination)
+            return None
+        if not destination.is_dir():
+            raise UsageError(
+                f"{destination} exists and is not a directory",
+                hint="pass --dir with a directory path",
+            )
+        entries = [entry for entry in os.listdir(destination) if entry not in IGNORED_ENTRIES]
+    except PermissionError as exc:
+        raise FileAccessError(
+            f"cannot read {destination}: permission denied", hint="check its permissions"
+        ) from exc
+    if not entries:
+        return None
+    recorded = _recorded_spaps(destination)
+    if recorded is not None:
+        other = recorded.get("service")
+        if other == name.name:
+            created = recorded.get("created")
+            return str(created) if _CREATED_PATTERN.fullmatch(str(created or "")) else None
+        if policy is not ConflictPolicy.FORCE:
+            raise ConflictError(
+                f"{destination} already holds the spaps service {other!r}, not {name.name!r}",
+                hint="pick another --dir, or re-run with --force to generate over it",
+            )
+        return None
+    if policy is not ConflictPolicy.FORCE:
+        raise ConflictError(
+            f"{destination} is not empty and was not generated by spaps for {name.name!r}",
+            hint="pick an empty --dir, or re-run with --force to generate into it",
+        )
+    return None
+
+
+def _check_creatable(destination: Path) -> None:
+    """Fail early, with the real reason, when ``destination`` cannot be created."""
+    ancestor = destination.absolute().parent
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise FileAccessError(
+            f"cannot create {destination}: {ancestor} is a file, not a directory",
+            hint="pick another --dir",
+        )
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        raise FileAccessError(
+            f"cannot create {destination}: {ancestor} is not writable",
+            hint="pick another --dir or fix the permissions",
+        )
+
+
+def _recorded_spaps(destination: Path) -> dict[str, Any] | None:
+    pyproject = destination / "pyproject.toml"
+    if not pyproject.is_file():
+        return None
+    from spaps_cli.project import read_pyproject
+
+    try:
+        document = read_pyproject(pyproject)
+    except UsageError:
+        return None  # unreadable TOML: treat as a foreign project
+    table = document.get("tool", {}).get("spaps")
+    return dict(table) if table is not None else None
+
+
+def _display(destination: Path) -> str:
+    """How to name the destination in the "next steps" line: relative when it is below cwd."""
+    absolute = destination.absolute()
+    try:
+        return absolute.relative_to(Path.cwd()).as_posix() or "."
+    except ValueError:
+        return str(absolute)

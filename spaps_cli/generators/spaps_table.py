@@ -1,0 +1,40 @@
+"""Recording a new domain in the service's ``[tool.spaps]`` table, with tomlkit.
+
+Two lists change together: ``domains`` (what ``spaps`` generated, read by later commands) and
+``migration-domains`` (the prefixes the runtime accepts in migration file names). tomlkit keeps
+the comments, quoting and array layout the user chose; an entry already present is left alone,
+so re-running is a no-op down to the byte.
+"""
+
+from __future__ import annotations
+
+from spaps_cli.errors import UsageError
+
+DOMAIN_KEYS = ("domains", "migration-domains")
+
+
+def record_domain(pyproject: str, domain: str, *, filename: str) -> str:
+    """Return ``pyproject`` with ``domain`` in both lists (the text unchanged if already there)."""
+    import tomlkit
+    from tomlkit.items import Array
+
+    document = tomlkit.parse(pyproject)
+    spaps = document.get("tool", {}).get("spaps")
+    if spaps is None:
+        raise UsageError(f"{filename} has no [tool.spaps] table")
+    changed = False
+    for key in DOMAIN_KEYS:
+        values = spaps.get(key)
+        if values is None:
+            values = tomlkit.array()
+            spaps[key] = values
+            values = spaps[key]
+        if not isinstance(values, Array) or not all(isinstance(v, str) for v in values):
+            raise UsageError(
+                f"{filename}: [tool.spaps] {key} must be a list of strings",
+                hint=f'e.g. {key} = ["core"]',
+            )
+        if domain not in values:
+            values.append(domain)
+            changed = True
+    return tomlkit.dumps(document) if changed else pyproject

@@ -1,0 +1,276 @@
+"""``spaps add task NAME --domain D``: a Celery task in a domain's ``tasks.py``, and its test.
+
+The task is built with the runtime's factory (``create_notification_task``: JSON payload,
+retries with back-off on transient errors only) and attached to the service's ``celery_app``.
+Nothing needs registering: the worker imports every ``domains/<name>/tasks.py`` by itself.
+
+``tasks.py`` is edited with libcst, not by appending text blindly: the snippet's imports are
+added only where missing (as one sorted block into a module that has none yet), and a task that
+is already there exactly as generated makes the edit a no-op, so re-running reports
+``identical``. A task of that name written differently is a name clash, never overwritten.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from spaps_cli import names
+from spaps_cli.errors import UsageError
+from spaps_cli.generators.domain import GeneratorResult, apply_and_report
+from spaps_cli.plan import ConflictPolicy, Plan
+from spaps_cli.project import Project, find_project
+
+if TYPE_CHECKING:
+    import libcst as cst
+
+_DOMAIN_SHAPE = re.compile(r"^[a-z][a-z0-9_]*$")
+
+TASKS_MODULE_HEADER = '''"""Celery tasks of the {domain} domain; the worker imports this module by itself."""
+
+from __future__ import annotations
+'''
+
+
+def generate_task(
+    raw_name: str,
+    *,
+    domain: str,
+    start: Path,
+    policy: ConflictPolicy = ConflictPolicy.ERROR,
+    dry_run: bool = False,
+    diffs: bool = True,
+) -> GeneratorResult:
+    """Plan the task, print the plan, and write it unless ``dry_run``."""
+    project = find_project(start)
+    plan, name = plan_task(project, raw_name, domain=domain)
+    result = GeneratorResult(
+        command="add task",
+        subject={"task": name, "domain": domain, "service": _service(project)},
+        root=plan.root,
+        dry_run=dry_run,
+    )
+    result.rows = apply_and_report(plan, policy, dry_run=dry_run, diffs=diffs)
+    return result
+
+
+def plan_task(project: Project, raw_name: str, *, domain: str) -> tuple[Plan, str]:
+    """The in-memory plan: the edited ``tasks.py`` and the rendered test file."""
+    from spaps_cli.generators.render import create_environment, render_tree
+    from spaps_cli.generators.templates_location import template_tree
+
+    names.task_name(raw_name)  # the shape first: the name is rendered into Python below
+    domain_dir = _domain_dir(project, domain)
+    if not (project.package_dir / "worker.py").is_file():
+        raise UsageError(
+            f"{project.package_dir.relative_to(project.root)}/worker.py is missing: this service"
+            " has no Celery worker",
+            hint="generate the service with --celery (the default) to use tasks",
+        )
+    tasks_path = domain_dir / "tasks.py"
+    relative = tasks_path.relative_to(project.root).as_posix()
+    try:
+        source = tasks_path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        source = TASKS_MODULE_HEADER.format(domain=domain)
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{relative} is not UTF-8 text", hint="save it as UTF-8") from exc
+
+    context = task_context(project, domain, raw_name)
+    snippet_tree = template_tree("task")
+    snippet = create_environment(snippet_tree).get_template("snippet/task.py.jinja").render(context)
+    edited, name = add_task(source, snippet, raw_name, filename=relative)
+
+    plan = Plan(project.root)
+    plan.add(relative, edited, is_edit=True)
+    render_tree(template_tree("task/files"), context, plan)
+    return plan, name
+
+
+def task_context(project: Project, domain: str, task: str) -> dict[str, Any]:
+    service = _service(project)
+    return {
+        "service": service,
+        "package": project.package,
+        "domain": domain,
+        "task": task,
+        "task_name": f"{service}.{domain}.{task}",
+    }
+
+
+def add_task(source: str, snippet: str, raw_name: str, *, filename: str) -> tuple[str, str]:
+    """``source`` with the snippet's task appended and its imports ensured; validates the name."""
+    import libcst as cst
+
+    module = _parse(source, filename)
+    snippet_module = cst.parse_module(snippet)
+    imports = [s for s in snippet_module.body if _is_import_line(s)]
+    definitions = [s for s in snippet_module.body if not _is_import_line(s)]
+
+    defined = _top_level_names(module)
+    if raw_name in defined or f"_{raw_name}" in defined:
+        if _already_added(module, definitions):
+            return source, names.task_name(raw_name)
+        if raw_name in defined:
+            names.task_name(raw_name, existing=frozenset({raw_name}))  # raises: another task
+        raise UsageError(
+            f"{filename}: the name _{raw_name} is already used",
+            hint=f"rename it, or pick another task name than {raw_name}",
+        )
+    name = names.task_name(raw_name, existing=frozenset(defined))
+
+    module = _ensure_imports(module, imports)
+    body: list[cst.BaseStatement] = [*module.body]
+    first, *rest = definitions
+    blank = cst.EmptyLine()
+    body.append(first.with_changes(leading_lines=[blank, blank]))
+    body.extend(rest)
+    edited = module.with_changes(body=body).code
+    try:
+        compile(edited, filename, "exec", flags=0x400, dont_inherit=True)
+    except SyntaxError as exc:  # pragma: no cover - a bug here, not in the input
+        raise UsageError(f"{filename}: adding the task produced invalid code ({exc.msg})") from exc
+    return edited, name
+
+
+def _parse(source: str, filename: str) -> cst.Module:
+    import libcst as cst
+
+    try:
+        compile(source, filename, "exec", flags=0x400, dont_inherit=True)
+        return cst.parse_module(source)
+    except SyntaxError as exc:
+        raise UsageError(
+            f"{filename}:{exc.lineno or 0}: syntax error: {exc.msg}",
+            hint="fix the file so Python can import it, then re-run",
+        ) from exc
+    except cst.ParserSyntaxError as exc:
+        raise UsageError(
+            f"{filename}:{exc.editor_line}: cannot parse: {exc.message}",
+            hint="fix the file so Python can import it, then re-run",
+        ) from exc
+
+
+def _is_import_line(statement: cst.BaseStatement) -> bool:
+    import libcst as cst
+
+    return isinstance(statement, cst.SimpleStatementLine) and all(
+        isinstance(small, cst.Import | cst.ImportFrom) for small in statement.body
+    )
+
+
+def _top_level_names(module: cst.Module) -> set[str]:
+    """Names bound at module level: defs, classes, assignments and imports."""
+    import libcst as cst
+    from libcst.helpers import get_full_name_for_node
+
+    found: set[str] = set()
+    for statement in module.body:
+        if isinstance(statement, cst.FunctionDef | cst.ClassDef):
+            found.add(statement.name.value)
+            continue
+        if not isinstance(statement, cst.SimpleStatementLine):
+            continue
+        for small in statement.body:
+            if isinstance(small, cst.Assign):
+                for target in small.targets:
+                    if isinstance(target.target, cst.Name):
+                        found.add(target.target.value)
+            elif isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name):
+                found.add(small.target.value)
+            elif isinstance(small, cst.Import | cst.ImportFrom) and not isinstance(
+                small.names, cst.ImportStar
+            ):
+                for alias in small.names:
+                    if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                        found.add(alias.asname.name.value)
+                    else:
+                        found.add((get_full_name_for_node(alias.name) or "").split(".")[0])
+    return found
+
+
+def _already_added(module: cst.Module, definitions: Sequence[cst.BaseStatement]) -> bool:
+    """Every statement of the snippet is in the module, unchanged (comments aside)."""
+    return all(
+        any(existing.deep_equals(wanted) for existing in _without_comments(module.body))
+        for wanted in _without_comments(definitions)
+    )
+
+
+def _without_comments(statements: Any) -> list[cst.BaseStatement]:
+    return [statement.with_changes(leading_lines=()) for statement in statements]
+
+
+def _ensure_imports(module: cst.Module, imports: Sequence[cst.BaseStatement]) -> cst.Module:
+    """Add the snippet's imports that ``module`` lacks.
+
+    A module with no imports but ``__future__`` (a fresh ``tasks.py``) gets the snippet's block
+    as written, already in isort order; otherwise libcst's ``AddImportsVisitor`` adds only the
+    missing names next to the existing imports.
+    """
+    import libcst as cst
+    from libcst.codemod import CodemodContext
+    from libcst.codemod.visitors import AddImportsVisitor
+    from libcst.helpers import get_full_name_for_node
+
+    existing_imports = [
+        s
+        for s in module.body
+        if _is_import_line(s)
+        and not (
+            isinstance(s, cst.SimpleStatementLine)
+            and isinstance(s.body[0], cst.ImportFrom)
+            and s.body[0].module is not None
+            and get_full_name_for_node(s.body[0].module) == "__future__"
+        )
+    ]
+    if not existing_imports:
+        index = 0
+        for position, statement in enumerate(module.body):
+            if (position == 0 and _is_docstring(statement)) or _is_import_line(statement):
+                index = position + 1
+        block: list[cst.BaseStatement] = [
+            imports[0].with_changes(leading_lines=[cst.EmptyLine()] if index else []),
+            *imports[1:],
+        ]
+        return module.with_changes(body=[*module.body[:index], *block, *module.body[index:]])
+
+    context = CodemodContext()
+    for line in imports:
+        assert isinstance(line, cst.SimpleStatementLine)
+        for small in line.body:
+            if isinstance(small, cst.ImportFrom) and not isinstance(small.names, cst.ImportStar):
+                module_name = get_full_name_for_node(small.module) if small.module else None
+                for alias in small.names:
+                    AddImportsVisitor.add_needed_import(
+                        context, module_name or "", get_full_name_for_node(alias.name)
+                    )
+    return AddImportsVisitor(context).transform_module(module)
+
+
+def _is_docstring(statement: cst.BaseStatement) -> bool:
+    import libcst as cst
+
+    return (
+        isinstance(statement, cst.SimpleStatementLine)
+        and len(statement.body) == 1
+        and isinstance(statement.body[0], cst.Expr)
+        and isinstance(statement.body[0].value, cst.SimpleString | cst.ConcatenatedString)
+    )
+
+
+def _domain_dir(project: Project, domain: str) -> Path:
+    domain_dir = project.package_dir / "domains" / domain
+    if not _DOMAIN_SHAPE.fullmatch(domain) or not (domain_dir / "__init__.py").is_file():
+        known = ", ".join(project.domains) or "none yet"
+        raise UsageError(
+            f"no domain {domain!r} in this service (domains: {known})",
+            hint=f"spaps add domain {domain} first" if _DOMAIN_SHAPE.fullmatch(domain) else None,
+        )
+    return domain_dir
+
+
+def _service(project: Project) -> str:
+    return str(project.spaps.get("service", project.package))

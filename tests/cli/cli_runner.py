@@ -1,0 +1,46 @@
+"""Running ``spaps`` as its own process, and looking at what it left on disk."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Outcome:
+    code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def error_lines(self) -> list[str]:
+        return [line for line in self.stderr.splitlines() if line.startswith("error: ")]
+
+
+def spaps_process(
+    argv: Sequence[str], *, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> Outcome:
+    """``spaps`` as its own process, the way users run it (console script entry point)."""
+    completed = subprocess.run(
+        [sys.executable, "-c", "from spaps_cli.app import main; main()", *argv],
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    return Outcome(completed.returncode, completed.stdout, completed.stderr)
+
+
+def tree_snapshot(root: Path) -> dict[str, bytes]:
+    """Every file under ``root`` (relative path -> content); directories included as b''."""
+    snapshot: dict[str, bytes] = {}
+    for path in sorted(root.rglob("*")):
+        key = path.relative_to(root).as_posix()
+        snapshot[key] = b"" if path.is_dir() else path.read_bytes()
+    return snapshot

@@ -1,0 +1,62 @@
+"""bench/new_service.py compares like with like: copier and cookiecutter render the same tree.
+
+Not timed: this only keeps the bench's on-the-fly templates in step with templates/service.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def bench() -> ModuleType:
+    spec = importlib.util.spec_from_file_location(
+        "bench_new_service", REPO / "bench" / "new_service.py"
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def contents(root: Path) -> dict[str, str]:
+    """Every file, with the clock-dependent migration timestamp masked."""
+    return {
+        re.sub(r"\d{12}", "<ts>", p.relative_to(root).as_posix()): re.sub(
+            r"\d{12}", "<ts>", p.read_text()
+        )
+        for p in root.rglob("*")
+        if p.is_file()
+    }
+
+
+def test_copier_and_cookiecutter_render_what_spaps_renders(
+    bench: ModuleType, tmp_path: Path
+) -> None:
+    tools = bench.runners(
+        bench.build_copier_template(tmp_path), bench.build_cookiecutter_template(tmp_path)
+    )
+    rendered = {}
+    for name, run in tools.items():
+        parent = tmp_path / f"out-{name}"
+        parent.mkdir()
+        rendered[name] = contents(run(parent))
+
+    spaps = rendered["spaps"]
+    assert len(spaps) == 29
+    for name in ("copier", "cookiecutter"):
+        other = rendered[name]
+        assert set(other) == set(spaps), name
+        # Only pyproject.toml differs: spaps fills [tool.spaps] with tomlkit afterwards.
+        differing = sorted(path for path in spaps if spaps[path] != other[path])
+        assert differing == ["pyproject.toml"], (name, differing)

@@ -1,0 +1,100 @@
+"""Bad domain and task names are refused by the shared validator, before anything is written."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from .conftest import Spaps, snapshot
+
+
+@pytest.mark.parametrize(
+    ("name", "problem"),
+    [
+        ("Billing", "must be snake_case"),
+        ("billing-items", "must be snake_case"),
+        ("2fa", "must not start with a digit"),
+        ("../evil", "path separators are not allowed"),
+        ("class", "is a Python keyword"),
+        ("match", "is a Python keyword"),
+        ("json", "would shadow the standard library module"),
+        ("asyncio", "would shadow the standard library module"),
+        ("fastapi", "would shadow a package of the service stack"),
+        ("sqlalchemy", "would shadow a package of the service stack"),
+        ("worker", "is already used inside every service"),
+        ("api", "is already used inside every service"),
+        ("billing_api", "cannot have the service package's own name"),
+        ("x" * 41, "at most 40"),
+    ],
+)
+def test_bad_names_are_refused(service_root: Path, spaps: Spaps, name: str, problem: str) -> None:
+    before = snapshot(service_root)
+
+    result = spaps("add", "domain", name, "--dir", str(service_root))
+
+    assert result.code == 2
+    assert problem in result.err
+    assert snapshot(service_root) == before
+
+
+def test_a_module_of_the_service_package_is_refused(service_root: Path, spaps: Spaps) -> None:
+    (service_root / "src/billing_api/payments.py").write_text("RATE = 1\n")
+
+    result = spaps("add", "domain", "payments", "--dir", str(service_root))
+
+    assert result.code == 2
+    assert "'payments' is already a module of the service package" in result.err
+
+
+def test_a_hand_made_domain_folder_is_a_clash(service_root: Path, spaps: Spaps) -> None:
+    folder = service_root / "src/billing_api/domains/billing"
+    folder.mkdir()
+    (folder / "__init__.py").write_text('"""Written by hand."""\n')
+    before = snapshot(service_root)
+
+    clash = spaps("add", "domain", "billing", "--dir", str(service_root))
+
+    assert clash.code == 2
+    assert "domain 'billing' already exists in this service" in clash.err
+    assert snapshot(service_root) == before
+    forced = spaps("add", "domain", "billing", "--dir", str(service_root), "--force")
+    assert forced.code == 0, forced.err
+
+
+def test_a_recorded_domain_is_a_rerun_not_a_clash(service_root: Path, spaps: Spaps) -> None:
+    assert spaps("add", "domain", "users", "--dir", str(service_root)).code == 0
+
+    again = spaps("add", "domain", "users", "--dir", str(service_root))
+
+    assert again.code == 0
+    assert "already exists" not in again.err
+
+
+def test_every_problem_is_listed_with_a_caret(service_root: Path, spaps: Spaps) -> None:
+    result = spaps("add", "domain", "My-Domain", "--dir", str(service_root))
+
+    assert result.code == 2
+    assert "  My-Domain\n  ^" in result.err
+    assert "hint: use lowercase snake_case" in result.err
+
+
+@pytest.mark.parametrize(
+    ("name", "problem"),
+    [
+        ("SendInvoice", "must be snake_case"),
+        ("def", "is a Python keyword"),
+        ("send-invoice", "must be snake_case"),
+    ],
+)
+def test_bad_task_names_are_refused(
+    service_root: Path, spaps: Spaps, name: str, problem: str
+) -> None:
+    assert spaps("add", "domain", "billing", "--dir", str(service_root)).code == 0
+    before = snapshot(service_root)
+
+    result = spaps("add", "task", name, "--domain", "billing", "--dir", str(service_root))
+
+    assert result.code == 2
+    assert problem in result.err
+    assert snapshot(service_root) == before

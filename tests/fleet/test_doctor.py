@@ -1,0 +1,477 @@
+"""``spaps doctor`` on a freshly generated service (clean) and on services broken in each way.
+
+Every test starts from a copy of a service made by ``spaps new service`` and breaks one thing;
+the doctor runs for real (its probe runs in a subprocess with this interpreter, where the runtime
+is installed, exactly as it would with a service's own virtualenv).
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+from spaps_cli.fleet.compat import load_matrix, parse_matrix
+from spaps_cli.fleet.doctor import run_doctor
+from spaps_cli.fleet.records import database_identity
+from spaps_cli.project import find_project
+
+from .conftest import PACKAGE, SERVICE, RunSpaps, generate
+
+ISSUE_ENV = ("ENV", "DATABASE_URL", "API_TOKEN", "SPAPS_FLEET")
+
+
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The probe inherits this process's environment: keep the runner's own out of it."""
+    for name in ISSUE_ENV:
+        monkeypatch.delenv(name, raising=False)
+
+
+def ids(payload: dict[str, object]) -> list[str]:
+    findings = payload["findings"]
+    assert isinstance(findings, list)
+    return sorted(finding["id"] for finding in findings)
+
+
+def set_dependency(service: Path, requirement: str | None) -> None:
+    pyproject = service / "pyproject.toml"
+    text = pyproject.read_text()
+    line = re.search(r'^    "spaps-server-quickstart[^"]*",\n', text, re.MULTILINE)
+    assert line is not None, "the template's runtime dependency moved"
+    replacement = "" if requirement is None else f'    "{requirement}",\n'
+    pyproject.write_text(text.replace(line.group(0), replacement))
+
+
+def write_env(service: Path, **values: str) -> None:
+    (service / ".env").write_text("".join(f"{key}={value}\n" for key, value in values.items()))
+
+
+# --------------------------------------------------------------------------- clean
+
+
+def test_fresh_service_is_clean(service: Path, run_spaps: RunSpaps) -> None:
+    outcome = run_spaps("doctor", str(service), "--json")
+    payload = outcome.json()
+    assert payload["findings"] == []
+    assert outcome.code == 0, outcome.stderr
+    assert payload["clean"] is True
+    for family in ("runtime", "settings", "database", "migrations"):
+        assert payload["checks"][family] == "ok"
+    assert payload["python"] == sys.executable
+
+
+def test_human_output_names_each_finding_and_its_fix(service: Path, run_spaps: RunSpaps) -> None:
+    set_dependency(service, None)
+    outcome = run_spaps("doctor", str(service))
+    assert outcome.code == 1
+    assert "[runtime.not-pinned]" in outcome.stderr
+    assert 'fix: add "spaps-server-quickstart>=0.1.0,<0.2"' in outcome.stderr
+    assert "error: 1 finding(s) in billing-api" in outcome.stderr
+    assert outcome.stdout == ""
+
+
+def test_outside_a_service_is_a_usage_error(tmp_path: Path, run_spaps: RunSpaps) -> None:
+    assert run_spaps("doctor", str(tmp_path)).code == 2
+
+
+# --------------------------------------------------------------------------- runtime versions
+
+
+@pytest.mark.parametrize(
+    ("requirement", "finding"),
+    [
+        (None, "runtime.not-pinned"),
+        ("spaps-server-quickstart>=0.5,<0.6", "runtime.pin-unsupported"),
+        ("spaps-server-quickstart>=0.1", "runtime.pin-too-wide"),
+    ],
+)
+def test_pinned_runtime_is_checked_against_the_matrix(
+    service: Path, run_spaps: RunSpaps, requirement: str | None, finding: str
+) -> None:
+    set_dependency(service, requirement)
+    outcome = run_spaps("doctor", str(service), "--json")
+    assert outcome.code == 1
+    found = ids(outcome.json())
+    assert finding in found
+    if finding == "runtime.pin-unsupported":
+        assert "runtime.pin-mismatch" in found  # 0.1.0 is installed, the pin wants 0.5
+
+
+def test_unknown_template_version(service: Path, run_spaps: RunSpaps) -> None:
+    pyproject = service / "pyproject.toml"
+    pyproject.write_text(
+        pyproject.read_text().replace('template-version = "1"', 'template-version = "99"')
+    )
+    outcome = run_spaps("doctor", str(service), "--json")
+    assert outcome.code == 1
+    assert ids(outcome.json()) == ["runtime.template-unknown"]
+
+
+@pytest.mark.parametrize(
+    ("status", "finding", "severity"),
+    [
+        ("deprecated", "runtime.deprecated", "warning"),
+        ("unsupported", "runtime.unsupported", "error"),
+    ],
+)
+def test_installed_runtime_status_comes_from_the_matrix(
+    service: Path, status: str, finding: str, severity: str
+) -> None:
+    matrix = parse_matrix(
+        {
+            "schema": 1,
+            "runtime": [
+                {"version": "0.1.0", "released": "2026-11-26", "status": status},
+                {"version": "0.1.1", "released": "2026-12-01", "status": "supported"},
+            ],
+            "cli": [
+                {
+                    "version": "0.1.0",
+                    "released": "2026-11-26",
+                    "template-version": "1",
+                    "runtime": ">=0.1.0,<0.2",
+                }
+            ],
+        }
+    )
+    report = run_doctor(find_project(service), matrix=matrix)
+    runtime_findings = [f for f in report.findings if f.id.startswith("runtime.")]
+    assert [(f.id, f.severity) for f in runtime_findings] == [(finding, severity)]
+    assert "0.1.1" in runtime_findings[0].hint
+
+
+def test_runtime_not_installed_in_the_services_python(service: Path, run_spaps: RunSpaps) -> None:
+    """The system Python has neither the runtime nor pydantic: both families say so."""
+    system_python = Path("/usr/bin/python3")
+    assert system_python.exists()
+    outcome = run_spaps("doctor", str(service), "--json", "--python", str(system_python))
+    assert outcome.code == 1
+    payload = outcome.json()
+    assert ids(payload) == ["runtime.not-installed", "settings.unloadable"]
+    assert payload["python"] == str(system_python)
+
+
+def test_missing_python_is_a_usage_error(service: Path, run_spaps: RunSpaps) -> None:
+    assert run_spaps("doctor", str(service), "--python", "/nonexistent/python").code == 2
+
+
+# --------------------------------------------------------------------------- settings
+
+
+def add_required_setting(service: Path) -> None:
+    settings = service / "src" / PACKAGE / "settings.py"
+    text = settings.read_text()
+    marker = f'    service_name: str = "{SERVICE}"\n'
+    assert marker in text
+    settings.write_text(text.replace(marker, marker + "    api_token: str\n"))
+
+
+def test_required_setting_without_a_value(service: Path, run_spaps: RunSpaps) -> None:
+    add_required_setting(service)
+    outcome = run_spaps("doctor", str(service), "--json")
+    assert outcome.code == 1
+    (finding,) = outcome.json()["findings"]
+    assert finding["id"] == "settings.missing"
+    assert finding["message"] == "API_TOKEN has no value in the environment or .env"
+    assert "set API_TOKEN" in finding["hint"]
+
+
+def test_required_setting_from_the_environment_or_dotenv(
+    service: Path, run_spaps: RunSpaps, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    add_required_setting(service)
+    monkeypatch.setenv("API_TOKEN", "from-the-environment")
+    assert run_spaps("doctor", str(service)).code == 0
+    monkeypatch.delenv("API_TOKEN")
+    write_env(service, API_TOKEN="from-dotenv")
+    assert run_spaps("doctor", str(service)).code == 0
+
+
+def test_invalid_setting(service: Path, run_spaps: RunSpaps) -> None:
+    write_env(service, DATABASE_POOL_SIZE="0")
+    outcome = run_spaps("doctor", str(service), "--json")
+    assert outcome.code == 1
+    (finding,) = outcome.json()["findings"]
+    assert finding["id"] == "settings.invalid"
+    assert finding["message"].startswith("DATABASE_POOL_SIZE:")
+
+
+def test_production_guards_for_env_prod(service: Path, run_spaps: RunSpaps) -> None:
+    outcome = run_spaps("doctor", str(service), "--json", "--env", "prod")
+    assert outcome.code == 1
+    payload = outcome.json()
+    assert payload["env"] == "prod"
+    messages = [f["message"] for f in payload["findings"]]
+    assert set(ids(payload)) == {"settings.production"}
+    assert len(messages) == 4
+    for fragment in ("SPAPS_API_KEY", "SQLite", "AUTH_MODE=local", "CELERY_BROKER_URL"):
+        assert any(fragment in message for message in messages), fragment
+
+
+def test_production_ready_environment_is_clean(service: Path, run_spaps: RunSpaps) -> None:
+    write_env(
+        service,
+        ENV="prod",
+        DATABASE_URL=f"postgresql+asyncpg://{PACKAGE}:pw@db.internal:5432/{PACKAGE}",
+        CELERY_BROKER_URL="redis://redis.internal:6379/0",
+        CELERY_RESULT_BACKEND="redis://redis.internal:6379/1",
+        AUTH_MODE="spaps",
+        SPAPS_API_KEY="sk-live-not-a-placeholder",
+    )
+    outcome = run_spaps("doctor", str(service), "--json")
+    assert outcome.json()["findings"] == []
+    assert outcome.json()["env"] == "prod"
+    assert outcome.code == 0
+
+
+def test_settings_module_that_does_not_import(service: Path, run_spaps: RunSpaps) -> None:
+    settings = service / "src" / PACKAGE / "settings.py"
+    settings.write_text(settings.read_text() + "\nraise RuntimeError('boom at import')\n")
+    outcome = run_spaps("doctor", str(service), "--json")
+    assert outcome.code == 1
+    (finding,) = outcome.json()["findings"]
+    assert finding["id"] == "settings.unloadable"
+    assert "boom at import" in finding["message"]
+
+
+# --------------------------------------------------------------------------- database
+
+
+def test_database_name_must_be_the_services_own(service: Path, run_spaps: RunSpaps) -> None:
+    write_env(service, DATABASE_URL="postgresql+asyncpg://postgres@127.0.0.1:5432/postgres")
+    outcome = run_spaps("doctor", str(service), "--json")
+    assert outcome.code == 1
+    (finding,) = outcome.json()["findings"]
+    assert finding["id"] == "database.foreign-name"
+    assert "'postgres'" in finding["message"]
+
+
+@pytest.mark.parametrize("database", [PACKAGE, f"{PACKAGE}_test"])
+def test_own_database_names_are_accepted(service: Path, run_spaps: RunSpaps, database: str) -> None:
+    write_env(service, DATABASE_URL=f"postgresql+asyncpg://postgres@127.0.0.1:5432/{database}")
+    assert run_spaps("doctor", str(service)).code == 0
+
+
+def test_database_shared_with_a_sibling_service(service: Path, run_spaps: RunSpaps) -> None:
+    fleet = service.parent
+    sibling = generate(fleet / "ledger", "ledger")
+    own = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{PACKAGE}"
+    write_env(service, DATABASE_URL=own)
+    write_env(sibling, DATABASE_URL=own.replace("127.0.0.1", "localhost"))
+
+    assert run_spaps("doctor", str(service)).code == 0, "without --fleet nothing is on record"
+    outcome = run_spaps("doctor", str(service), "--json", "--fleet", str(fleet))
+    assert outcome.code == 1
+    (finding,) = outcome.json()["findings"]
+    assert finding["id"] == "database.shared"
+    assert "'ledger'" in finding["message"]
+
+    write_env(sibling, DATABASE_URL="postgresql+asyncpg://postgres@127.0.0.1:5432/ledger")
+    assert run_spaps("doctor", str(service), "--fleet", str(fleet)).code == 0
+
+
+def test_fleet_file_records_deployed_services(
+    service: Path, run_spaps: RunSpaps, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fleet = service.parent
+    url = f"postgresql+asyncpg://svc:secret@db.internal/{PACKAGE}"
+    (fleet / "spaps-fleet.toml").write_text(f'[services.reports]\ndatabase-url = "{url}"\n')
+    write_env(service, DATABASE_URL=url.replace("svc:secret", "other:pw"))
+    monkeypatch.setenv("SPAPS_FLEET", str(fleet))
+    outcome = run_spaps("doctor", str(service), "--json")
+    assert outcome.code == 1
+    (finding,) = outcome.json()["findings"]
+    assert finding["id"] == "database.shared"
+    assert "secret" not in finding["message"], "passwords are never printed"
+
+
+def test_sqlite_defaults_of_siblings_are_separate_files(service: Path, run_spaps: RunSpaps) -> None:
+    fleet = service.parent
+    generate(fleet / "ledger", "ledger")
+    assert run_spaps("doctor", str(service), "--fleet", str(fleet)).code == 0
+    shared = f"sqlite+aiosqlite:///{fleet / 'shared.db'}"
+    write_env(service, DATABASE_URL=shared)
+    write_env(fleet / "ledger", DATABASE_URL=shared)
+    outcome = run_spaps("doctor", str(service), "--json", "--fleet", str(fleet))
+    assert ids(outcome.json()) == ["database.shared"]
+
+
+def test_database_identity() -> None:
+    root = Path("/srv/a")
+    assert database_identity("postgresql+asyncpg://u:p@127.0.0.1/x", root) == database_identity(
+        "postgresql://v@localhost:5432/x", root
+    )
+    assert database_identity("postgresql://u@h/x", root) != database_identity(
+        "postgresql://u@h/y", root
+    )
+    assert database_identity("sqlite+aiosqlite:///./service.db", root) == (
+        "sqlite",
+        "/srv/a/service.db",
+    )
+    assert database_identity("sqlite+aiosqlite:///:memory:", root) is None
+
+
+# --------------------------------------------------------------------------- migrations
+
+
+def versions(service: Path) -> Path:
+    return service / "migrations" / "versions"
+
+
+@pytest.mark.parametrize(
+    ("filename", "fragment"),
+    [
+        ("add_invoices.py", "expected <YYYYMMDDHHMM>_<domain>_<slug>.py"),
+        ("202611261999_core_bad_minute.py", "not a valid YYYYMMDDHHMM timestamp"),
+        ("202611270900_billing_add_invoices.py", "domain is not one of: core"),
+    ],
+)
+def test_migration_names_and_domains(
+    service: Path, run_spaps: RunSpaps, filename: str, fragment: str
+) -> None:
+    (initial,) = versions(service).glob("*_core_*.py")
+    text = initial.read_text()
+    revision = re.search(r'^revision(?:: str)? = "([^"]+)"', text, re.MULTILINE)
+    assert revision is not None
+    (versions(service) / filename).write_text(
+        f'revision = "x{filename[:8]}"\ndown_revision = "{revision.group(1)}"\n'
+    )
+    outcome = run_spaps("doctor", str(service), "--json")
+    assert outcome.code == 1
+    findings = outcome.json()["findings"]
+    assert {f["id"] for f in findings} == {"migrations.invalid"}
+    assert any(fragment in f["message"] for f in findings)
+
+
+def test_a_second_head_is_reported(service: Path, run_spaps: RunSpaps) -> None:
+    (versions(service) / "202611270900_core_parallel_branch.py").write_text(
+        'revision = "parallel"\ndown_revision = None\n'
+    )
+    outcome = run_spaps("doctor", str(service), "--json")
+    assert outcome.code == 1
+    assert any("several heads" in f["message"] for f in outcome.json()["findings"])
+
+
+def test_domains_recorded_by_the_service_are_allowed(service: Path, run_spaps: RunSpaps) -> None:
+    pyproject = service / "pyproject.toml"
+    pyproject.write_text(
+        pyproject.read_text().replace(
+            'migration-domains = ["core"]', 'migration-domains = ["core", "billing"]'
+        )
+    )
+    (initial,) = versions(service).glob("*_core_*.py")
+    revision = re.search(r'^revision(?:: str)? = "([^"]+)"', initial.read_text(), re.MULTILINE)
+    assert revision is not None
+    (versions(service) / "202611270900_billing_add_invoices.py").write_text(
+        f'revision = "billing1"\ndown_revision = "{revision.group(1)}"\n'
+    )
+    assert run_spaps("doctor", str(service)).code == 0
+
+
+def test_missing_alembic_ini(service: Path, run_spaps: RunSpaps) -> None:
+    (service / "alembic.ini").unlink()
+    outcome = run_spaps("doctor", str(service), "--json")
+    assert ids(outcome.json()) == ["migrations.no-alembic"]
+    assert outcome.code == 1
+
+
+def test_the_matrix_is_what_doctor_reads() -> None:
+    matrix = load_matrix()
+    assert matrix.runtime_range("1") is not None
+
+
+# --------------------------------------------------------------------------- spaps migrate --check
+
+
+def test_duplicated_middleware_left_to_remove(service: Path, run_spaps: RunSpaps) -> None:
+    """Old hand-written request-id middleware is what ``spaps migrate --check`` still finds."""
+    from spaps_cli.codemods.middleware_to_runtime import MiddlewareToRuntime
+
+    legacy = service / "src" / PACKAGE / "legacy_app.py"
+    legacy.write_text(MiddlewareToRuntime.EXAMPLES[0].before)
+    outcome = run_spaps("doctor", str(service), "--json")
+    assert outcome.code == 1
+    payload = outcome.json()
+    assert payload["checks"]["codemods"] == "findings"
+    found = payload["findings"]
+    assert {f["id"] for f in found} == {"migrate.middleware-to-runtime"}
+    assert all(f"src/{PACKAGE}/legacy_app.py" in f["message"] for f in found)
+    assert any("spaps migrate" in f["hint"] for f in found)
+
+    assert run_spaps("migrate", str(legacy)).code == 0
+    after = run_spaps("doctor", str(service), "--json").json()["findings"]
+    assert [
+        f for f in after if f["id"] == "migrate.middleware-to-runtime" and "rewrite" in f["message"]
+    ] == []
+
+
+def test_unparsable_python_is_reported(service: Path, run_spaps: RunSpaps) -> None:
+    from spaps_cli.codemods.middleware_to_runtime import MiddlewareToRuntime
+
+    broken = MiddlewareToRuntime.EXAMPLES[0].before + "\ndef broken(:\n    pass\n"
+    (service / "src" / PACKAGE / "broken.py").write_text(broken)
+    outcome = run_spaps("doctor", str(service), "--json")
+    assert outcome.code == 1
+    assert "migrate.unreadable" in ids(outcome.json())
+
+
+def test_the_services_own_virtualenv_is_used(service: Path, run_spaps: RunSpaps) -> None:
+    """Without --python, PATH/.venv/bin/python is the service's interpreter.
+
+    The .venv is a real virtualenv; a .pth file lends it this environment's packages instead
+    of installing them again.
+    """
+    import subprocess
+    import sysconfig
+
+    venv = service / ".venv"
+    subprocess.run(
+        [sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120
+    )
+    purelib = Path(sysconfig.get_path("purelib", vars={"base": str(venv), "platbase": str(venv)}))
+    borrowed = sysconfig.get_path("purelib")
+    (purelib / "borrowed.pth").write_text(f"import site; site.addsitedir({borrowed!r})\n")
+    outcome = run_spaps("doctor", str(service), "--json")
+    assert outcome.json()["python"] == str(venv / "bin" / "python")
+    assert outcome.json()["findings"] == []
+    assert outcome.code == 0
+
+
+def test_pgvector_services_need_the_extra(tmp_path: Path, run_spaps: RunSpaps) -> None:
+    service = generate(tmp_path / "vectors", "vectors", "--pgvector")
+    assert run_spaps("doctor", str(service)).code == 0
+    pyproject = service / "pyproject.toml"
+    text = pyproject.read_text()
+    assert ",pgvector]" in text
+    pyproject.write_text(text.replace(",pgvector]", "]"))
+    outcome = run_spaps("doctor", str(service), "--json")
+    assert outcome.code == 1
+    assert ids(outcome.json()) == ["runtime.pgvector-extra"]
+
+
+def test_env_prefix_of_the_settings_loader_is_respected(
+    service: Path, run_spaps: RunSpaps, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two services sharing one environment use prefixes; doctor names the prefixed variables."""
+    add_required_setting(service)
+    settings = service / "src" / PACKAGE / "settings.py"
+    text = settings.read_text()
+    assert "create_settings_loader(Settings)" in text
+    settings.write_text(
+        text.replace(
+            "create_settings_loader(Settings)",
+            'create_settings_loader(Settings, env_prefix="BILLING_")',
+        )
+    )
+    outcome = run_spaps("doctor", str(service), "--json")
+    (finding,) = outcome.json()["findings"]
+    assert finding["message"].startswith("BILLING_API_TOKEN ")
+    monkeypatch.setenv("BILLING_API_TOKEN", "x")
+    monkeypatch.setenv("API_TOKEN", "not this one")
+    assert run_spaps("doctor", str(service)).code == 0
+    prod = run_spaps("doctor", str(service), "--json", "--env", "prod").json()
+    assert prod["env"] == "prod"
+    assert {f["id"] for f in prod["findings"]} == {"settings.production"}

@@ -1,0 +1,127 @@
+"""Behaviour preservation of on-event-to-lifespan over a corpus of realistic app shapes.
+
+Every module in behaviour_corpus/ is imported twice, as written and as rewritten by the codemod,
+and each distinct FastAPI app it defines (or builds with ``create_app()``) is started and stopped
+with ``with TestClient(app)``: the startup/shutdown side effects must be the same, in the same
+order, including what happens when a startup handler fails.
+"""
+
+from __future__ import annotations
+
+import sys
+import types
+import warnings
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from migrate.harness import transform
+from spaps_cli.codemods.on_event_to_lifespan import OnEventToLifespan
+
+CORPUS = Path(__file__).parent / "behaviour_corpus"
+SHAPES = sorted(path for path in CORPUS.glob("s*.py"))
+#: Shapes the codemod must leave alone (it reports a follow-up instead of guessing).
+LEFT_ALONE = {
+    "s29_stacked_events",
+    "s30_existing_lifespan",
+    "s33_conditional_registration",
+    "s34_handler_called_directly",
+}
+
+
+def _run_module(source: str, name: str) -> list[str]:
+    """Import ``source`` as a fresh module, run every app's lifespan, return the side effects."""
+    sys.path.insert(0, str(CORPUS))
+    try:
+        import corpus_support
+
+        corpus_support.SHARED_EVENTS.clear()
+        module = types.ModuleType(name)
+        module.__file__ = str(CORPUS / f"{name}.py")
+        sys.modules[name] = module  # dataclasses look their module up while executing it
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            exec(compile(source, module.__file__, "exec"), module.__dict__)
+        events: list[str] = module.__dict__["EVENTS"]
+        apps: list[FastAPI] = []
+        factory = module.__dict__.get("create_app")
+        if callable(factory):
+            apps.append(factory())
+        for value in module.__dict__.values():
+            if isinstance(value, FastAPI) and all(value is not app for app in apps):
+                apps.append(value)
+        assert apps, f"{name} defines no FastAPI app"
+        for index, app in enumerate(apps):
+            events.append(f"-- app {index}")
+            try:
+                with TestClient(app) as client:
+                    events.append("-- serving")
+                    if any(getattr(r, "path", "") == "/predict" for r in app.routes):
+                        events.append(str(client.get("/predict").json()))
+            except RuntimeError as exc:
+                events.append(f"-- startup failed: {exc}")
+        return list(events)
+    finally:
+        sys.path.remove(str(CORPUS))
+        sys.modules.pop(name, None)
+
+
+def test_corpus_has_at_least_30_shapes() -> None:
+    assert len(SHAPES) >= 30
+
+
+@pytest.mark.parametrize("path", SHAPES, ids=[p.stem for p in SHAPES])
+def test_same_side_effects_in_the_same_order(path: Path) -> None:
+    before = path.read_text(encoding="utf-8")
+    after, fixed, follow_ups = transform(before, OnEventToLifespan)
+    if path.stem in LEFT_ALONE:
+        assert after == before
+        assert follow_ups, "a shape left alone must say why"
+    else:
+        assert after != before, "the codemod should have migrated this shape"
+        assert fixed
+        assert "on_event(" not in after
+        assert "add_event_handler(" not in after
+        assert "on_startup=" not in after
+        assert "on_shutdown=" not in after
+        assert "lifespan=" in after
+    expected = _run_module(before, f"{path.stem}_before")
+    actual = _run_module(after, f"{path.stem}_after")
+    assert actual == expected
+    assert any(not line.startswith("--") for line in expected), "the shape recorded nothing"
+
+
+def test_router_handlers_run_once_after_migration() -> None:
+    """FastAPI >= 0.112.2 runs router on_event handlers twice when included (runtime notes c8).
+
+    The router lifespan the codemod writes runs them once: the one intended change.
+    """
+    source = """\
+from fastapi import APIRouter, FastAPI
+
+EVENTS: list[str] = []
+router = APIRouter()
+
+
+@router.on_event("startup")
+async def warm() -> None:
+    EVENTS.append("warm")
+
+
+@router.on_event("shutdown")
+def cool() -> None:
+    EVENTS.append("cool")
+
+
+app = FastAPI()
+app.include_router(router)
+"""
+    after, _, follow_ups = transform(source, OnEventToLifespan)
+    assert "APIRouter(lifespan=router_lifespan)" in after
+    assert not follow_ups
+    before_events = _run_module(source, "router_before")
+    after_events = _run_module(after, "router_after")
+    assert before_events.count("warm") == 2  # the FastAPI behaviour being fixed
+    assert after_events == ["-- app 0", "warm", "-- serving", "cool"]

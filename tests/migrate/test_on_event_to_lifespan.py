@@ -1,0 +1,375 @@
+"""on-event-to-lifespan: the cases beyond its own examples, read as a spec."""
+
+from __future__ import annotations
+
+import pytest
+
+from migrate.harness import assert_migrates, transform
+from spaps_cli.codemods.config import MigrateConfig
+from spaps_cli.codemods.on_event_to_lifespan import OnEventToLifespan
+from spaps_cli.codemods.runner import migrate_source
+
+
+def migrates(before: str, after: str) -> list[str]:
+    return assert_migrates(before, after, OnEventToLifespan)
+
+
+def left_alone(source: str) -> list[str]:
+    output, fixed, follow = transform(source, OnEventToLifespan)
+    assert output == source
+    assert not fixed
+    assert follow
+    return follow
+
+
+def test_module_alias_and_existing_contextlib_import_merged() -> None:
+    migrates(
+        """\
+from contextlib import suppress
+
+import fastapi
+
+app = fastapi.FastAPI()
+
+
+@app.on_event("shutdown")
+def close() -> None:
+    with suppress(Exception):
+        pool.close()
+""",
+        """\
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
+
+import fastapi
+
+
+@asynccontextmanager
+async def lifespan(app: fastapi.FastAPI) -> AsyncIterator[None]:
+    yield
+    close()
+
+
+app = fastapi.FastAPI(lifespan=lifespan)
+
+
+def close() -> None:
+    with suppress(Exception):
+        pool.close()
+""",
+    )
+
+
+def test_multiline_constructor_keeps_its_layout() -> None:
+    migrates(
+        """\
+from fastapi import FastAPI
+
+app = FastAPI(
+    title="orders",
+    version="1.0",
+)
+
+
+@app.on_event("startup")
+async def start() -> None: ...
+""",
+        """\
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    await start()
+    yield
+
+
+app = FastAPI(
+    title="orders",
+    version="1.0",
+    lifespan=lifespan,
+)
+
+
+async def start() -> None: ...
+""",
+    )
+
+
+def test_app_defined_twice_is_a_follow_up() -> None:
+    follow = left_alone(
+        """\
+from fastapi import FastAPI
+
+app = FastAPI()
+app = FastAPI(debug=True)
+
+
+@app.on_event("startup")
+def start() -> None: ...
+"""
+    )
+    assert "more than once" in follow[0]
+
+
+def test_handler_referenced_before_definition_is_a_follow_up() -> None:
+    follow = left_alone(
+        """\
+from fastapi import FastAPI
+
+app = FastAPI()
+app.router.add_event_handler("startup", start)
+
+
+def start() -> None: ...
+"""
+    )
+    assert "before it is defined" in follow[0]
+
+
+def test_handler_called_at_import_time_is_a_follow_up() -> None:
+    follow = left_alone(
+        """\
+import asyncio
+
+from fastapi import FastAPI
+
+app = FastAPI()
+
+
+@app.on_event("startup")
+async def warm() -> None: ...
+
+
+asyncio.run(warm())
+"""
+    )
+    assert "called directly" in follow[0]
+
+
+def test_imported_app_is_a_follow_up() -> None:
+    follow = left_alone(
+        """\
+from .main import app
+
+
+@app.on_event("startup")
+async def extra() -> None: ...
+"""
+    )
+    assert "not created" in follow[0]
+
+
+def test_helper_registering_on_the_app_blocks_the_whole_app() -> None:
+    follow = left_alone(
+        """\
+from fastapi import FastAPI
+
+app = FastAPI()
+
+
+def attach(app):
+    app.add_event_handler("startup", lambda: None)
+
+
+@app.on_event("startup")
+async def start() -> None: ...
+"""
+    )
+    assert any("conditionally or from a helper" in message for message in follow)
+
+
+def test_non_literal_handler_list_is_a_follow_up() -> None:
+    left_alone(
+        """\
+from fastapi import FastAPI
+
+HANDLERS = [print]
+app = FastAPI(on_startup=HANDLERS)
+"""
+    )
+
+
+def test_kwargs_in_constructor_is_a_follow_up() -> None:
+    left_alone(
+        """\
+from fastapi import FastAPI
+
+app = FastAPI(**options)
+
+
+@app.on_event("startup")
+async def start() -> None: ...
+"""
+    )
+
+
+def test_unknown_event_name_is_a_follow_up() -> None:
+    left_alone(
+        """\
+from fastapi import FastAPI
+
+app = FastAPI()
+EVENT = "startup"
+
+
+@app.on_event(EVENT)
+async def start() -> None: ...
+"""
+    )
+
+
+def test_router_with_existing_lifespan_is_a_follow_up() -> None:
+    left_alone(
+        """\
+from fastapi import APIRouter
+
+router = APIRouter(lifespan=router_lifespan)
+
+
+@router.on_event("startup")
+async def start() -> None: ...
+"""
+    )
+
+
+def test_comments_between_decorators_survive() -> None:
+    migrates(
+        """\
+from fastapi import FastAPI
+
+app = FastAPI()
+
+
+@app.on_event("startup")
+# cached for the process lifetime
+@cache
+def load() -> None: ...
+""",
+        """\
+import inspect
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    result = load()
+    if inspect.isawaitable(result):
+        await result
+    yield
+
+
+app = FastAPI(lifespan=lifespan)
+
+
+# cached for the process lifetime
+@cache
+def load() -> None: ...
+""",
+    )
+
+
+@pytest.mark.parametrize(
+    ("prefix", "newline"),
+    [(b"", b"\r\n"), (b"\xef\xbb\xbf", b"\n"), (b"\xef\xbb\xbf", b"\r\n")],
+    ids=["crlf", "bom", "bom+crlf"],
+)
+def test_bom_and_line_endings_are_kept(prefix: bytes, newline: bytes) -> None:
+    source = prefix + newline.join(
+        [
+            b"from fastapi import FastAPI",
+            b"",
+            b"app = FastAPI()",
+            b"",
+            b"",
+            b'@app.on_event("startup")',
+            b"async def start() -> None: ...",
+            b"",
+        ]
+    )
+    result = migrate_source(source, (OnEventToLifespan,), MigrateConfig()).new_source
+    assert result.startswith(prefix + b"from collections.abc import AsyncIterator" + newline)
+    assert result.count(b"\xef\xbb\xbf") == len(prefix) // 3
+    body = result[len(prefix) :]
+    if newline == b"\r\n":
+        assert b"\n" not in body.replace(b"\r\n", b"")
+    else:
+        assert b"\r" not in body
+    assert b"lifespan=lifespan" in result
+
+
+def test_tab_indented_module_gets_tab_indented_lifespan() -> None:
+    source = 'from fastapi import FastAPI\n\napp = FastAPI()\n\n\n@app.on_event("startup")\ndef start():\n\tprint("x")\n'
+    output, _, _ = transform(source, OnEventToLifespan)
+    assert "\n\tstart()\n\tyield\n" in output
+
+
+def test_line_numbers_of_follow_ups_point_at_the_registration() -> None:
+    source = (
+        b'from .main import app\n\n\n@app.on_event("startup")\nasync def extra() -> None: ...\n'
+    )
+    migration = migrate_source(source, (OnEventToLifespan,), MigrateConfig(), "svc/extra.py")
+    assert [(f.path, f.line, f.auto_fixable) for f in migration.findings] == [
+        ("svc/extra.py", 4, False)
+    ]
+
+
+def test_handler_name_bound_twice_is_a_follow_up() -> None:
+    follow = left_alone(
+        """\
+from fastapi import FastAPI
+
+app = FastAPI()
+
+
+@app.on_event("startup")
+async def start() -> None: ...
+
+
+def start() -> None: ...
+"""
+    )
+    assert "defined more than once" in follow[0]
+
+
+def test_runtime_create_app_without_lifespan_gets_one() -> None:
+    output, fixed, follow = transform(
+        """\
+from spaps_server_quickstart.app import create_app
+
+app = create_app(settings=get_settings)
+
+
+@app.on_event("shutdown")
+def bye() -> None: ...
+""",
+        OnEventToLifespan,
+    )
+    assert "app = create_app(settings=get_settings, lifespan=lifespan)" in output
+    assert "async def lifespan(app: FastAPI)" in output
+    assert "from fastapi import FastAPI" in output
+    assert fixed
+    assert not follow
+
+
+def test_runtime_create_app_with_a_lifespan_list_gets_one_more() -> None:
+    output, _, follow = transform(
+        """\
+from spaps_server_quickstart.app import create_app
+
+app = create_app(settings=s, lifespan=[a, b])
+
+
+@app.on_event("startup")
+def go() -> None: ...
+""",
+        OnEventToLifespan,
+    )
+    assert "lifespan=[a, b, lifespan]" in output
+    assert "never ran these handlers" in follow[0]

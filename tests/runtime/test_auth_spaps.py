@@ -1,0 +1,343 @@
+"""SPAPS bearer auth end to end: real spaps_client -> stand-in served by uvicorn on loopback."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import anyio
+import pytest
+from fastapi.testclient import TestClient
+from spaps_auth_test_app import build_protected_app
+from spaps_server_quickstart.auth import (
+    AuthUnavailableError,
+    InvalidTokenError,
+    LocalAuthService,
+    SpapsAuthService,
+    create_auth_service,
+)
+from spaps_server_quickstart.settings import BaseServiceSettings
+from spaps_server_quickstart.testing.spaps_standin import SpapsStandin
+from starlette.websockets import WebSocketDisconnect
+
+CHALLENGE = 'Bearer realm="spaps"'
+
+
+def standin_settings(standin: SpapsStandin, **extra: Any) -> BaseServiceSettings:
+    values: dict[str, Any] = {
+        "env": "test",
+        "auth_mode": "spaps",
+        "spaps_api_url": standin.url,
+        "spaps_api_key": standin.api_key,
+        "spaps_application_id": standin.application_id,
+        "auth_connect_timeout_seconds": 0.5,
+        "auth_read_timeout_seconds": 0.3,
+        **extra,
+    }
+    return BaseServiceSettings(**values)
+
+
+@pytest.fixture
+def make_client(spaps_standin: SpapsStandin) -> Iterator[Any]:
+    clients: list[TestClient] = []
+
+    def make(**extra: Any) -> TestClient:
+        client = TestClient(build_protected_app(standin_settings(spaps_standin, **extra)))
+        client.__enter__()  # runs the lifespan: the auth service exists only inside it
+        clients.append(client)
+        return client
+
+    try:
+        yield make
+    finally:
+        for client in clients:
+            client.__exit__(None, None, None)
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_missing_token_is_401_with_a_bare_challenge(make_client: Any) -> None:
+    response = make_client().get("/me")
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"] == CHALLENGE
+
+
+def test_another_scheme_counts_as_no_bearer_token(make_client: Any) -> None:
+    response = make_client().get("/me", headers={"Authorization": "Basic dXNlcjpwYXNz"})
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"] == CHALLENGE
+
+
+@pytest.mark.parametrize(
+    "header", ["Bearer", "Bearer ", "Bearer two tokens", "Bearer bad\ttoken", "Bearer ä"]
+)
+def test_malformed_authorization_is_400_invalid_request(make_client: Any, header: str) -> None:
+    response = make_client().get("/me", headers={"Authorization": header.encode("latin-1")})
+    assert response.status_code == 400
+    assert 'error="invalid_request"' in response.headers["www-authenticate"]
+
+
+def test_unknown_token_is_401_invalid_token(make_client: Any, spaps_standin: SpapsStandin) -> None:
+    response = make_client().get("/me", headers=bearer("never-registered"))
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"].startswith(CHALLENGE + ', error="invalid_token"')
+    assert spaps_standin.calls() == 1
+
+
+def test_revoked_token_rejected_with_an_error_status_is_401(
+    make_client: Any, spaps_standin: SpapsStandin
+) -> None:
+    token = spaps_standin.register_user()
+    spaps_standin.revoke(token)
+    response = make_client().get("/me", headers=bearer(token))
+    assert response.status_code == 401
+    assert 'error="invalid_token"' in response.headers["www-authenticate"]
+
+
+def test_user_gets_user_role_and_bound_user_id(
+    make_client: Any, spaps_standin: SpapsStandin
+) -> None:
+    token = spaps_standin.register_user("user-42")
+    response = make_client().get("/me", headers=bearer(token))
+    assert response.status_code == 200
+    assert response.json() == {"user_id": "user-42", "roles": ["user"], "bound_user_id": "user-42"}
+
+
+def test_user_on_admin_route_is_403_insufficient_scope(
+    make_client: Any, spaps_standin: SpapsStandin
+) -> None:
+    response = make_client().get("/admin", headers=bearer(spaps_standin.register_user()))
+    assert response.status_code == 403
+    assert 'error="insufficient_scope"' in response.headers["www-authenticate"]
+
+
+def test_admin_tier_is_admin(make_client: Any, spaps_standin: SpapsStandin) -> None:
+    response = make_client().get("/admin", headers=bearer(spaps_standin.register_admin("boss")))
+    assert response.status_code == 200
+    assert response.json() == {"admin": "boss"}
+
+
+def test_configured_admin_user_id_is_admin(make_client: Any, spaps_standin: SpapsStandin) -> None:
+    client = make_client(auth_admin_user_ids=["ops-7"])
+    assert (
+        client.get("/admin", headers=bearer(spaps_standin.register_user("ops-7"))).status_code
+        == 200
+    )
+    assert (
+        client.get("/admin", headers=bearer(spaps_standin.register_user("ops-8"))).status_code
+        == 403
+    )
+
+
+def test_explicit_roles_in_the_validate_payload_are_honoured(
+    make_client: Any, spaps_standin: SpapsStandin
+) -> None:
+    token = spaps_standin.register_user("u-roles", roles=["admin", "Support"])
+    client = make_client()
+    assert client.get("/admin", headers=bearer(token)).status_code == 200
+    assert client.get("/me", headers=bearer(token)).json()["roles"] == ["admin", "support", "user"]
+
+
+def test_token_of_another_application_is_401(make_client: Any, spaps_standin: SpapsStandin) -> None:
+    token = spaps_standin.register_user(application_id="some-other-app")
+    response = make_client().get("/me", headers=bearer(token))
+    assert response.status_code == 401
+    assert 'error="invalid_token"' in response.headers["www-authenticate"]
+
+
+def test_expired_token_is_401(make_client: Any, spaps_standin: SpapsStandin) -> None:
+    token = spaps_standin.register_user(expires_in=-1)
+    assert make_client().get("/me", headers=bearer(token)).status_code == 401
+
+
+@pytest.mark.parametrize("mode", ["down", "error", "malformed"])
+def test_spaps_failure_is_503_with_retry_after(
+    make_client: Any, spaps_standin: SpapsStandin, mode: Any
+) -> None:
+    token = spaps_standin.register_user()
+    spaps_standin.mode = mode
+    response = make_client().get("/me", headers=bearer(token))
+    assert response.status_code == 503
+    assert int(response.headers["retry-after"]) > 0
+    assert "www-authenticate" not in response.headers
+
+
+def test_spaps_hanging_past_the_read_timeout_is_503_promptly(
+    make_client: Any, spaps_standin: SpapsStandin
+) -> None:
+    token = spaps_standin.register_user()
+    client = make_client(auth_read_timeout_seconds=0.3)
+    spaps_standin.mode = "hang"
+    started = time.monotonic()
+    response = client.get("/me", headers=bearer(token))
+    elapsed = time.monotonic() - started
+    assert response.status_code == 503
+    assert 0.25 < elapsed < 3.0
+
+
+def test_spaps_unreachable_is_503(spaps_standin: SpapsStandin) -> None:
+    import socket
+
+    with socket.socket() as sock:  # a port nobody listens on once closed
+        sock.bind(("127.0.0.1", 0))
+        dead_port = sock.getsockname()[1]
+    settings = standin_settings(spaps_standin, spaps_api_url=f"http://127.0.0.1:{dead_port}")
+    with TestClient(build_protected_app(settings)) as client:
+        response = client.get("/me", headers=bearer("whatever"))
+    assert response.status_code == 503
+
+
+def test_rejected_api_key_is_503_not_401(make_client: Any, spaps_standin: SpapsStandin) -> None:
+    token = spaps_standin.register_user()
+    response = make_client(spaps_api_key="wrong-key").get("/me", headers=bearer(token))
+    assert response.status_code == 503
+
+
+def test_upstream_errors_are_not_cached(make_client: Any, spaps_standin: SpapsStandin) -> None:
+    token = spaps_standin.register_user()
+    client = make_client()
+    spaps_standin.mode = "down"
+    assert client.get("/me", headers=bearer(token)).status_code == 503
+    spaps_standin.mode = "up"
+    assert client.get("/me", headers=bearer(token)).status_code == 200
+    assert spaps_standin.calls() == 2
+
+
+def test_successful_validations_are_cached(make_client: Any, spaps_standin: SpapsStandin) -> None:
+    token = spaps_standin.register_user()
+    client = make_client()
+    for _ in range(3):
+        assert client.get("/me", headers=bearer(token)).status_code == 200
+    assert spaps_standin.calls() == 1
+
+
+def test_cache_entries_expire_after_the_configured_ttl(
+    make_client: Any, spaps_standin: SpapsStandin
+) -> None:
+    token = spaps_standin.register_user()
+    client = make_client(auth_cache_ttl_seconds=1.0)
+    assert client.get("/me", headers=bearer(token)).status_code == 200
+    assert client.get("/me", headers=bearer(token)).status_code == 200
+    assert spaps_standin.calls() == 1
+    time.sleep(1.1)
+    assert client.get("/me", headers=bearer(token)).status_code == 200
+    assert spaps_standin.calls() == 2
+
+
+def test_cache_never_outlives_the_token(make_client: Any, spaps_standin: SpapsStandin) -> None:
+    token = spaps_standin.register_user(expires_in=1.5)
+    client = make_client(auth_cache_ttl_seconds=60)
+    assert client.get("/me", headers=bearer(token)).status_code == 200
+    time.sleep(1.6)
+    assert client.get("/me", headers=bearer(token)).status_code == 401
+    assert spaps_standin.calls() == 2
+
+
+def test_cache_is_disabled_with_zero_entries(make_client: Any, spaps_standin: SpapsStandin) -> None:
+    token = spaps_standin.register_user()
+    client = make_client(auth_cache_max_entries=0)
+    client.get("/me", headers=bearer(token))
+    client.get("/me", headers=bearer(token))
+    assert spaps_standin.calls() == 2
+
+
+def test_websocket_without_token_is_closed_1008_before_accept(make_client: Any) -> None:
+    client = make_client()
+    with pytest.raises(WebSocketDisconnect) as closed, client.websocket_connect("/ws"):
+        pass
+    assert closed.value.code == 1008
+
+
+def test_websocket_with_invalid_token_is_closed_1008(make_client: Any) -> None:
+    client = make_client()
+    with (
+        pytest.raises(WebSocketDisconnect) as closed,
+        client.websocket_connect("/ws", headers=bearer("nope")),
+    ):
+        pass
+    assert closed.value.code == 1008
+
+
+def test_websocket_with_valid_token_is_accepted(
+    make_client: Any, spaps_standin: SpapsStandin
+) -> None:
+    token = spaps_standin.register_user("ws-user")
+    with make_client().websocket_connect("/ws", headers=bearer(token)) as websocket:
+        assert websocket.receive_json() == {"user_id": "ws-user"}
+
+
+def test_websocket_is_closed_1013_when_spaps_is_down(
+    make_client: Any, spaps_standin: SpapsStandin
+) -> None:
+    token = spaps_standin.register_user()
+    client = make_client()
+    spaps_standin.mode = "down"
+    with (
+        pytest.raises(WebSocketDisconnect) as closed,
+        client.websocket_connect("/ws", headers=bearer(token)),
+    ):
+        pass
+    assert closed.value.code == 1013
+
+
+@pytest.mark.anyio
+async def test_concurrent_lookups_of_one_token_make_one_call(spaps_standin: SpapsStandin) -> None:
+    service = SpapsAuthService.from_settings(standin_settings(spaps_standin))
+    token = spaps_standin.register_user("flight")
+    users: list[str] = []
+    try:
+
+        async def authenticate() -> None:
+            users.append((await service.authenticate(token)).user_id)
+
+        async with anyio.create_task_group() as group:
+            for _ in range(8):
+                group.start_soon(authenticate)
+    finally:
+        await service.aclose()
+    assert users == ["flight"] * 8
+    assert spaps_standin.calls() == 1
+
+
+@pytest.mark.anyio
+async def test_service_raises_typed_errors(spaps_standin: SpapsStandin) -> None:
+    service = SpapsAuthService.from_settings(standin_settings(spaps_standin))
+    try:
+        with pytest.raises(InvalidTokenError):
+            await service.authenticate("unknown")
+        with pytest.raises(InvalidTokenError):
+            await service.authenticate("")
+        spaps_standin.mode = "down"
+        with pytest.raises(AuthUnavailableError):
+            await service.authenticate("unknown")
+    finally:
+        await service.aclose()
+
+
+@pytest.mark.anyio
+async def test_standin_also_answers_get_current_session(spaps_standin: SpapsStandin) -> None:
+    from spaps_client.sessions_async import AsyncSessionsClient
+
+    token = spaps_standin.register_admin("cur")
+    sessions = AsyncSessionsClient(
+        base_url=spaps_standin.url, api_key=spaps_standin.api_key, access_token=token
+    )
+    try:
+        summary = await sessions.get_current_session()
+    finally:
+        await sessions.aclose()
+    assert (summary.user_id, summary.tier) == ("cur", "admin")
+    assert spaps_standin.calls("current") == 1
+
+
+def test_create_auth_service_follows_auth_mode(spaps_standin: SpapsStandin) -> None:
+    assert create_auth_service(standin_settings(spaps_standin, auth_mode="disabled")) is None
+    assert isinstance(
+        create_auth_service(standin_settings(spaps_standin, auth_mode="local")), LocalAuthService
+    )
+    service = create_auth_service(standin_settings(spaps_standin))
+    assert isinstance(service, SpapsAuthService)
+    anyio.run(service.aclose)

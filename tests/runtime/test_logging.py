@@ -1,0 +1,240 @@
+"""configure_logging: JSON/console output, stdlib routing, context ids, redaction, idempotence."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+import structlog
+from spaps_server_quickstart.logging import (
+    REDACTED,
+    configure_logging,
+    get_logger,
+    strip_query_string,
+)
+from spaps_server_quickstart.request_context import bind_context, reset_context, user_id_var
+from spaps_server_quickstart.settings import BaseServiceSettings
+
+Configure = Callable[..., io.StringIO]
+
+
+@pytest.fixture
+def configure() -> Iterator[Configure]:
+    """Configure logging into a fresh buffer; restore the root logger afterwards."""
+    root = logging.getLogger()
+    saved_handlers, saved_level = list(root.handlers), root.level
+
+    def run(**settings: Any) -> io.StringIO:
+        stream = io.StringIO()
+        configure_logging(BaseServiceSettings(**{"log_format": "json", **settings}), stream=stream)
+        return stream
+
+    yield run
+    root.handlers[:] = saved_handlers
+    root.setLevel(saved_level)
+    structlog.reset_defaults()
+
+
+def parsed(stream: io.StringIO) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in stream.getvalue().splitlines() if line.strip()]
+
+
+def test_json_lines_carry_level_logger_timestamp_and_fields(configure: Configure) -> None:
+    stream = configure()
+    get_logger("svc.orders").info("order_created", order_id=7)
+    [line] = parsed(stream)
+    assert line["event"] == "order_created"
+    assert line["order_id"] == 7
+    assert line["level"] == "info"
+    assert line["logger"] == "svc.orders"
+    assert line["timestamp"].endswith("Z")
+
+
+def test_stdlib_records_go_through_the_same_pipeline(configure: Configure) -> None:
+    stream = configure()
+    tokens = bind_context(request_id="rid-std")
+    try:
+        logging.getLogger("some.library").warning("retrying %s in %ds", "upload", 3)
+    finally:
+        reset_context(tokens)
+    [line] = parsed(stream)
+    assert line["event"] == "retrying upload in 3s"
+    assert line["logger"] == "some.library"
+    assert line["level"] == "warning"
+    assert line["request_id"] == "rid-std"
+
+
+def test_request_task_and_user_ids_are_merged_from_context(configure: Configure) -> None:
+    stream = configure()
+    tokens = bind_context(request_id="r-1", task_id="t-1")
+    user_token = user_id_var.set("u-1")  # set without structlog's help, like a third party
+    try:
+        get_logger("svc").info("inside")
+    finally:
+        user_id_var.reset(user_token)
+        reset_context(tokens)
+    get_logger("svc").info("outside")
+    inside, outside = parsed(stream)
+    assert (inside["request_id"], inside["task_id"], inside["user_id"]) == ("r-1", "t-1", "u-1")
+    assert not {"request_id", "task_id", "user_id"} & set(outside)
+
+
+def test_secrets_are_masked_at_any_depth_and_any_case(configure: Configure) -> None:
+    stream = configure()
+    get_logger("svc").info(
+        "outbound_call",
+        headers={
+            "Authorization": "Bearer abc.def",
+            "COOKIE": "session=1",
+            "Set-Cookie": "session=2",
+            "X-API-Key": "k-123",
+            "Accept": "application/json",
+        },
+        config={"database": {"password": "pw-1", "host": "db"}, "spaps_api_key": "k-456"},
+        token="tok-1",
+        client_secret="s-1",
+        raw_headers=[(b"authorization", b"Bearer raw-1"), (b"accept", b"*/*")],
+        note="sent Authorization: Bearer freetext-token to upstream",
+    )
+    [line] = parsed(stream)
+    text = json.dumps(line)
+    for secret in ("abc.def", "session=1", "session=2", "k-123", "pw-1", "k-456", "tok-1", "s-1"):
+        assert secret not in text
+    assert "raw-1" not in text
+    assert "freetext-token" not in text
+    assert line["headers"]["Authorization"] == REDACTED
+    assert line["headers"]["Accept"] == "application/json"
+    assert line["config"]["database"] == {"password": REDACTED, "host": "db"}
+    assert line["token"] == REDACTED
+
+
+def test_stdlib_extra_fields_are_redacted_too(configure: Configure) -> None:
+    stream = configure()
+    logging.getLogger("lib").info("calling", extra={"authorization": "Bearer extra-1"})
+    [line] = parsed(stream)
+    assert line["authorization"] == REDACTED
+
+
+def test_query_strings_are_stripped_from_urls_and_messages(configure: Configure) -> None:
+    stream = configure()
+    get_logger("svc").info("fetched", url="https://api.example/v1/x?token=q-1#frag", path="/a?b=c")
+    logging.getLogger("uvicorn.access").info(
+        '%s - "%s %s HTTP/%s" %d', "127.0.0.1:5000", "GET", "/items?api_key=q-2", "1.1", 200
+    )
+    logging.getLogger("httpx").info("HTTP Request: GET https://h.example/p?access_token=q-3 200")
+    first, second, third = parsed(stream)
+    assert first["url"] == "https://api.example/v1/x#frag"
+    assert first["path"] == "/a"
+    assert second["event"] == '127.0.0.1:5000 - "GET /items HTTP/1.1" 200'
+    assert third["event"] == "HTTP Request: GET https://h.example/p 200"
+
+
+def test_question_marks_in_plain_text_survive(configure: Configure) -> None:
+    stream = configure()
+    get_logger("svc").info("is it ready? yes")
+    assert parsed(stream)[0]["event"] == "is it ready? yes"
+
+
+def test_configuring_twice_does_not_duplicate_lines(configure: Configure) -> None:
+    configure()
+    stream = configure()
+    get_logger("svc").info("once")
+    logging.getLogger("lib").info("once too")
+    assert [line["event"] for line in parsed(stream)] == ["once", "once too"]
+    ours = [h for h in logging.getLogger().handlers if getattr(h, "_spaps_handler", False)]
+    assert len(ours) == 1
+
+
+def test_level_filters_structlog_and_stdlib(configure: Configure) -> None:
+    stream = configure(log_level="WARNING")
+    get_logger("svc").info("hidden")
+    logging.getLogger("lib").info("hidden too")
+    get_logger("svc").warning("shown")
+    assert [line["event"] for line in parsed(stream)] == ["shown"]
+
+
+def test_console_format_is_human_readable_and_still_redacted(configure: Configure) -> None:
+    stream = configure(log_format="console")
+    get_logger("svc").info("hello", password="pw-console")
+    output = stream.getvalue()
+    assert "hello" in output
+    assert "pw-console" not in output
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(output.splitlines()[0])
+
+
+def test_exceptions_are_rendered_in_json(configure: Configure) -> None:
+    stream = configure()
+    try:
+        raise ValueError("bad input")
+    except ValueError:
+        get_logger("svc").exception("failed")
+    [line] = parsed(stream)
+    assert "ValueError: bad input" in line["exception"]
+
+
+def test_unknown_level_is_refused(configure: Configure) -> None:
+    with pytest.raises(ValueError, match="unknown log level"):
+        configure(log_level="LOUD")
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("/p?a=1", "/p"),
+        ("https://h/p?a=1#f", "https://h/p#f"),
+        ("https://h/p", "https://h/p"),
+    ],
+)
+def test_strip_query_string(url: str, expected: str) -> None:
+    assert strip_query_string(url) == expected
+
+
+def test_a_reconfigured_stream_is_followed_by_existing_loggers(configure: Configure) -> None:
+    module_level = get_logger("svc.module")  # created once, like a module-level logger
+    first = configure()
+    module_level.info("one")
+    second = configure()
+    module_level.info("two")
+    assert [line["event"] for line in parsed(first)] == ["one"]
+    assert [line["event"] for line in parsed(second)] == ["two"]
+
+
+def test_a_closed_stream_never_breaks_the_caller(
+    configure: Configure, capfd: pytest.CaptureFixture[str]
+) -> None:
+    stream = configure()
+    stream.close()
+    get_logger("svc").info("still fine")  # must not raise into the request
+    assert "still fine" in capfd.readouterr().err
+
+
+def test_timestamps_are_utc_iso_8601_with_microseconds(configure: Configure) -> None:
+    import datetime as dt
+
+    stream = configure()
+    before = dt.datetime.now(dt.UTC)
+    get_logger("svc").info("tick")
+    get_logger("svc").info("tock")
+    after = dt.datetime.now(dt.UTC)
+    stamps = [dt.datetime.fromisoformat(line["timestamp"]) for line in parsed(stream)]
+    assert all(before - dt.timedelta(seconds=1) <= stamp <= after for stamp in stamps)
+    assert all(stamp.tzinfo == dt.UTC for stamp in stamps)
+    assert stamps[0] <= stamps[1]
+
+
+def test_bytes_and_arbitrary_objects_render_in_json(configure: Configure) -> None:
+    class Money:
+        def __repr__(self) -> str:
+            return "Money(9.50 EUR)"
+
+    stream = configure()
+    get_logger("svc").info("paid", raw=b"caf\xc3\xa9", amount=Money(), items=[b"a"])
+    [line] = parsed(stream)
+    assert line["raw"] == "café"
+    assert line["amount"] == "Money(9.50 EUR)"
+    assert line["items"] == ["a"]

@@ -1,0 +1,127 @@
+"""Real workers in this process (``start_worker``, solo pool) on memory://, Redis and RabbitMQ,
+and ``broker_ping`` against the same brokers."""
+
+from __future__ import annotations
+
+import socket
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from celery import Celery
+from spaps_server_quickstart.request_context import request_id_var
+from spaps_server_quickstart.settings import BaseServiceSettings
+from spaps_server_quickstart.tasks import (
+    BrokerUnavailableError,
+    broker_ping,
+    create_celery_app,
+    create_ping_task,
+)
+from spaps_server_quickstart.testing.celery_worker import run_worker_in_thread
+
+
+def make_app(tmp_path: Path, broker: str, backend: str) -> Celery:
+    settings = BaseServiceSettings(
+        env="test",
+        celery_broker_url=broker,
+        celery_result_backend=backend,
+        celery_filesystem_folder=str(tmp_path / "celery"),
+    )
+    # A queue of our own: other test runs may share the broker.
+    return create_celery_app(settings, task_default_queue=f"spaps-test-{uuid.uuid4().hex[:8]}")
+
+
+def assert_request_id_round_trip(app: Celery) -> None:
+    ping = create_ping_task(app)
+    with run_worker_in_thread(app):
+        token = request_id_var.set("req-abc123")
+        try:
+            result = ping.delay().get(timeout=15, interval=0.05)
+        finally:
+            request_id_var.reset(token)
+        assert result["pong"] is True
+        assert result["request_id"] == "req-abc123"
+        assert result["task_id"]
+        assert ping.delay().get(timeout=15, interval=0.05)["request_id"] is None
+
+
+def test_in_thread_worker_on_memory_broker(tmp_path: Path) -> None:
+    assert_request_id_round_trip(make_app(tmp_path, "memory://", "cache+memory://"))
+
+
+@pytest.mark.services
+def test_in_thread_worker_on_redis(tmp_path: Path, redis_url: str) -> None:
+    assert_request_id_round_trip(make_app(tmp_path, redis_url, redis_url))
+
+
+@pytest.mark.services
+def test_in_thread_worker_on_rabbitmq(tmp_path: Path, amqp_url: str, redis_url: str) -> None:
+    assert_request_id_round_trip(make_app(tmp_path, amqp_url, redis_url))
+
+
+def test_broker_ping_filesystem(tmp_path: Path) -> None:
+    app = make_app(tmp_path, "filesystem://", "cache+memory://")
+    broker_ping(app, timeout=1.0)
+    queue = Path(app.conf.broker_transport_options["data_folder_in"])
+    queue.rmdir()
+    with pytest.raises(BrokerUnavailableError, match="missing or not writable"):
+        broker_ping(app, timeout=1.0)
+
+
+@pytest.mark.services
+def test_broker_ping_redis_and_rabbitmq(tmp_path: Path, redis_url: str, amqp_url: str) -> None:
+    broker_ping(make_app(tmp_path, redis_url, "cache+memory://"), timeout=2.0)
+    broker_ping(make_app(tmp_path, amqp_url, "cache+memory://"), timeout=2.0)
+
+
+@pytest.mark.services
+def test_broker_ping_rejects_bad_rabbitmq_credentials(tmp_path: Path, amqp_url: str) -> None:
+    bad = amqp_url.replace("guest:guest@", "guest:wrong-password@")
+    with pytest.raises(BrokerUnavailableError, match=r"ACCESS_REFUSED|AccessRefused"):
+        broker_ping(make_app(tmp_path, bad, "cache+memory://"), timeout=2.0)
+
+
+@pytest.fixture
+def dead_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+@pytest.fixture
+def silent_listener() -> Iterator[int]:
+    """Accepts TCP connections (kernel backlog) and never says a word."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(8)
+        yield sock.getsockname()[1]
+
+
+@pytest.mark.parametrize(
+    "scheme", ["redis://127.0.0.1:{port}/0", "amqp://guest:guest@127.0.0.1:{port}//"]
+)
+def test_broker_ping_fails_fast_when_nothing_listens(
+    tmp_path: Path, dead_port: int, scheme: str
+) -> None:
+    app = make_app(tmp_path, scheme.format(port=dead_port), "cache+memory://")
+    started = time.monotonic()
+    with pytest.raises(BrokerUnavailableError, match="unreachable"):
+        broker_ping(app, timeout=1.0)
+    assert time.monotonic() - started < 3.0
+
+
+@pytest.mark.parametrize(
+    "scheme", ["redis://127.0.0.1:{port}/0", "amqp://guest:guest@127.0.0.1:{port}//"]
+)
+def test_broker_ping_honours_the_timeout_when_the_broker_hangs(
+    tmp_path: Path, silent_listener: int, scheme: str
+) -> None:
+    app: Any = make_app(tmp_path, scheme.format(port=silent_listener), "cache+memory://")
+    started = time.monotonic()
+    with pytest.raises(BrokerUnavailableError):
+        broker_ping(app, timeout=0.5)
+    assert time.monotonic() - started < 3.0
