@@ -1,6 +1,6 @@
 """What does the runtime's middleware stack cost per request?
 
-    python bench/middleware.py [--rounds 7] [--requests 400] [--concurrency 1,16]
+    python bench/middleware.py [--rounds 11] [--requests 300] [--concurrency 1,16] [--auth spaps]
 
 Three apps serve the same ``GET /items/{item_id}`` in-process (httpx.AsyncClient over
 ASGITransport, so no sockets and no server in the numbers):
@@ -263,8 +263,8 @@ def report(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=7)
-    parser.add_argument("--requests", type=int, default=400, help="per variant per round")
+    parser.add_argument("--rounds", type=int, default=11)
+    parser.add_argument("--requests", type=int, default=300, help="per variant per round")
     parser.add_argument("--concurrency", default="1,16", help="comma-separated levels")
     parser.add_argument("--warmup", type=int, default=300)
     parser.add_argument("--auth", choices=["spaps", "local"], default="spaps")

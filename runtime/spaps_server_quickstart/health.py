@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
 import threading
 import time
 import weakref
@@ -99,9 +98,6 @@ async def _ping_broker(celery_app: Any, timeout_seconds: float) -> None:
     """
     from .tasks.health import broker_ping
 
-    if inspect.iscoroutinefunction(broker_ping):
-        await broker_ping(celery_app, timeout_seconds)
-        return
     previous = _broker_ping_threads.get(celery_app)
     if previous is not None and previous.is_alive():
         raise BrokerPingStillRunningError("the previous broker ping has not returned yet")
@@ -123,6 +119,12 @@ async def _ping_broker(celery_app: Any, timeout_seconds: float) -> None:
     _broker_ping_threads[celery_app] = thread
     thread.start()
     await future
+
+
+async def _check_vector_extension(database: DatabaseResources) -> None:
+    from .db.pgvector import check_vector_extension
+
+    await check_vector_extension(database.engine)
 
 
 @router.get(LIVE_PATH, include_in_schema=True)
@@ -151,6 +153,8 @@ async def ready(request: Request) -> JSONResponse:
         checks["database"] = lambda: database.ping(timeout)
     if celery_app is not None:
         checks["broker"] = lambda: _ping_broker(celery_app, timeout)
+    if database is not None and settings is not None and settings.pgvector_enabled:
+        checks["pgvector"] = lambda: _check_vector_extension(database)
 
     names = list(checks)
     results = await asyncio.gather(*(_run_check(name, checks[name], timeout) for name in names))

@@ -12,6 +12,7 @@ throughput, and two pure ASGI middlewares cost a second wrapper per request for 
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 import uuid
@@ -107,15 +108,18 @@ def route_path(scope: Scope) -> str:
     """The path the router matches on: ``scope["path"]`` minus any ``root_path`` prefix.
 
     Uvicorn's ``--root-path`` prepends the root path to ``scope["path"]``; ``FastAPI(root_path=)``
-    does not. Stripping it here gives the same answer in both configurations (what Starlette's
-    own ``get_route_path`` does).
+    does not. This is exactly Starlette's ``get_route_path`` (``""`` for the root path itself),
+    so the auth middleware's exemptions see the same path the router routes on; it is the one
+    copy both middlewares use.
     """
     path: str = scope["path"]
     root_path: str = scope.get("root_path", "")
-    if root_path and path.startswith(root_path):
-        rest = path[len(root_path) :]
-        if rest == "" or rest.startswith("/"):
-            return rest or "/"
+    if not root_path or not path.startswith(root_path):
+        return path
+    if path == root_path:
+        return ""
+    if path[len(root_path)] == "/":
+        return path[len(root_path) :]
     return path
 
 
@@ -196,8 +200,6 @@ class RequestContextMiddleware:
                 message = {**message, "headers": headers}
             elif message_type == "websocket.close":
                 status = message.get("code", 1000)
-                if not response_started:  # closed before accept: a 403 at the HTTP level
-                    response_started = True
             await send(message)
 
         # bind_context(request_id=...) without its generality: this runs on every request.
@@ -209,7 +211,9 @@ class RequestContextMiddleware:
         except Exception as exc:
             error = exc
             if scope_type == "http" and not response_started:
-                await self._send_internal_error(send_with_request_id)
+                # The client may be gone too; the original exception is what matters.
+                with contextlib.suppress(Exception):
+                    await self._send_internal_error(send_with_request_id)
             raise
         finally:
             if self.access_log:
@@ -244,7 +248,7 @@ class RequestContextMiddleware:
         route = scope.get("route")
         fields: dict[str, Any] = {
             "method": scope.get("method", "WEBSOCKET"),
-            "path": route_path(scope),
+            "path": route_path(scope) or "/",
             "status": status,
             "duration_ms": duration_ms,
             "request_id": request_id,

@@ -61,6 +61,8 @@ class BaseServiceSettings(BaseSettings):
     database_pool_recycle_seconds: int = Field(default=1800, ge=-1)
     database_pool_timeout_seconds: float = Field(default=30.0, gt=0)
     run_migrations_on_startup: bool = False
+    # The service stores embeddings: readiness also checks the ``vector`` extension.
+    pgvector_enabled: bool = False
 
     # Celery. The embedded broker is kombu's filesystem transport: it works across processes
     # (API and worker) without any server. Point these at redis:// or amqp:// in production.

@@ -27,6 +27,19 @@ from spaps_cli.errors import UsageError
 PROGRESS_THRESHOLD = 300
 
 
+def check_tree(root: Path) -> list[FileResult]:
+    """Every configured codemod in check mode over ``root``: what ``spaps doctor`` reports.
+
+    The same config, selection, discovery and runner as ``spaps migrate --check``, so doctor and
+    the migrate gate in CI can never disagree.
+    """
+    config = load_config(root)
+    codemods = select_codemods(config.select, config.ignore)
+    options = RunOptions(Mode.CHECK, tuple(codemod.ID for codemod in codemods), config)
+    found = discover([root], config.exclude, root)
+    return [*found.errors, *run(found.files, options, jobs=default_jobs())]
+
+
 def run_migration(
     *,
     paths: Sequence[Path],

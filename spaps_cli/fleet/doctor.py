@@ -463,23 +463,11 @@ def check_migrations(project: Project) -> list[Finding]:
 # --------------------------------------------------------------------------- spaps migrate
 
 
-def check_codemods(project: Project) -> list[Finding] | None:
-    """What ``spaps migrate --check`` still finds; ``None`` when this CLI has no codemods.
+def check_codemods(project: Project) -> list[Finding]:
+    """What ``spaps migrate --check`` still finds (duplicated runtime code left behind)."""
+    from spaps_cli.codemods.migration import check_tree
 
-    Runs the migrate engine in check mode in this process (the same config, selection,
-    discovery and runner as ``spaps migrate --check`` over the service's root).
-    """
-    try:
-        from spaps_cli.codemods.config import load_config
-        from spaps_cli.codemods.registry import select_codemods
-        from spaps_cli.codemods.runner import Mode, RunOptions, default_jobs, discover, run
-    except ImportError:
-        return None
-    config = load_config(project.root)
-    codemods = select_codemods(config.select, config.ignore)
-    options = RunOptions(Mode.CHECK, tuple(codemod.ID for codemod in codemods), config)
-    found = discover([project.root], config.exclude, project.root)
-    results = [*found.errors, *run(found.files, options, jobs=default_jobs())]
+    results = check_tree(project.root)
     findings: list[Finding] = []
     for result in results:
         if result.error is not None:
@@ -535,7 +523,7 @@ def run_doctor(
         python=str(interpreter),
         env=probe.get("env") if isinstance(probe.get("env"), str) else env,
     )
-    families: dict[str, Callable[[], list[Finding] | None]] = {
+    families: dict[str, Callable[[], list[Finding]]] = {
         "runtime": lambda: check_runtime_version(project, probe, matrix or load_matrix()),
         "settings": lambda: check_settings(probe),
         "database": lambda: check_database(project, probe, fleet),
@@ -544,9 +532,6 @@ def run_doctor(
     }
     for family, check in families.items():
         found = check()
-        if found is None:
-            report.checks[family] = "skipped: this CLI has no codemod runner"
-            continue
         report.checks[family] = "findings" if found else "ok"
         report.findings.extend(found)
     if fleet is None:

@@ -10,6 +10,12 @@ Conventions of a template tree:
   inside the destination (copier's ``ForbiddenPathError``; cookiecutter writes outside);
 * undefined variables are errors (``StrictUndefined``), so a typo in a template fails the test
   suite instead of rendering an empty string into someone's service.
+
+Compiled templates are cached between runs in the user's cache directory (Jinja's bytecode cache,
+keyed by the template source and the Python version, so it can never serve a stale template):
+compiling a service's two dozen templates is a tenth of ``spaps new service``'s wall time. The
+cache is best effort (an unwritable home just means compiling every time) and
+``SPAPS_TEMPLATE_CACHE=off`` turns it off.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ if TYPE_CHECKING:
     from spaps_cli.plan import Plan
 
 TEMPLATE_SUFFIX = ".jinja"
+CACHE_ENV = "SPAPS_TEMPLATE_CACHE"
 
 #: Never part of a template, even if a tool dropped it into the tree.
 IGNORED_NAMES = frozenset({"__pycache__", ".DS_Store", ".mypy_cache", ".ruff_cache"})
@@ -58,10 +65,46 @@ def create_environment(tree: Path) -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         autoescape=False,
+        auto_reload=False,
+        bytecode_cache=bytecode_cache(),
     )
     environment.filters["quoted"] = quoted
     environment.filters["python_string"] = python_string
     return environment
+
+
+def bytecode_cache() -> jinja2.BytecodeCache | None:
+    """The compiled-template cache, or ``None`` when it is switched off or cannot be created."""
+    if os.environ.get(CACHE_ENV, "").strip().lower() in {"0", "off", "false", "no"}:
+        return None
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    directory = Path(base) / "spaps" / "templates"
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return _best_effort_cache_class()(str(directory))
+
+
+def _best_effort_cache_class() -> type[jinja2.FileSystemBytecodeCache]:
+    import jinja2
+
+    class BestEffortBytecodeCache(jinja2.FileSystemBytecodeCache):
+        """A cache that never fails a command: unreadable or unwritable entries are skipped."""
+
+        def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+            try:
+                super().load_bytecode(bucket)
+            except (OSError, EOFError, ValueError):
+                bucket.reset()
+
+        def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+            try:
+                super().dump_bytecode(bucket)
+            except OSError:
+                return
+
+    return BestEffortBytecodeCache
 
 
 def template_sources(tree: Path) -> list[PurePosixPath]:
@@ -77,14 +120,26 @@ def template_sources(tree: Path) -> list[PurePosixPath]:
     return sorted(sources)
 
 
-def render_path(source: PurePosixPath, context: Mapping[str, Any], env: jinja2.Environment) -> str:
+def render_path(
+    source: PurePosixPath,
+    context: Mapping[str, Any],
+    env: jinja2.Environment,
+    rendered: dict[str, str] | None = None,
+) -> str:
     """Render each segment of ``source`` (suffix stripped) and refuse anything but plain names."""
     segments: list[str] = []
     for index, raw in enumerate(source.parts):
         is_file = index == len(source.parts) - 1
         if is_file and raw.endswith(TEMPLATE_SUFFIX):
             raw = raw[: -len(TEMPLATE_SUFFIX)]
-        segment = env.from_string(raw).render(context) if "{" in raw else raw
+        if "{" not in raw:
+            segment = raw
+        elif rendered is not None and raw in rendered:
+            segment = rendered[raw]  # most paths share {{ package }}: compile it once
+        else:
+            segment = env.from_string(raw).render(context)
+            if rendered is not None:
+                rendered[raw] = segment
         if segment in {"", ".", ".."} or "/" in segment or "\\" in segment or "\0" in segment:
             raise UsageError(
                 f"template path {source.as_posix()!r} renders to an unsafe segment {segment!r}",
@@ -108,11 +163,12 @@ def render_tree(
     (the Celery worker, say) are chosen by the generator, not by clever file names.
     """
     env = create_environment(tree)
+    rendered_segments: dict[str, str] = {}
     planned: list[str] = []
     for source in template_sources(tree):
         if include is not None and not include(source):
             continue
-        relative = render_path(source, context, env)
+        relative = render_path(source, context, env, rendered_segments)
         if into:
             relative = f"{into.rstrip('/')}/{relative}"
         source_path = tree / source

@@ -162,3 +162,45 @@ def test_any_accepted_name_renders_only_inside_the_destination(raw: str, tmp_pat
     assert name.package.isidentifier()
     for planned_file in plan.files:
         assert planned_file.path.is_relative_to(destination.resolve())
+
+
+def test_compiled_templates_are_cached_between_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    tree = make_tree(tmp_path / "tree", {"a.txt.jinja": "{{ x }}\n"})
+
+    first = Plan(tmp_path / "out")
+    render_tree(tree, {"x": "one"}, first)
+    cached = list((tmp_path / "cache" / "spaps" / "templates").iterdir())
+    assert len(cached) == 1
+
+    (tree / "a.txt.jinja").write_text("changed {{ x }}\n")  # the cache is keyed by source
+    second = Plan(tmp_path / "out")
+    render_tree(tree, {"x": "two"}, second)
+    assert planned(second) == {"a.txt": b"changed two\n"}
+
+    for entry in (tmp_path / "cache" / "spaps" / "templates").iterdir():
+        entry.write_bytes(b"garbage")  # a corrupt entry is recompiled, never trusted
+    third = Plan(tmp_path / "out")
+    render_tree(tree, {"x": "three"}, third)
+    assert planned(third) == {"a.txt": b"changed three\n"}
+
+
+def test_template_cache_can_be_off_or_unavailable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from spaps_cli.generators.render import bytecode_cache
+
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("x")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocker))
+    assert bytecode_cache() is None  # a file where the cache should be: compile every time
+    tree = make_tree(tmp_path / "tree", {"a.txt.jinja": "{{ x }}\n"})
+    plan = Plan(tmp_path / "out")
+    render_tree(tree, {"x": "ok"}, plan)
+    assert planned(plan) == {"a.txt": b"ok\n"}
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("SPAPS_TEMPLATE_CACHE", "off")
+    assert bytecode_cache() is None

@@ -105,3 +105,52 @@ def test_unknown_names_are_attribute_errors() -> None:
     with pytest.raises(AttributeError):
         pgvector.NotAType  # noqa: B018
     assert pgvector.Vector is pgvector.VECTOR
+
+
+async def _readiness(database_url: str) -> tuple[int, dict[str, Any]]:
+    """``/health/ready`` of a runtime app that declares ``PGVECTOR_ENABLED``."""
+    import httpx
+    from spaps_server_quickstart.app import create_app
+    from spaps_server_quickstart.settings import BaseServiceSettings
+
+    settings = BaseServiceSettings(
+        database_url=database_url, pgvector_enabled=True, auth_mode="disabled"
+    )
+    app = create_app(settings=settings)
+    async with app.router.lifespan_context(app) as state:
+
+        async def with_state(scope: Any, receive: Any, send: Any) -> None:
+            scope["state"] = dict(state or {})
+            await app(scope, receive, send)
+
+        transport = httpx.ASGITransport(app=with_state)
+        async with httpx.AsyncClient(transport=transport, base_url="http://probe") as client:
+            response = await client.get("/health/ready")
+    return response.status_code, response.json()
+
+
+async def test_readiness_waits_for_the_vector_extension(pgvector_database_url: str) -> None:
+    status, body = await _readiness(pgvector_database_url)
+    assert status == 503
+    assert body["checks"]["database"]["status"] == "ok"
+    assert body["checks"]["pgvector"]["status"] == "fail"
+    assert "not created" in body["checks"]["pgvector"]["error"]
+
+    engine = create_async_engine(pgvector_database_url, poolclass=NullPool)
+    try:
+        async with engine.begin() as connection:
+            await _migrate(connection, pgvector.create_vector_extension)
+    finally:
+        await engine.dispose()
+    status, body = await _readiness(pgvector_database_url)
+    assert status == 200, body
+    assert body["checks"]["pgvector"]["status"] == "ok"
+
+
+async def test_readiness_names_the_missing_extension_on_plain_postgres(
+    machine_postgres_database: TemporaryDatabase,
+) -> None:
+    status, body = await _readiness(machine_postgres_database.url)
+    assert status == 503
+    assert body["checks"]["database"]["status"] == "ok"
+    assert "no 'vector' extension" in body["checks"]["pgvector"]["error"]

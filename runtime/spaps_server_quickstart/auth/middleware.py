@@ -26,7 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from spaps_server_quickstart.auth.errors import AuthUnavailableError, InvalidTokenError
 from spaps_server_quickstart.auth.service import AuthService
-from spaps_server_quickstart.request_context import user_id_var
+from spaps_server_quickstart.request_context import route_path, user_id_var
 
 logger = structlog.get_logger(__name__)
 
@@ -36,19 +36,6 @@ _BEARER_TOKEN = re.compile(r"^[A-Za-z0-9\-._~+/]+=*$")
 #: WebSocket close codes: 1008 policy violation (no/invalid token), 1013 try again later.
 WS_POLICY_VIOLATION = 1008
 WS_TRY_AGAIN_LATER = 1013
-
-
-def route_path(scope: Scope) -> str:
-    """``scope["path"]`` without ``root_path``: mirrors ``starlette._utils.get_route_path``."""
-    path: str = scope["path"]
-    root_path: str = scope.get("root_path", "")
-    if not root_path or not path.startswith(root_path):
-        return path
-    if path == root_path:
-        return ""
-    if path[len(root_path)] == "/":
-        return path[len(root_path) :]
-    return path
 
 
 class _MalformedAuthorization(Exception):

@@ -290,12 +290,14 @@ async def db_session(
     releases a SAVEPOINT) and the outer ``ROLLBACK`` still discards everything. Create the
     schema in your own fixture (migrations or ``Base.metadata.create_all``) before using it.
     """
-    from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
-    from sqlalchemy.pool import NullPool
+    from sqlalchemy.ext.asyncio import AsyncSession
 
-    engine = create_async_engine(spaps_settings.database_url, poolclass=NullPool)
+    from spaps_server_quickstart.db.resources import DatabaseResources
+
+    # The runtime's own engine setup, so SQLite enforces foreign keys here exactly as in the app.
+    database = DatabaseResources.from_settings(spaps_settings, null_pool=True)
     try:
-        async with engine.connect() as connection:
+        async with database.engine.connect() as connection:
             transaction = await connection.begin()
             session = AsyncSession(
                 bind=connection,
@@ -308,7 +310,7 @@ async def db_session(
                 await session.close()
                 await transaction.rollback()
     finally:
-        await engine.dispose()
+        await database.dispose()
 
 
 # -- celery ------------------------------------------------------------------------------------
