@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from spaps_cli.commands.options import DryRunOption, JsonOption, SkipOption
+
 if TYPE_CHECKING:
     from spaps_cli.plan import ConflictPolicy
 
@@ -31,14 +33,9 @@ DirOption = Annotated[
         show_default=False,
     ),
 ]
-DryRunOption = Annotated[
-    bool,
-    typer.Option("--dry-run", help="Print the files and the diff of each edit; write nothing."),
-]
 ForceOption = Annotated[
     bool, typer.Option("--force", help="Overwrite generated files that differ.")
 ]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout.")]
 
 
 @add_app.command("domain")
@@ -61,9 +58,7 @@ def add_domain(
     directory: DirOption = None,
     dry_run: DryRunOption = False,
     force: ForceOption = False,
-    skip: Annotated[
-        bool, typer.Option("--skip", help="Keep existing files that differ instead of failing.")
-    ] = False,
+    skip: SkipOption = False,
     json_output: JsonOption = False,
 ) -> None:
     """Render a domain (router, schemas, models, service, tasks, tests, migration) and register it."""

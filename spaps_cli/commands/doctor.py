@@ -11,24 +11,16 @@ from typing import Annotated
 
 import typer
 
+from spaps_cli.commands.options import JsonOption, ServicePythonOption
+
 
 def doctor(
     path: Annotated[
         Path,
         typer.Argument(help="The service (or any directory inside it).", show_default=False),
     ] = Path("."),
-    json_output: Annotated[
-        bool, typer.Option("--json", help="Print the report as JSON on stdout.")
-    ] = False,
-    python: Annotated[
-        Path | None,
-        typer.Option(
-            "--python",
-            help="The service's interpreter (default: PATH/.venv/bin/python, else this one).",
-            dir_okay=False,
-            show_default=False,
-        ),
-    ] = None,
+    json_output: JsonOption = False,
+    python: ServicePythonOption = None,
     env: Annotated[
         str | None,
         typer.Option(

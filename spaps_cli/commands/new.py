@@ -12,6 +12,8 @@ from typing import Annotated
 
 import typer
 
+from spaps_cli.commands.options import DryRunOption, JsonOption, SkipOption
+
 new_app = typer.Typer(
     name="new",
     help="Create a new service.",
@@ -49,9 +51,7 @@ def new_service(
             help="Record the pgvector answer and create the 'vector' extension in the initial migration.",
         ),
     ] = False,
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Print what would be written; touch nothing.")
-    ] = False,
+    dry_run: DryRunOption = False,
     force: Annotated[
         bool,
         typer.Option(
@@ -59,12 +59,8 @@ def new_service(
             help="Overwrite files that differ; allow generating into a non-empty directory.",
         ),
     ] = False,
-    skip: Annotated[
-        bool, typer.Option("--skip", help="Keep existing files that differ instead of failing.")
-    ] = False,
-    json_output: Annotated[
-        bool, typer.Option("--json", help="Print the result as JSON on stdout.")
-    ] = False,
+    skip: SkipOption = False,
+    json_output: JsonOption = False,
 ) -> None:
     """Generate a FastAPI + SQLAlchemy + Alembic + Celery service wired to the shared runtime."""
     from spaps_cli import console, names

@@ -10,6 +10,8 @@ from typing import Annotated
 
 import typer
 
+from spaps_cli.commands.options import JsonOption, ServicePythonOption
+
 
 def smoke(
     path: Annotated[
@@ -44,15 +46,7 @@ def smoke(
     timeout: Annotated[
         float, typer.Option("--timeout", min=1.0, help="Limit for each stage, in seconds.")
     ] = 60.0,
-    python: Annotated[
-        Path | None,
-        typer.Option(
-            "--python",
-            help="The service's interpreter (default: PATH/.venv/bin/python, else this one).",
-            dir_okay=False,
-            show_default=False,
-        ),
-    ] = None,
+    python: ServicePythonOption = None,
     logs: Annotated[
         Path | None,
         typer.Option(
@@ -62,9 +56,7 @@ def smoke(
             show_default=False,
         ),
     ] = None,
-    json_output: Annotated[
-        bool, typer.Option("--json", help="Print the report as JSON on stdout.")
-    ] = False,
+    json_output: JsonOption = False,
 ) -> None:
     """Boot the app and a Celery worker for real, check them, stop them.
 

@@ -144,9 +144,12 @@ def plan_service(
     from spaps_cli.generators.render import render_tree
     from spaps_cli.generators.templates_location import template_tree
 
-    previous_created = inspect_destination(destination, answers.name, policy)
-    # Local time, like Alembic's own file_template, so later migrations sort after this one.
-    created = previous_created or (now or datetime.now()).strftime(CREATED_FORMAT)
+    previous = inspect_destination(destination, answers.name, policy)
+    previous_created = str(previous.get("created") or "") if previous else ""
+    if not _CREATED_PATTERN.fullmatch(previous_created):
+        # Local time, like Alembic's own file_template, so later migrations sort after this one.
+        previous_created = (now or datetime.now()).strftime(CREATED_FORMAT)
+    created = previous_created
     plan = Plan(destination)
     context = service_context(answers, created=created)
 
@@ -157,7 +160,10 @@ def plan_service(
     pyproject = plan.pending("pyproject.toml")
     if pyproject is None:  # pragma: no cover - the template tree always has one
         raise FileAccessError("templates/service has no pyproject.toml.jinja")
-    plan.add("pyproject.toml", record_spaps_table(pyproject.decode("utf-8"), answers, created))
+    plan.add(
+        "pyproject.toml",
+        record_spaps_table(pyproject.decode("utf-8"), answers, created, previous or {}),
+    )
     plan.files.sort(key=lambda planned: planned.path)  # report in tree order, pyproject included
     return plan
 
@@ -184,8 +190,14 @@ def service_context(answers: ServiceAnswers, *, created: str) -> dict[str, Any]:
     }
 
 
-def record_spaps_table(pyproject: str, answers: ServiceAnswers, created: str) -> str:
-    """Fill ``[tool.spaps]`` with tomlkit (exact TOML quoting, the template's comments kept)."""
+def record_spaps_table(
+    pyproject: str, answers: ServiceAnswers, created: str, previous: dict[str, Any]
+) -> str:
+    """Fill ``[tool.spaps]`` with tomlkit (exact TOML quoting, the template's comments kept).
+
+    ``previous`` is the table an earlier generation of this service recorded: the domains that
+    ``spaps add domain`` added since are kept, so re-generating never forgets them.
+    """
     import tomlkit
 
     document = tomlkit.parse(pyproject)
@@ -196,8 +208,12 @@ def record_spaps_table(pyproject: str, answers: ServiceAnswers, created: str) ->
     spaps["cli-version"] = __version__
     spaps["template-version"] = TEMPLATE_VERSION
     spaps["created"] = created
+    domains = [str(d) for d in previous.get("domains", [])]
+    migration_domains = [str(d) for d in previous.get("migration-domains", ["core"])]
     spaps["domains"] = tomlkit.array()
-    spaps["migration-domains"] = tomlkit.array('["core"]')
+    spaps["domains"].extend(domains)
+    spaps["migration-domains"] = tomlkit.array()
+    spaps["migration-domains"].extend(migration_domains or ["core"])
     recorded = tomlkit.table()
     recorded["description"] = answers.description
     recorded["celery"] = answers.celery
@@ -207,8 +223,10 @@ def record_spaps_table(pyproject: str, answers: ServiceAnswers, created: str) ->
     return tomlkit.dumps(document)
 
 
-def inspect_destination(destination: Path, name: ServiceName, policy: ConflictPolicy) -> str | None:
-    """Refuse a destination that is not ours; return the recorded ``created`` of a re-run.
+def inspect_destination(
+    destination: Path, name: ServiceName, policy: ConflictPolicy
+) -> dict[str, Any] | None:
+    """Refuse a destination that is not ours; return the recorded ``[tool.spaps]`` of a re-run.
 
     An empty or missing directory is fine; a previous generation of the *same* service is fine
     (that is how re-runs, ``--force`` and ``--skip`` work); anything else needs ``--force``.
@@ -233,8 +251,7 @@ def inspect_destination(destination: Path, name: ServiceName, policy: ConflictPo
     if recorded is not None:
         other = recorded.get("service")
         if other == name.name:
-            created = recorded.get("created")
-            return str(created) if _CREATED_PATTERN.fullmatch(str(created or "")) else None
+            return recorded
         if policy is not ConflictPolicy.FORCE:
             raise ConflictError(
                 f"{destination} already holds the spaps service {other!r}, not {name.name!r}",

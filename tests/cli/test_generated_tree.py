@@ -153,9 +153,15 @@ def test_ci_and_pre_commit_are_valid_yaml_with_the_expected_steps(service: Path)
         "spaps migrate --check",
         "alembic upgrade head",
         "pytest",
+        "spaps doctor",
     ):
         assert command in steps
+    smoke = [run for run in steps if run and run.startswith("spaps smoke")]
+    assert len(smoke) == 1
+    assert '--database-url "$DATABASE_URL"' in smoke[0]
     assert set(ci["jobs"]["test"]["services"]) == {"postgres", "redis"}
+    release = yaml.safe_load((service / ".github" / "workflows" / "release.yml").read_text())
+    assert release["jobs"]["publish"]["needs"] == "build"
     hooks = yaml.safe_load((service / ".pre-commit-config.yaml").read_text())
     ids = {hook["id"] for repo in hooks["repos"] for hook in repo["hooks"]}
     assert {"ruff", "ruff-format", "mypy", "spaps-migrate-check"} <= ids

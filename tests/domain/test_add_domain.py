@@ -311,3 +311,18 @@ def test_dry_run_json_keeps_stdout_parseable_and_carries_the_diffs(
     assert '+domains = ["billing"]' in rows["pyproject.toml"]["diff"]
     assert "diff" not in rows["src/billing_api/domains/billing/router.py"]
     assert snapshot(service_root) == before
+
+
+def test_regenerating_the_service_keeps_the_domains_it_recorded(
+    service_root: Path, spaps: Spaps
+) -> None:
+    assert spaps("add", "domain", "billing", "--dir", str(service_root)).code == 0
+    pyproject = (service_root / "pyproject.toml").read_bytes()
+    # The registry now differs from the template (it includes the billing router): --skip keeps
+    # it, and the pyproject that records the domain must come out identical, not reset.
+    result = spaps("new", "service", "billing-api", "--dir", str(service_root), "--skip", "--json")
+    assert result.code == 0, result.err
+    actions = {row["path"]: row["action"] for row in result.json()["files"]}
+    assert actions["pyproject.toml"] == "identical"
+    assert actions["src/billing_api/api/registry.py"] == "skip"
+    assert (service_root / "pyproject.toml").read_bytes() == pyproject

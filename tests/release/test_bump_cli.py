@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -365,7 +366,9 @@ def test_dry_run_on_a_copy_of_this_repositorys_runtime(spaps: Any, tmp_path: Pat
 def test_the_cli_bumps_through_the_installed_entry_point(tmp_path: Path) -> None:
     """The real console script, as CI calls it (one subprocess; everything else is in-process)."""
     root = make_distribution(tmp_path / "dist")
-    spaps_script = Path(shutil.which("spaps") or Path(__file__).parents[3] / "venv/bin/spaps")
+    # The console script installed next to the interpreter running the tests (PATH may not
+    # include the virtualenv: CI calls .venv/bin/pytest directly).
+    spaps_script = Path(sys.executable).parent / "spaps"
     completed = subprocess.run(
         [str(spaps_script), "release", "bump", "patch", "--offline", "--dry-run"],
         cwd=root,
