@@ -58,10 +58,25 @@ def _plain_filters(text: str) -> str:
     return _FILTERED.sub(r'"{{ \1 }}"', text)
 
 
+def _not_rendered(relative: str) -> bool:
+    """Template files spaps leaves out for these answers (the other tools render every file)."""
+    from pathlib import PurePosixPath
+
+    from spaps_cli.generators.service import CELERY_ONLY, PGVECTOR_ONLY
+
+    path = PurePosixPath(relative)
+    return (path in CELERY_ONLY and not ANSWERS["celery"]) or (
+        path in PGVECTOR_ONLY and not ANSWERS["pgvector"]
+    )
+
+
 def build_copier_template(root: Path) -> Path:
     """templates/service as a copier template: the same files plus a copier.yml."""
     template = root / "copier-template"
     shutil.copytree(TEMPLATE, template)
+    for path in list(template.rglob("*.jinja")):
+        if _not_rendered(path.relative_to(template).as_posix()):
+            path.unlink()
     for path in template.rglob("*.jinja"):
         path.write_text(_plain_filters(path.read_text()))
     lines = [
@@ -97,6 +112,8 @@ def build_cookiecutter_template(root: Path) -> Path:
         if source.is_dir():
             continue
         relative = source.relative_to(TEMPLATE).as_posix()
+        if _not_rendered(relative):
+            continue
         relative = _cookiecutter_syntax(relative)
         if relative.endswith(".jinja"):
             target = project / relative[: -len(".jinja")]

@@ -40,6 +40,9 @@ CELERY_ONLY = frozenset(
     }
 )
 
+#: Template files that exist only when the service opted into pgvector.
+PGVECTOR_ONLY = frozenset({PurePosixPath("tests/test_pgvector.py.jinja")})
+
 CREATED_FORMAT = "%Y%m%d%H%M"
 _CREATED_PATTERN = re.compile(r"^\d{12}$")
 
@@ -154,7 +157,11 @@ def plan_service(
     context = service_context(answers, created=created)
 
     def include(source: PurePosixPath) -> bool:
-        return answers.celery or source not in CELERY_ONLY
+        if source in CELERY_ONLY:
+            return answers.celery
+        if source in PGVECTOR_ONLY:
+            return answers.pgvector
+        return True
 
     render_tree(template_tree("service"), context, plan, include=include)
     pyproject = plan.pending("pyproject.toml")

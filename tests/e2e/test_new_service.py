@@ -262,7 +262,7 @@ def test_celery_worker_process_runs_ping(
 
 
 def test_installed_wheel_renders_the_same_service(
-    service_venv: ServiceVenv, service: Path, tmp_path: Path
+    service_venv: ServiceVenv, tmp_path: Path
 ) -> None:
     """The wheel carries the templates (force-included as spaps_cli/templates) and the matrix."""
     from spaps_cli.generators.templates_location import CANDIDATES
@@ -293,6 +293,10 @@ def test_installed_wheel_renders_the_same_service(
             if p.is_file() and "__pycache__" not in p.parts and ".egg-info" not in str(p)
         }
 
+    from spaps_cli.generators.service import ServiceAnswers, generate_service
+    from spaps_cli.names import service_name
+
+    from_checkout = tmp_path / "from-checkout" / NAME
+    generate_service(ServiceAnswers.build(service_name(NAME)), destination=from_checkout)
     generated = tree(target)
-    assert generated == {k: v for k, v in tree(service).items() if k in generated}
-    assert len(generated) == 29
+    assert generated == tree(from_checkout)  # every file, same content, from the wheel

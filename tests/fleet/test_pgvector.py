@@ -7,6 +7,10 @@ extension-free path (a clear readiness error, a failing ``CREATE EXTENSION``) is
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -154,3 +158,29 @@ async def test_readiness_names_the_missing_extension_on_plain_postgres(
     assert status == 503
     assert body["checks"]["database"]["status"] == "ok"
     assert "no 'vector' extension" in body["checks"]["pgvector"]["error"]
+
+
+def test_a_pgvector_service_passes_its_own_suite_on_postgres_with_pgvector(
+    pgvector_database_url: str, tmp_path: Path
+) -> None:
+    """``spaps new service --pgvector``: migrations create the extension, the generated
+    pgvector test round-trips a vector, and the rest of the suite is green on that server."""
+    from .conftest import generate
+
+    service = generate(tmp_path / "vec-api", "vec-api", "--pgvector")
+    assert "PGVECTOR_ENABLED=true" in (service / ".env.example").read_text()
+    completed = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"],
+        cwd=service,
+        env={
+            **os.environ,
+            "PYTHONPATH": str(service / "src"),
+            "DATABASE_URL": pgvector_database_url,
+        },
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-2000:]
+    assert "failed" not in completed.stdout
