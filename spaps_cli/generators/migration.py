@@ -104,6 +104,9 @@ def _read_revisions(versions_dir: Path) -> list[_Revision]:
 
 
 def _revision_ids(path: Path) -> tuple[str | None, tuple[str, ...]]:
+    # The runtime's db.migrations reads revisions the same way; the CLI keeps its own copy
+    # because it must work without the runtime installed, and here a broken file is an error
+    # (nothing may be planned on top of it) where the runtime's validator only reports it.
     try:
         tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
     except SyntaxError as exc:

@@ -1,13 +1,15 @@
-"""Running ``spaps`` as its own process, and looking at what it left on disk."""
+"""Running ``spaps`` (in this process or as its own), and looking at what it left on disk."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -16,9 +18,16 @@ class Outcome:
     stdout: str
     stderr: str
 
+    def json(self) -> Any:
+        return json.loads(self.stdout)
+
     @property
     def error_lines(self) -> list[str]:
         return [line for line in self.stderr.splitlines() if line.startswith("error: ")]
+
+
+#: ``run_spaps("new", "service", "x")`` -> exit code and captured output (tests/conftest.py).
+RunSpaps = Callable[..., Outcome]
 
 
 def spaps_process(

@@ -8,8 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from cli.cli_runner import spaps_process
-from cli.conftest import RunSpaps
+from cli.cli_runner import RunSpaps, spaps_process
 from spaps_cli import __version__
 
 #: SGR sequences that set a colour (30-37, 90-97 foreground, 38;... extended); bold is not one.

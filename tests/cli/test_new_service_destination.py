@@ -12,8 +12,7 @@ from pathlib import Path
 import pytest
 
 import spaps_cli.plan
-from cli.cli_runner import tree_snapshot
-from cli.conftest import RunSpaps
+from cli.cli_runner import RunSpaps, tree_snapshot
 from spaps_cli.errors import ExitCode
 
 NAME = "billing-api"

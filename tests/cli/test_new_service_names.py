@@ -6,8 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from cli.cli_runner import spaps_process
-from cli.conftest import RunSpaps
+from cli.cli_runner import RunSpaps, spaps_process
 from spaps_cli.errors import ExitCode
 
 BAD_NAMES = {

@@ -2,35 +2,18 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
+from cli.cli_runner import RunSpaps
 
-from spaps_cli.app import run
 from spaps_cli.generators.service import ServiceAnswers, generate_service
 from spaps_cli.names import service_name
 
 #: Every generated service and domain in these tests is created "at" this minute, so the
 #: migration file names are predictable.
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
-
-
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-    def json(self) -> Any:
-        return json.loads(self.out)
-
-
-Spaps = Callable[..., Result]
 
 
 @pytest.fixture
@@ -42,16 +25,9 @@ def service_root(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def spaps(capsys: pytest.CaptureFixture[str]) -> Spaps:
-    """Run the CLI in-process; returns exit code, stdout and stderr of that run only."""
-
-    def invoke(*args: str) -> Result:
-        capsys.readouterr()
-        code = run(list(args))
-        captured = capsys.readouterr()
-        return Result(code, captured.out, captured.err)
-
-    return invoke
+def spaps(run_spaps: RunSpaps) -> RunSpaps:
+    """Short name for the repository-wide in-process runner (tests/conftest.py)."""
+    return run_spaps
 
 
 def snapshot(root: Path) -> dict[str, bytes]:

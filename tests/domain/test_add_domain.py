@@ -11,12 +11,13 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from cli.cli_runner import RunSpaps
 
 from spaps_cli.generators.domain import plan_domain
 from spaps_cli.plan import ConflictPolicy
 from spaps_cli.project import find_project
 
-from .conftest import NOW, Spaps, snapshot
+from .conftest import NOW, snapshot
 
 REGISTRY = "src/billing_api/api/registry.py"
 VERSIONS = "migrations/versions"
@@ -40,10 +41,12 @@ def _migrations(root: Path) -> dict[str, tuple[str, str | None]]:
     return found
 
 
-def test_creates_the_domain_registers_it_and_records_it(service_root: Path, spaps: Spaps) -> None:
+def test_creates_the_domain_registers_it_and_records_it(
+    service_root: Path, spaps: RunSpaps
+) -> None:
     result = spaps("add", "domain", "users", "--dir", str(service_root), "--json")
 
-    assert result.code == 0, result.err
+    assert result.code == 0, result.stderr
     payload = result.json()
     assert payload["command"] == "add domain"
     assert (payload["domain"], payload["starter"], payload["changed"]) == ("users", "users", True)
@@ -67,33 +70,35 @@ def test_creates_the_domain_registers_it_and_records_it(service_root: Path, spap
     assert "# Written by `spaps new service`" in pyproject  # the template's comment survives
 
 
-def test_rerun_is_identical_and_writes_nothing(service_root: Path, spaps: Spaps) -> None:
+def test_rerun_is_identical_and_writes_nothing(service_root: Path, spaps: RunSpaps) -> None:
     assert spaps("add", "domain", "billing", "--dir", str(service_root)).code == 0
     before = snapshot(service_root)
 
     again = spaps("add", "domain", "billing", "--dir", str(service_root), "--json")
 
-    assert again.code == 0, again.err
+    assert again.code == 0, again.stderr
     assert {row["action"] for row in again.json()["files"]} == {"identical"}
     assert again.json()["changed"] is False
     assert snapshot(service_root) == before
 
 
 def test_dry_run_prints_the_plan_and_diffs_and_writes_nothing(
-    service_root: Path, spaps: Spaps
+    service_root: Path, spaps: RunSpaps
 ) -> None:
     before = snapshot(service_root)
 
     result = spaps("add", "domain", "billing", "--dir", str(service_root), "--dry-run")
 
-    assert result.code == 0, result.err
+    assert result.code == 0, result.stderr
     assert snapshot(service_root) == before
-    assert "would create" in result.err
-    assert "src/billing_api/domains/billing/router.py" in result.err
-    assert f"would update  {REGISTRY}" in result.err
-    assert "+from billing_api.domains.billing.router import router as billing_router" in result.out
-    assert "+    app.include_router(billing_router)" in result.out
-    assert '+domains = ["billing"]' in result.out
+    assert "would create" in result.stderr
+    assert "src/billing_api/domains/billing/router.py" in result.stderr
+    assert f"would update  {REGISTRY}" in result.stderr
+    assert (
+        "+from billing_api.domains.billing.router import router as billing_router" in result.stdout
+    )
+    assert "+    app.include_router(billing_router)" in result.stdout
+    assert '+domains = ["billing"]' in result.stdout
 
 
 def test_migrations_chain_to_the_head_with_increasing_timestamps(service_root: Path) -> None:
@@ -119,7 +124,7 @@ def test_migrations_chain_to_the_head_with_increasing_timestamps(service_root: P
     assert all(len(revision) <= 32 for revision, _ in chain)
 
 
-def test_rerun_reuses_the_existing_migration(service_root: Path, spaps: Spaps) -> None:
+def test_rerun_reuses_the_existing_migration(service_root: Path, spaps: RunSpaps) -> None:
     assert spaps("add", "domain", "users", "--dir", str(service_root)).code == 0
     assert spaps("add", "domain", "admin", "--dir", str(service_root)).code == 0
     before = _migrations(service_root)
@@ -129,7 +134,7 @@ def test_rerun_reuses_the_existing_migration(service_root: Path, spaps: Spaps) -
     assert _migrations(service_root) == before
 
 
-def test_two_heads_stop_before_anything_is_written(service_root: Path, spaps: Spaps) -> None:
+def test_two_heads_stop_before_anything_is_written(service_root: Path, spaps: RunSpaps) -> None:
     initial = next((service_root / VERSIONS).glob("*_core_initial.py"))
     revision = _migrations(service_root)[initial.name][0]
     (service_root / VERSIONS / "202611261300_core_branch.py").write_text(
@@ -143,13 +148,13 @@ def test_two_heads_stop_before_anything_is_written(service_root: Path, spaps: Sp
     result = spaps("add", "domain", "billing", "--dir", str(service_root))
 
     assert result.code == 2
-    assert "2 heads" in result.err
-    assert "alembic merge heads" in result.err
+    assert "2 heads" in result.stderr
+    assert "alembic merge heads" in result.stderr
     assert snapshot(service_root) == before
 
 
 def test_a_changed_file_is_a_conflict_unless_force_or_skip(
-    service_root: Path, spaps: Spaps
+    service_root: Path, spaps: RunSpaps
 ) -> None:
     assert spaps("add", "domain", "billing", "--dir", str(service_root)).code == 0
     router = service_root / "src/billing_api/domains/billing/router.py"
@@ -158,8 +163,8 @@ def test_a_changed_file_is_a_conflict_unless_force_or_skip(
 
     conflict = spaps("add", "domain", "billing", "--dir", str(service_root))
     assert conflict.code == 3
-    assert "conflict" in conflict.err
-    assert "--force" in conflict.err
+    assert "conflict" in conflict.stderr
+    assert "--force" in conflict.stderr
     assert router.read_text() == edited
 
     skipped = spaps("add", "domain", "billing", "--dir", str(service_root), "--skip")
@@ -171,11 +176,11 @@ def test_a_changed_file_is_a_conflict_unless_force_or_skip(
     assert "# my change" not in router.read_text()
 
 
-def test_explicit_starter_and_unknown_starter(service_root: Path, spaps: Spaps) -> None:
+def test_explicit_starter_and_unknown_starter(service_root: Path, spaps: RunSpaps) -> None:
     result = spaps(
         "add", "domain", "staff", "--starter", "admin", "--dir", str(service_root), "--json"
     )
-    assert result.code == 0, result.err
+    assert result.code == 0, result.stderr
     assert result.json()["starter"] == "admin"
     router = (service_root / "src/billing_api/domains/staff/router.py").read_text()
     assert "require_roles(ADMIN)" in router
@@ -183,37 +188,39 @@ def test_explicit_starter_and_unknown_starter(service_root: Path, spaps: Spaps) 
 
     unknown = spaps("add", "domain", "shop", "--starter", "blog", "--dir", str(service_root))
     assert unknown.code == 2
-    assert "unknown starter 'blog'" in unknown.err
+    assert "unknown starter 'blog'" in unknown.stderr
 
 
-def test_list_shows_every_starter(spaps: Spaps) -> None:
+def test_list_shows_every_starter(spaps: RunSpaps) -> None:
     text = spaps("add", "domain", "--list")
     assert text.code == 0
     for name in ("users", "admin", "crud"):
-        assert f"{name}  " in text.out
-    assert "GET /me" in text.out
+        assert f"{name}  " in text.stdout
+    assert "GET /me" in text.stdout
 
     listed = spaps("add", "domain", "--list", "--json").json()
     assert [s["name"] for s in listed] == ["users", "admin", "crud"]
     assert listed[1]["default_for"] == ["admin"]
 
 
-def test_outside_a_service_is_a_clear_error(tmp_path: Path, spaps: Spaps) -> None:
+def test_outside_a_service_is_a_clear_error(tmp_path: Path, spaps: RunSpaps) -> None:
     result = spaps("add", "domain", "billing", "--dir", str(tmp_path))
 
     assert result.code == 2
-    assert "no pyproject.toml with [tool.spaps]" in result.err
+    assert "no pyproject.toml with [tool.spaps]" in result.stderr
     assert list(tmp_path.iterdir()) == []
 
 
-def test_runs_from_a_subdirectory_of_the_service(service_root: Path, spaps: Spaps) -> None:
+def test_runs_from_a_subdirectory_of_the_service(service_root: Path, spaps: RunSpaps) -> None:
     result = spaps("add", "domain", "billing", "--dir", str(service_root / "src" / "billing_api"))
 
-    assert result.code == 0, result.err
+    assert result.code == 0, result.stderr
     assert (service_root / "src/billing_api/domains/billing/models.py").is_file()
 
 
-def test_a_registry_with_a_syntax_error_stops_everything(service_root: Path, spaps: Spaps) -> None:
+def test_a_registry_with_a_syntax_error_stops_everything(
+    service_root: Path, spaps: RunSpaps
+) -> None:
     registry = service_root / REGISTRY
     registry.write_text(registry.read_text() + "\ndef broken(:\n")
     before = snapshot(service_root)
@@ -221,13 +228,15 @@ def test_a_registry_with_a_syntax_error_stops_everything(service_root: Path, spa
     result = spaps("add", "domain", "billing", "--dir", str(service_root))
 
     assert result.code == 2
-    error_line = result.err.splitlines()[0]
+    error_line = result.stderr.splitlines()[0]
     assert error_line.startswith(f"error: {REGISTRY}:")
     assert "syntax error" in error_line
     assert snapshot(service_root) == before
 
 
-def test_a_hand_registered_router_is_not_registered_twice(service_root: Path, spaps: Spaps) -> None:
+def test_a_hand_registered_router_is_not_registered_twice(
+    service_root: Path, spaps: RunSpaps
+) -> None:
     registry = service_root / REGISTRY
     source = registry.read_text()
     source = (
@@ -244,13 +253,13 @@ def test_a_hand_registered_router_is_not_registered_twice(service_root: Path, sp
     assert registry.read_text() == source
 
 
-def test_no_celery_service_gets_no_tasks_module(tmp_path: Path, spaps: Spaps) -> None:
+def test_no_celery_service_gets_no_tasks_module(tmp_path: Path, spaps: RunSpaps) -> None:
     root = tmp_path / "lean-api"
     assert spaps("new", "service", "lean-api", "--no-celery", "--dir", str(root)).code == 0
 
     result = spaps("add", "domain", "billing", "--dir", str(root))
 
-    assert result.code == 0, result.err
+    assert result.code == 0, result.stderr
     assert not (root / "src/lean_api/domains/billing/tasks.py").exists()
     assert (root / "src/lean_api/domains/billing/router.py").is_file()
 
@@ -278,7 +287,7 @@ def test_plan_is_pure(service_root: Path, policy: ConflictPolicy) -> None:
     assert len(plan.files) == 10
 
 
-def test_the_grown_service_passes_its_own_ruff_config(service_root: Path, spaps: Spaps) -> None:
+def test_the_grown_service_passes_its_own_ruff_config(service_root: Path, spaps: RunSpaps) -> None:
     """Generated and edited code is lint- and format-clean under the service's own settings."""
     for domain in ("users", "admin", "billing"):
         assert spaps("add", "domain", domain, "--dir", str(service_root)).code == 0
@@ -298,13 +307,13 @@ def test_the_grown_service_passes_its_own_ruff_config(service_root: Path, spaps:
 
 
 def test_dry_run_json_keeps_stdout_parseable_and_carries_the_diffs(
-    service_root: Path, spaps: Spaps
+    service_root: Path, spaps: RunSpaps
 ) -> None:
     before = snapshot(service_root)
 
     result = spaps("add", "domain", "billing", "--dir", str(service_root), "--dry-run", "--json")
 
-    assert result.code == 0, result.err
+    assert result.code == 0, result.stderr
     rows = {row["path"]: row for row in result.json()["files"]}  # the whole stdout is JSON
     assert result.json()["dry_run"] is True
     assert "+    app.include_router(billing_router)" in rows[REGISTRY]["diff"]
@@ -314,14 +323,14 @@ def test_dry_run_json_keeps_stdout_parseable_and_carries_the_diffs(
 
 
 def test_regenerating_the_service_keeps_the_domains_it_recorded(
-    service_root: Path, spaps: Spaps
+    service_root: Path, spaps: RunSpaps
 ) -> None:
     assert spaps("add", "domain", "billing", "--dir", str(service_root)).code == 0
     pyproject = (service_root / "pyproject.toml").read_bytes()
     # The registry now differs from the template (it includes the billing router): --skip keeps
     # it, and the pyproject that records the domain must come out identical, not reset.
     result = spaps("new", "service", "billing-api", "--dir", str(service_root), "--skip", "--json")
-    assert result.code == 0, result.err
+    assert result.code == 0, result.stderr
     actions = {row["path"]: row["action"] for row in result.json()["files"]}
     assert actions["pyproject.toml"] == "identical"
     assert actions["src/billing_api/api/registry.py"] == "skip"

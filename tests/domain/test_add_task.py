@@ -6,11 +6,12 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from cli.cli_runner import RunSpaps
 
 from spaps_cli.errors import InvalidNameError, UsageError
 from spaps_cli.generators.task import add_task
 
-from .conftest import Spaps, snapshot
+from .conftest import snapshot
 
 TASKS = "src/billing_api/domains/billing/tasks.py"
 TEST = "tests/domains/test_billing_task_send_invoice.py"
@@ -36,17 +37,17 @@ SNIPPET = textwrap.dedent(
 
 
 @pytest.fixture
-def billing(service_root: Path, spaps: Spaps) -> Path:
+def billing(service_root: Path, spaps: RunSpaps) -> Path:
     assert spaps("add", "domain", "billing", "--dir", str(service_root)).code == 0
     return service_root
 
 
-def test_adds_the_task_and_its_test(billing: Path, spaps: Spaps) -> None:
+def test_adds_the_task_and_its_test(billing: Path, spaps: RunSpaps) -> None:
     result = spaps(
         "add", "task", "send_invoice", "--domain", "billing", "--dir", str(billing), "--json"
     )
 
-    assert result.code == 0, result.err
+    assert result.code == 0, result.stderr
     actions = {row["path"]: row["action"] for row in result.json()["files"]}
     assert actions == {TASKS: "update", TEST: "create"}
     tasks = (billing / TASKS).read_text()
@@ -59,7 +60,7 @@ def test_adds_the_task_and_its_test(billing: Path, spaps: Spaps) -> None:
 
 
 def test_rerun_is_identical_and_a_second_task_reuses_the_imports(
-    billing: Path, spaps: Spaps
+    billing: Path, spaps: RunSpaps
 ) -> None:
     args = ("--domain", "billing", "--dir", str(billing))
     assert spaps("add", "task", "send_invoice", *args).code == 0
@@ -76,7 +77,7 @@ def test_rerun_is_identical_and_a_second_task_reuses_the_imports(
     assert tasks.index("send_invoice = ") < tasks.index("refund_invoice = ")
 
 
-def test_dry_run_writes_nothing(billing: Path, spaps: Spaps) -> None:
+def test_dry_run_writes_nothing(billing: Path, spaps: RunSpaps) -> None:
     before = snapshot(billing)
 
     result = spaps(
@@ -84,11 +85,11 @@ def test_dry_run_writes_nothing(billing: Path, spaps: Spaps) -> None:
     )
 
     assert result.code == 0
-    assert "+def _send_invoice(payload: Mapping[str, Any]) -> dict[str, Any]:" in result.out
+    assert "+def _send_invoice(payload: Mapping[str, Any]) -> dict[str, Any]:" in result.stdout
     assert snapshot(billing) == before
 
 
-def test_a_different_task_of_that_name_is_a_clash(billing: Path, spaps: Spaps) -> None:
+def test_a_different_task_of_that_name_is_a_clash(billing: Path, spaps: RunSpaps) -> None:
     tasks = billing / TASKS
     tasks.write_text(tasks.read_text() + "\n\ndef send_invoice() -> None:\n    pass\n")
     before = snapshot(billing)
@@ -96,19 +97,19 @@ def test_a_different_task_of_that_name_is_a_clash(billing: Path, spaps: Spaps) -
     result = spaps("add", "task", "send_invoice", "--domain", "billing", "--dir", str(billing))
 
     assert result.code == 2
-    assert "task 'send_invoice' already exists in this domain" in result.err
+    assert "task 'send_invoice' already exists in this domain" in result.stderr
     assert snapshot(billing) == before
 
 
-def test_unknown_domain_is_a_clear_error(billing: Path, spaps: Spaps) -> None:
+def test_unknown_domain_is_a_clear_error(billing: Path, spaps: RunSpaps) -> None:
     result = spaps("add", "task", "send_invoice", "--domain", "shop", "--dir", str(billing))
 
     assert result.code == 2
-    assert "no domain 'shop' in this service (domains: billing)" in result.err
-    assert "spaps add domain shop first" in result.err
+    assert "no domain 'shop' in this service (domains: billing)" in result.stderr
+    assert "spaps add domain shop first" in result.stderr
 
 
-def test_service_without_celery_is_a_clear_error(tmp_path: Path, spaps: Spaps) -> None:
+def test_service_without_celery_is_a_clear_error(tmp_path: Path, spaps: RunSpaps) -> None:
     root = tmp_path / "lean-api"
     assert spaps("new", "service", "lean-api", "--no-celery", "--dir", str(root)).code == 0
     assert spaps("add", "domain", "billing", "--dir", str(root)).code == 0
@@ -116,7 +117,7 @@ def test_service_without_celery_is_a_clear_error(tmp_path: Path, spaps: Spaps) -
     result = spaps("add", "task", "send_invoice", "--domain", "billing", "--dir", str(root))
 
     assert result.code == 2
-    assert "has no Celery worker" in result.err
+    assert "has no Celery worker" in result.stderr
 
 
 def test_missing_imports_are_added_next_to_existing_ones() -> None:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from cli.cli_runner import RunSpaps
 
-from .conftest import Spaps, snapshot
+from .conftest import snapshot
 
 
 @pytest.mark.parametrize(
@@ -28,26 +29,28 @@ from .conftest import Spaps, snapshot
         ("x" * 41, "at most 40"),
     ],
 )
-def test_bad_names_are_refused(service_root: Path, spaps: Spaps, name: str, problem: str) -> None:
+def test_bad_names_are_refused(
+    service_root: Path, spaps: RunSpaps, name: str, problem: str
+) -> None:
     before = snapshot(service_root)
 
     result = spaps("add", "domain", name, "--dir", str(service_root))
 
     assert result.code == 2
-    assert problem in result.err
+    assert problem in result.stderr
     assert snapshot(service_root) == before
 
 
-def test_a_module_of_the_service_package_is_refused(service_root: Path, spaps: Spaps) -> None:
+def test_a_module_of_the_service_package_is_refused(service_root: Path, spaps: RunSpaps) -> None:
     (service_root / "src/billing_api/payments.py").write_text("RATE = 1\n")
 
     result = spaps("add", "domain", "payments", "--dir", str(service_root))
 
     assert result.code == 2
-    assert "'payments' is already a module of the service package" in result.err
+    assert "'payments' is already a module of the service package" in result.stderr
 
 
-def test_a_hand_made_domain_folder_is_a_clash(service_root: Path, spaps: Spaps) -> None:
+def test_a_hand_made_domain_folder_is_a_clash(service_root: Path, spaps: RunSpaps) -> None:
     folder = service_root / "src/billing_api/domains/billing"
     folder.mkdir()
     (folder / "__init__.py").write_text('"""Written by hand."""\n')
@@ -56,27 +59,27 @@ def test_a_hand_made_domain_folder_is_a_clash(service_root: Path, spaps: Spaps) 
     clash = spaps("add", "domain", "billing", "--dir", str(service_root))
 
     assert clash.code == 2
-    assert "domain 'billing' already exists in this service" in clash.err
+    assert "domain 'billing' already exists in this service" in clash.stderr
     assert snapshot(service_root) == before
     forced = spaps("add", "domain", "billing", "--dir", str(service_root), "--force")
-    assert forced.code == 0, forced.err
+    assert forced.code == 0, forced.stderr
 
 
-def test_a_recorded_domain_is_a_rerun_not_a_clash(service_root: Path, spaps: Spaps) -> None:
+def test_a_recorded_domain_is_a_rerun_not_a_clash(service_root: Path, spaps: RunSpaps) -> None:
     assert spaps("add", "domain", "users", "--dir", str(service_root)).code == 0
 
     again = spaps("add", "domain", "users", "--dir", str(service_root))
 
     assert again.code == 0
-    assert "already exists" not in again.err
+    assert "already exists" not in again.stderr
 
 
-def test_every_problem_is_listed_with_a_caret(service_root: Path, spaps: Spaps) -> None:
+def test_every_problem_is_listed_with_a_caret(service_root: Path, spaps: RunSpaps) -> None:
     result = spaps("add", "domain", "My-Domain", "--dir", str(service_root))
 
     assert result.code == 2
-    assert "  My-Domain\n  ^" in result.err
-    assert "hint: use lowercase snake_case" in result.err
+    assert "  My-Domain\n  ^" in result.stderr
+    assert "hint: use lowercase snake_case" in result.stderr
 
 
 @pytest.mark.parametrize(
@@ -88,7 +91,7 @@ def test_every_problem_is_listed_with_a_caret(service_root: Path, spaps: Spaps) 
     ],
 )
 def test_bad_task_names_are_refused(
-    service_root: Path, spaps: Spaps, name: str, problem: str
+    service_root: Path, spaps: RunSpaps, name: str, problem: str
 ) -> None:
     assert spaps("add", "domain", "billing", "--dir", str(service_root)).code == 0
     before = snapshot(service_root)
@@ -96,5 +99,5 @@ def test_bad_task_names_are_refused(
     result = spaps("add", "task", name, "--domain", "billing", "--dir", str(service_root))
 
     assert result.code == 2
-    assert problem in result.err
+    assert problem in result.stderr
     assert snapshot(service_root) == before

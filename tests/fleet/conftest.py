@@ -7,12 +7,10 @@ pgvector 0.8.5 from PyPI), started once per session on a unix socket in a tempor
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -82,32 +80,6 @@ def machine_postgres_database() -> Iterator[TemporaryDatabase]:
 
 SERVICE = "billing-api"
 PACKAGE = "billing_api"
-
-
-@dataclass(frozen=True)
-class Outcome:
-    code: int
-    stdout: str
-    stderr: str
-
-    def json(self) -> Any:
-        return json.loads(self.stdout)
-
-
-RunSpaps = Callable[..., Outcome]
-
-
-@pytest.fixture
-def run_spaps(capsys: pytest.CaptureFixture[str]) -> RunSpaps:
-    """``spaps`` in this process (doctor and smoke start their own subprocesses anyway)."""
-
-    def invoke(*argv: str) -> Outcome:
-        capsys.readouterr()
-        code = run(list(argv))
-        captured = capsys.readouterr()
-        return Outcome(code, captured.out, captured.err)
-
-    return invoke
 
 
 def generate(destination: Path, name: str = SERVICE, *extra: str) -> Path:

@@ -12,13 +12,14 @@ import sys
 from pathlib import Path
 
 import pytest
+from cli.cli_runner import RunSpaps
 
 from spaps_cli.fleet.compat import load_matrix, parse_matrix
 from spaps_cli.fleet.doctor import run_doctor
 from spaps_cli.fleet.records import database_identity
 from spaps_cli.project import find_project
 
-from .conftest import PACKAGE, SERVICE, RunSpaps, generate
+from .conftest import PACKAGE, SERVICE, generate
 
 ISSUE_ENV = ("ENV", "DATABASE_URL", "API_TOKEN", "SPAPS_FLEET")
 

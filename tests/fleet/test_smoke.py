@@ -12,11 +12,12 @@ from typing import Any
 
 import psutil
 import pytest
+from cli.cli_runner import RunSpaps
 from spaps_server_quickstart.testing.services import TemporaryDatabase
 
 from spaps_cli.fleet.smoke import RUN_MARKER, STAGES
 
-from .conftest import PACKAGE, RunSpaps, generate
+from .conftest import PACKAGE, generate
 
 pytestmark = pytest.mark.services
 
