@@ -1,6 +1,7 @@
 """What does the runtime's middleware stack cost per request?
 
-    python bench/middleware.py [--rounds 11] [--requests 300] [--concurrency 1,16] [--auth spaps]
+    python bench/middleware.py [--rounds 21] [--requests 300] [--concurrency 1,16] [--auth spaps]
+    python bench/middleware.py --instructions      # the same ratios in CPU instructions
 
 Three apps serve the same ``GET /items/{item_id}`` in-process (httpx.AsyncClient over
 ASGITransport, so no sockets and no server in the numbers):
@@ -20,18 +21,32 @@ Every app logs its access line through the same structlog pipeline into /dev/nul
 interleaved (bare, runtime, bhm2, then rotated) so drifting machine load hits all variants
 alike; figures are medians over rounds and ratios are paired per round (variant / bare in the
 same round). Target: runtime >= 0.75 x bare.
+
+``--instructions`` counts what each request executes instead of timing it: every variant runs
+under valgrind's callgrind twice (warm-up only, then warm-up plus ``--instruction-requests``
+requests, concurrency 1) and the difference divided by the request count is printed, with the
+ratio bare / variant. Instruction counts do not move with the machine's load (a shared VM's
+timings drift by 20% between rounds), so they settle what the timings leave open; they do not
+see cache misses, which make the middleware's code somewhat dearer in wall time than its count.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import os
+import re
+import shutil
 import statistics
+import subprocess
+import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
 from typing import Any, TextIO
 
 import httpx
@@ -186,6 +201,25 @@ async def measure(
     return done / wall, cpu / done * 1e6
 
 
+VARIANTS = ("bare", "runtime", "bhm2", "rt-nolog")
+
+
+def build_apps(settings: BaseServiceSettings) -> dict[str, FastAPI]:
+    builders: dict[str, Callable[[], FastAPI]] = {
+        "bare": bare_app,
+        "runtime": lambda: runtime_app(settings),
+        "bhm2": lambda: bhm2_app(settings),
+        # Not a contender: the runtime stack without its access-log line, to show what the
+        # line costs.
+        "rt-nolog": lambda: runtime_app(settings, access_log=False),
+    }
+    return {name: builders[name]() for name in VARIANTS}
+
+
+def request_headers(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}", "X-Request-ID": "bench-request-1"}
+
+
 async def run(
     devnull: TextIO,
     settings: BaseServiceSettings,
@@ -195,15 +229,8 @@ async def run(
     levels: list[int],
     warmup: int,
 ) -> None:
-    headers = {"Authorization": f"Bearer {token}", "X-Request-ID": "bench-request-1"}
-    apps = {
-        "bare": bare_app(),
-        "runtime": runtime_app(settings),
-        "bhm2": bhm2_app(settings),
-        # Not a contender: the runtime stack without its access-log line, to show what the
-        # line costs.
-        "rt-nolog": runtime_app(settings, access_log=False),
-    }
+    headers = request_headers(token)
+    apps = build_apps(settings)
     # create_app configured logging to stdout; send every access line to /dev/null instead,
     # through the same pipeline (the work stays, the terminal stays readable).
     configure_logging(settings, stream=devnull)
@@ -261,40 +288,133 @@ def report(
         )
 
 
+@dataclass
+class BenchAuth:
+    settings: BaseServiceSettings
+    token: str
+    stack: contextlib.ExitStack  # closing it stops the SPAPS stand-in
+    standin: Any = None
+
+
+@contextlib.contextmanager
+def bench_auth(auth: str) -> Iterator[BenchAuth]:
+    with contextlib.ExitStack() as stack:
+        if auth == "local":
+            yield BenchAuth(
+                bench_settings(auth_mode="local"), mint_dev_token(SECRET, "bench-user"), stack
+            )
+            return
+        standin = stack.enter_context(serve_spaps_standin())
+        settings = bench_settings(
+            auth_mode="spaps",
+            spaps_api_url=standin.url,
+            spaps_api_key=standin.api_key,
+            spaps_application_id=standin.application_id,
+        )
+        yield BenchAuth(settings, standin.register_user("bench-user"), stack, standin)
+
+
+async def serve_requests(variant: str, auth: BenchAuth, devnull: TextIO, args: Any) -> None:
+    """The measured process of ``--instructions``: warm up, stop the stand-in, serve."""
+    app = build_apps(auth.settings)[variant]
+    configure_logging(auth.settings, stream=devnull)
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    async with running(app) as asgi_app:
+        transport = httpx.ASGITransport(app=asgi_app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+            headers = request_headers(auth.token)
+            await measure(client, args.warmup, 1, headers)
+            auth.stack.close()  # validations now come from the cache; no server thread runs
+            if args.requests:
+                await measure(client, args.requests, 1, headers)
+
+
+_COLLECTED = re.compile(r"Collected : (\d+)")
+
+
+def collected_instructions(valgrind: str, variant: str, requests: int, args: Any) -> int:
+    command = [
+        valgrind,
+        "--tool=callgrind",
+        "--callgrind-out-file=/dev/null",
+        sys.executable,
+        __file__,
+        "--serve-variant",
+        variant,
+        "--requests",
+        str(requests),
+        "--warmup",
+        str(args.warmup),
+        "--auth",
+        args.auth,
+    ]
+    # A fixed hash seed: dict and set layouts, hence the instruction counts, repeat exactly.
+    env = {**os.environ, "PYTHONHASHSEED": "0"}
+    done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+    found = _COLLECTED.search(done.stderr)
+    if done.returncode != 0 or found is None:
+        raise SystemExit(
+            f"bench/middleware.py: {variant} under callgrind failed:\n{done.stderr[-2000:]}"
+        )
+    return int(found.group(1))
+
+
+def count_instructions(args: Any) -> None:
+    valgrind = shutil.which("valgrind")
+    if valgrind is None:
+        raise SystemExit(
+            "bench/middleware.py: --instructions needs valgrind on PATH (apt install valgrind)"
+        )
+    requests = args.instruction_requests
+    print(
+        f"middleware bench, instructions: {requests} requests per variant after {args.warmup}"
+        f" warm-up, concurrency 1, auth={args.auth}; ratio = bare / variant (higher is better)"
+    )
+    jobs = [(variant, count) for variant in VARIANTS for count in (0, requests)]
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        totals = list(
+            pool.map(lambda job: collected_instructions(valgrind, job[0], job[1], args), jobs)
+        )
+    counts = dict(zip(jobs, totals, strict=True))
+    per_request = {v: (counts[v, requests] - counts[v, 0]) / requests for v in VARIANTS}
+    print(f"\n{'variant':<9} {'instr/req':>10} {'ratio':>7}")
+    for variant in VARIANTS:
+        ratio = per_request["bare"] / per_request[variant]
+        print(f"{variant:<9} {per_request[variant]:>10.0f} {ratio:>7.3f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=11)
+    parser.add_argument("--rounds", type=int, default=21)
     parser.add_argument("--requests", type=int, default=300, help="per variant per round")
     parser.add_argument("--concurrency", default="1,16", help="comma-separated levels")
     parser.add_argument("--warmup", type=int, default=300)
     parser.add_argument("--auth", choices=["spaps", "local"], default="spaps")
+    parser.add_argument("--instructions", action="store_true", help="count with callgrind")
+    parser.add_argument("--instruction-requests", type=int, default=400)
+    parser.add_argument("--serve-variant", choices=VARIANTS, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    levels = [int(level) for level in args.concurrency.split(",")]
     started = time.perf_counter()
+    if args.serve_variant is not None:
+        with open(os.devnull, "w") as devnull, bench_auth(args.auth) as auth:
+            asyncio.run(serve_requests(args.serve_variant, auth, devnull, args))
+        return
+    if args.instructions:
+        count_instructions(args)
+        print(f"\ntotal {time.perf_counter() - started:.1f}s")
+        return
+    levels = [int(level) for level in args.concurrency.split(",")]
     print(
         f"middleware bench: {args.rounds} interleaved rounds x {args.requests} requests"
         f" per variant, concurrency {levels}, auth={args.auth}; ratio = variant / bare (paired per round),"
         " CPU ratio = bare CPU / variant CPU (higher is better)"
     )
-    devnull = open(os.devnull, "w")  # every access line is written, to nowhere
-    if args.auth == "local":
-        settings = bench_settings(auth_mode="local")
-        token = mint_dev_token(SECRET, "bench-user")
-        asyncio.run(run(devnull, settings, token, args.rounds, args.requests, levels, args.warmup))
-    else:
-        with serve_spaps_standin() as standin:
-            settings = bench_settings(
-                auth_mode="spaps",
-                spaps_api_url=standin.url,
-                spaps_api_key=standin.api_key,
-                spaps_application_id=standin.application_id,
-            )
-            token = standin.register_user("bench-user")
-            asyncio.run(
-                run(devnull, settings, token, args.rounds, args.requests, levels, args.warmup)
-            )
-            print(f"SPAPS stand-in validations: {standin.calls('validate')} (then cached)")
-    devnull.close()
+    with open(os.devnull, "w") as devnull, bench_auth(args.auth) as auth:
+        asyncio.run(
+            run(devnull, auth.settings, auth.token, args.rounds, args.requests, levels, args.warmup)
+        )
+        if auth.standin is not None:
+            print(f"SPAPS stand-in validations: {auth.standin.calls('validate')} (then cached)")
     print(f"\ntotal {time.perf_counter() - started:.1f}s")
 
 

@@ -8,7 +8,8 @@ What it guarantees, so that services do not each re-learn it:
 - **Pure ASGI middleware**: :class:`RequestContextMiddleware` outermost (every response,
   401/503 from auth included, carries the request id and is logged), then
   :class:`SpapsAuthMiddleware` unless ``auth_mode="disabled"``.
-- **Health routes** that stay public under any ``root_path``.
+- **Health routes** that stay public under any ``root_path`` and that no service route can
+  shadow (:func:`~spaps_server_quickstart.health.include_health_routes`).
 - Logging configured from the settings before anything logs.
 """
 
@@ -21,8 +22,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI
 
 from .db.resources import DatabaseResources
-from .health import HEALTH_PATHS
-from .health import router as health_router
+from .health import HEALTH_PATHS, include_health_routes
 from .lifespan import (
     LifespanConflictError,
     ServiceLifespan,
@@ -123,11 +123,11 @@ def create_app(
         app.add_middleware(SpapsAuthMiddleware, public_paths=tuple(public_paths))
     app.add_middleware(RequestContextMiddleware, access_log=access_log)
 
-    app.include_router(health_router)
     for router in routers:
         app.include_router(router)
     if register_routers is not None:
         register_routers(app)
+    include_health_routes(app)
 
     assert_no_event_handlers(app)
     return app

@@ -21,9 +21,11 @@ import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
+from starlette.routing import BaseRoute, Match
+from starlette.types import Scope
 
 from .db.resources import DatabaseResources
 from .logging import get_logger
@@ -169,3 +171,43 @@ async def ready(request: Request) -> JSONResponse:
 
 async def _missing_database() -> None:
     raise RuntimeError("no database resources in the lifespan state")
+
+
+def include_health_routes(app: FastAPI) -> None:
+    """Add the health routes after the service's routes, or before them if one would shadow them.
+
+    Starlette tries routes in order, and every route tried before the matching one costs the
+    request time (about 4 µs per route with FastAPI 0.165, measured: three health routes in
+    front of the service's added 13% to a bare request). So health goes last. But the auth
+    middleware exempts the health paths by exact path: whatever route answers ``/health/live``
+    answers it without a token. A service route that would answer a health path (``/{slug}``
+    answers ``/health``) must therefore never come first; when one exists, health goes in front
+    of everything, as if included first, and the probe keeps reaching the health endpoint.
+    Routes added after :func:`create_app` come after health either way.
+    """
+    existing = list(app.router.routes)
+    shadowing = any(_answers(route, path) for route in existing for path in HEALTH_PATHS)
+    app.include_router(router)
+    if shadowing:
+        added = app.router.routes[len(existing) :]
+        app.router.routes[:] = [*added, *existing]
+
+
+def _answers(route: BaseRoute, path: str) -> bool:
+    """Would ``route`` answer ``GET``/``HEAD path``? When in doubt (it raised), say yes."""
+    for method in ("GET", "HEAD"):
+        scope: Scope = {
+            "type": "http",
+            "method": method,
+            "path": path,
+            "root_path": "",
+            "headers": [],
+            "query_string": b"",
+        }
+        try:
+            match, _ = route.matches(scope)
+        except Exception:
+            return True
+        if match is Match.FULL:
+            return True
+    return False

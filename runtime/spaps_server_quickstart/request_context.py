@@ -24,6 +24,8 @@ from typing import Any
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .cached_logger import CachedLogger
+
 #: What an incoming ``X-Request-ID`` must look like to be trusted; anything else is replaced.
 REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 
@@ -161,7 +163,7 @@ class RequestContextMiddleware:
         self.app = app
         self.access_log = access_log
         self.server_timing = server_timing
-        self._logger: Any = structlog.get_logger(logger_name)
+        self._logger = CachedLogger(logger_name)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         scope_type = scope["type"]
@@ -244,7 +246,8 @@ class RequestContextMiddleware:
         request_id: str,
         error: BaseException | None,
     ) -> None:
-        duration_ms = round((time.perf_counter() - started) * 1000, 2)
+        # Hundredths of a millisecond; round(x, 2) goes through a decimal string, 3x slower.
+        duration_ms = int((time.perf_counter() - started) * 100_000 + 0.5) / 100
         route = scope.get("route")
         fields: dict[str, Any] = {
             "method": scope.get("method", "WEBSOCKET"),

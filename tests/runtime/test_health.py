@@ -249,3 +249,58 @@ def test_health_is_public_under_uvicorn_root_path(tmp_path: Path) -> None:
         "/health/ready": 200,
         "/private": 401,
     }
+
+
+def _route_paths(app: FastAPI) -> list[str]:
+    """Top-level route order as the router tries it (an included router counts as its paths)."""
+    paths: list[str] = []
+    for route in app.router.routes:
+        if hasattr(route, "path"):
+            paths.append(route.path)
+        else:  # FastAPI >= 0.165 keeps an included router as one entry
+            paths.extend(r.path for r in route.original_router.routes)  # type: ignore[attr-defined]
+    return paths
+
+
+def test_health_routes_are_tried_after_the_services_when_nothing_overlaps() -> None:
+    app = create_app(settings=settings_for(DEAD_POSTGRES), routers=[private_router()])
+    paths = _route_paths(app)
+    assert paths.index("/private") < paths.index("/health/live")
+
+
+def catch_all_router() -> APIRouter:
+    router = APIRouter()
+
+    @router.get("/{slug}")
+    async def by_slug(slug: str) -> dict[str, str]:
+        return {"slug": slug}
+
+    @router.get("/{section}/{page}")
+    async def page(section: str, page: str) -> dict[str, str]:
+        return {"section": section, "page": page}
+
+    return router
+
+
+def test_a_route_that_would_answer_a_health_path_never_gets_there_first() -> None:
+    """/{slug} answers /health: were it tried first, the probe would reach the service's
+    handler, and the auth middleware exempts health paths by exact path, unauthenticated."""
+    app = create_app(settings=settings_for(DEAD_POSTGRES), routers=[catch_all_router()])
+    paths = _route_paths(app)
+    assert paths.index("/health") < paths.index("/{slug}")
+    with TestClient(app) as client:
+        for path in ("/health", "/health/live"):
+            response = client.get(path)
+            assert response.json() == {"status": "ok"}, path
+            assert response.headers["cache-control"] == "no-store"
+        assert client.get("/health/ready").json()["checks"]["database"]["status"] == "fail"
+        assert client.get("/anything").status_code == 401  # the service's route, behind auth
+
+
+def test_health_placement_also_sees_routers_registered_by_callback() -> None:
+    app = create_app(
+        settings=settings_for(DEAD_POSTGRES),
+        register_routers=lambda app: app.include_router(catch_all_router()),
+    )
+    paths = _route_paths(app)
+    assert paths.index("/health") < paths.index("/{slug}")

@@ -238,3 +238,42 @@ def test_bytes_and_arbitrary_objects_render_in_json(configure: Configure) -> Non
     assert line["raw"] == "café"
     assert line["amount"] == "Money(9.50 EUR)"
     assert line["items"] == ["a"]
+
+
+def test_values_orjson_refuses_fall_back_to_the_stdlib_encoder(configure: Configure) -> None:
+    stream = configure()
+    huge = 2**70  # beyond orjson's 64-bit integers
+    get_logger("svc").info("odd", huge=huge, by_id={1: "one", None: "none"})
+    [line] = parsed(stream)
+    assert line["huge"] == huge
+    assert line["by_id"] == {"1": "one", "null": "none"}
+
+
+def test_non_string_keys_and_datetimes_render(configure: Configure) -> None:
+    import datetime as dt
+
+    stream = configure()
+    moment = dt.datetime(2026, 11, 26, 12, 0, tzinfo=dt.UTC)
+    get_logger("svc").info("keys", counts={404: 2, 500: 1}, at=moment)
+    [line] = parsed(stream)
+    assert line["counts"] == {"404": 2, "500": 1}
+    assert dt.datetime.fromisoformat(line["at"]) == moment
+
+
+def test_cached_logger_follows_reconfiguration_and_capture_logs(configure: Configure) -> None:
+    from spaps_server_quickstart.cached_logger import CachedLogger
+
+    access = CachedLogger("svc.access")  # created once, like the middleware's logger
+    first = configure()
+    access.info("one", status=200)
+    second = configure(log_level="WARNING")  # new stream, new level: both must be followed
+    access.info("filtered")
+    access.warning("two")
+    with structlog.testing.capture_logs() as captured:
+        access.error("three", status=500)
+    access.error("four")
+    assert [line["event"] for line in parsed(first)] == ["one"]
+    assert [line["event"] for line in parsed(second)] == ["two", "four"]
+    assert captured == [{"event": "three", "status": 500, "log_level": "error"}]
+    assert parsed(first)[0]["logger"] == "svc.access"
+    assert access.bind(extra=1) is not None  # anything else reaches the bound logger
