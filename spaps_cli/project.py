@@ -7,6 +7,8 @@ starts here instead of guessing from the file layout.
 
 from __future__ import annotations
 
+import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,7 +26,9 @@ class Project:
     """A service made by ``spaps new service``."""
 
     root: Path
-    document: tomlkit.toml_document.TOMLDocument
+    #: The parsed ``pyproject.toml``, read-only: commands that edit it re-read the text and edit
+    #: it with tomlkit, which keeps the user's layout.
+    document: Mapping[str, Any]
 
     @property
     def pyproject_path(self) -> Path:
@@ -54,18 +58,37 @@ class Project:
         return [str(d) for d in self.spaps.get("domains", [])]
 
 
+def _read_utf8(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{path} is not UTF-8 text", hint="save it as UTF-8") from exc
+
+
 def read_pyproject(path: Path) -> tomlkit.toml_document.TOMLDocument:
     """Parse ``path`` with tomlkit (which keeps comments and layout for later edits)."""
     import tomlkit
     from tomlkit.exceptions import ParseError
 
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise UsageError(f"{path} is not UTF-8 text", hint="save it as UTF-8") from exc
+    text = _read_utf8(path)
     try:
         return tomlkit.parse(text)
     except ParseError as exc:
+        raise UsageError(f"{path}: invalid TOML: {exc}", hint="fix the file and re-run") from exc
+
+
+def load_pyproject(path: Path) -> dict[str, Any]:
+    """Parse ``path`` for reading only, with the standard library's ``tomllib``.
+
+    Every command that runs inside a service starts by finding it, and tomlkit, which keeps
+    comments and layout for edits, parses a service's ``pyproject.toml`` about ten times slower
+    (4.3 ms vs 0.4 ms for a generated service, 17 ms under the profiler), besides costing its
+    own import.
+    """
+    text = _read_utf8(path)
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"{path}: invalid TOML: {exc}", hint="fix the file and re-run") from exc
 
 
@@ -77,7 +100,7 @@ def find_project(start: Path) -> Project:
         candidate = directory / PYPROJECT
         if not candidate.is_file():
             continue
-        document = read_pyproject(candidate)
+        document = load_pyproject(candidate)
         if "spaps" in document.get("tool", {}):
             return Project(root=directory, document=document)
         seen_pyproject = seen_pyproject or candidate

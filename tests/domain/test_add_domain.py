@@ -211,6 +211,29 @@ def test_outside_a_service_is_a_clear_error(tmp_path: Path, spaps: RunSpaps) -> 
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (b"[tool.spaps\npackage = 1\n", "invalid TOML"),
+        (b'[tool.spaps]\npackage = "caf\xe9"\n', "is not UTF-8 text"),
+    ],
+    ids=["invalid-toml", "not-utf8"],
+)
+def test_an_unreadable_pyproject_is_a_one_line_error_and_nothing_is_written(
+    service_root: Path, spaps: RunSpaps, damage: bytes, message: str
+) -> None:
+    (service_root / "pyproject.toml").write_bytes(damage)
+    before = snapshot(service_root)
+
+    result = spaps("add", "domain", "billing", "--dir", str(service_root))
+
+    assert result.code == 2
+    [line] = result.error_lines
+    assert str(service_root / "pyproject.toml") in line
+    assert message in line
+    assert snapshot(service_root) == before
+
+
 def test_runs_from_a_subdirectory_of_the_service(service_root: Path, spaps: RunSpaps) -> None:
     result = spaps("add", "domain", "billing", "--dir", str(service_root / "src" / "billing_api"))
 
