@@ -24,7 +24,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
-from starlette.routing import BaseRoute, Match
+from starlette.routing import BaseRoute, Host, Match
 from starlette.types import Scope
 
 from .db.resources import DatabaseResources
@@ -194,7 +194,13 @@ def include_health_routes(app: FastAPI) -> None:
 
 
 def _answers(route: BaseRoute, path: str) -> bool:
-    """Would ``route`` answer ``GET``/``HEAD path``? When in doubt (it raised), say yes."""
+    """Would ``route`` answer ``GET``/``HEAD path``? When in doubt, say yes.
+
+    In doubt: the route raised on a bare scope, or it is a ``Host`` route, which answers by the
+    request's host name, something a scope built here cannot know.
+    """
+    if isinstance(route, Host):
+        return True
     for method in ("GET", "HEAD"):
         scope: Scope = {
             "type": "http",

@@ -304,3 +304,15 @@ def test_health_placement_also_sees_routers_registered_by_callback() -> None:
     )
     paths = _route_paths(app)
     assert paths.index("/health") < paths.index("/{slug}")
+
+
+def test_a_host_route_counts_as_shadowing_because_its_host_is_unknown_here() -> None:
+    from starlette.routing import Host
+
+    def register(app: FastAPI) -> None:
+        app.router.routes.append(Host("admin.example.com", app=FastAPI()))
+
+    app = create_app(settings=settings_for(DEAD_POSTGRES), register_routers=register)
+    assert isinstance(app.router.routes[-1], Host)  # health was put in front of it, not after
+    with TestClient(app, base_url="http://admin.example.com") as client:
+        assert client.get("/health/live").json() == {"status": "ok"}
