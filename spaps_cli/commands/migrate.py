@@ -13,6 +13,8 @@ from typing import Annotated
 
 import typer
 
+from spaps_cli.commands.options import JsonOption
+
 
 def _ids(values: list[str] | None) -> tuple[str, ...]:
     ids: list[str] = []
@@ -55,9 +57,7 @@ def migrate(
     list_codemods: Annotated[
         bool, typer.Option("--list", help="Show every codemod with its before/after example.")
     ] = False,
-    json_output: Annotated[
-        bool, typer.Option("--json", help="One machine-readable report on stdout.")
-    ] = False,
+    json_output: JsonOption = False,
     jobs: Annotated[
         int | None,
         typer.Option(

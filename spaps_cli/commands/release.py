@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
+from spaps_cli.commands.options import JsonOption
+
 if TYPE_CHECKING:
     from spaps_cli.release.bump import BumpOutcome
     from spaps_cli.release.check import CheckReport
@@ -41,7 +43,6 @@ IndexOption = Annotated[
 TimeoutOption = Annotated[
     float, typer.Option("--timeout", help="Seconds to wait for the index before UNVERIFIABLE.")
 ]
-JsonOption = Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")]
 StrictOption = Annotated[bool, typer.Option("--strict", help="Treat warnings as errors.")]
 
 
