@@ -1,11 +1,18 @@
 """How much does starting ``spaps`` cost over starting Typer itself?
 
-    python bench/cli_startup.py [--rounds 21] [--json]
+    python bench/cli_startup.py [--rounds 21] [--warmup 3] [--json]
 
-Runs ``spaps --help`` and ``python -c "import typer"`` as separate processes, interleaved
-round by round (alternating which goes first) so both see the same machine load, and compares
-their median wall times. Target: ``spaps --help`` <= 1.3x ``import typer``. Exit code 1 when the
-target is missed, so CI can run it as a check.
+Runs each command below and ``python -c "import typer"`` as separate processes, interleaved
+round by round (the order rotates every round) so all see the same machine load, and compares
+median wall times against ``import typer``:
+
+- ``spaps --help``: the root group, which lists commands without importing their modules.
+- ``spaps doctor --help``: one command module imported and its Typer command built, parameters
+  and all. This is the start-up every real command pays before doing its own work, and it is
+  the figure Typer 0.29 moved (+150-200 ms, pydantic), which is why pyproject.toml caps Typer.
+
+Target: each <= 1.3x ``import typer``. Exit code 1 when a target is missed, so CI can run it as
+a check.
 """
 
 from __future__ import annotations
@@ -20,15 +27,18 @@ from pathlib import Path
 
 TARGET_RATIO = 1.3
 BIN = Path(sys.executable).parent
+BASELINE = "python -c 'import typer'"
 
 
 def commands() -> dict[str, list[str]]:
+    """The baseline first, then every measured command."""
     spaps = BIN / "spaps"
     if not spaps.exists():
         raise SystemExit(f"{spaps} not found: install spaps-cli in this environment first")
     return {
+        BASELINE: [sys.executable, "-c", "import typer"],
         "spaps --help": [str(spaps), "--help"],
-        "python -c 'import typer'": [sys.executable, "-c", "import typer"],
+        "spaps doctor --help": [str(spaps), "doctor", "--help"],
     }
 
 
@@ -49,37 +59,44 @@ def main() -> int:
 
     runs = commands()
     names = list(runs)
+    measured_names = names[1:]
     times: dict[str, list[float]] = {name: [] for name in names}
-    ratios: list[float] = []
+    paired: dict[str, list[float]] = {name: [] for name in measured_names}
     for round_index in range(options.warmup + options.rounds):
-        order = names if round_index % 2 == 0 else names[::-1]
+        shift = round_index % len(names)
+        order = names[shift:] + names[:shift]
         measured = {name: wall_time(runs[name]) for name in order}
         if round_index < options.warmup:
             continue
         for name in names:
             times[name].append(measured[name])
-        ratios.append(measured[names[0]] / measured[names[1]])
+        for name in measured_names:
+            paired[name].append(measured[name] / measured[BASELINE])
 
     medians = {name: statistics.median(values) for name, values in times.items()}
-    ratio = medians[names[0]] / medians[names[1]]
+    ratios = {name: medians[name] / medians[BASELINE] for name in measured_names}
     result = {
         "rounds": options.rounds,
         "median_seconds": {name: round(value, 4) for name, value in medians.items()},
-        "ratio_of_medians": round(ratio, 3),
-        "median_paired_ratio": round(statistics.median(ratios), 3),
+        "ratio_of_medians": {name: round(ratio, 3) for name, ratio in ratios.items()},
+        "median_paired_ratio": {
+            name: round(statistics.median(values), 3) for name, values in paired.items()
+        },
         "target_ratio": TARGET_RATIO,
-        "met": ratio <= TARGET_RATIO,
+        "met": all(ratio <= TARGET_RATIO for ratio in ratios.values()),
     }
     if options.json:
         print(json.dumps(result, indent=2))
     else:
         print(f"{options.rounds} interleaved rounds, median wall time per process:")
-        for name in names:
-            print(f"  {name:<28} {medians[name] * 1000:7.1f} ms")
-        print(
-            f"  ratio {ratio:.2f}x (paired median {result['median_paired_ratio']:.2f}x);"
-            f" target <= {TARGET_RATIO}x: {'met' if result['met'] else 'MISSED'}"
-        )
+        print(f"  {BASELINE:<28} {medians[BASELINE] * 1000:7.1f} ms  (baseline)")
+        for name in measured_names:
+            verdict = "met" if ratios[name] <= TARGET_RATIO else "MISSED"
+            print(
+                f"  {name:<28} {medians[name] * 1000:7.1f} ms  {ratios[name]:.2f}x"
+                f" (paired median {result['median_paired_ratio'][name]:.2f}x);"
+                f" target <= {TARGET_RATIO}x: {verdict}"
+            )
     return 0 if result["met"] else 1
 
 
