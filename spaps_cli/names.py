@@ -22,6 +22,17 @@ NameKind = Literal["service", "domain", "task"]
 #: ``-worker``), so keep a margin.
 MAX_LENGTH = 40
 
+#: The longest domain name the domain templates keep within the service's ruff line length
+#: (100): docstrings and routes spell the domain once or twice per line.
+MAX_DOMAIN_LENGTH = 19
+
+#: What one generated line of a domain can spend on names when it also holds the package:
+#: ``from <pkg>.domains.<domain>.schemas import <Domain>ProfileUpdate`` has the package once
+#: and the domain twice (module path and class name), and ``ruff format --check`` would wrap
+#: it. Measured against the templates (tests/domain/test_domain_names.py runs the service's
+#: ruff on the longest names allowed), so the limit shrinks as the package name grows.
+DOMAIN_LINE_BUDGET = 55
+
 SERVICE_PATTERN = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 SNAKE_PATTERN = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
 
@@ -133,14 +144,34 @@ def domain_name(
     existing: frozenset[str] = frozenset(),
     service_package: str | None = None,
     package_modules: frozenset[str] = frozenset(),
+    api_modules: frozenset[str] = frozenset(),
 ) -> str:
     """Validate a domain name for a service that already has ``existing`` domains.
 
     ``package_modules`` are the modules and subpackages the service package already has
     (``src/<pkg>/*.py`` and folders): a domain named like one of them makes imports ambiguous
-    to read even where Python would resolve them.
+    to read even where Python would resolve them. ``api_modules`` are the modules of its
+    ``api`` package (``meta``): the registry imports their routers as ``<module>_router``,
+    the very alias the domain's router would need.
     """
     problems = _problems(raw, "domain", reserved=SERVICE_RESERVED)
+    limit = max_domain_length(service_package)
+    if limit < len(raw) <= MAX_LENGTH:
+        problems.append(
+            _Problem(
+                f"is {len(raw)} characters long; at most {limit} for a domain of"
+                f" {service_package or 'a service'} (longer names make generated lines too"
+                " long for ruff)",
+                limit,
+            )
+        )
+    if raw in api_modules and raw not in SERVICE_RESERVED:
+        problems.append(
+            _Problem(
+                f"{raw!r} is a module of the service's api package (the registry already"
+                f" imports {raw}_router)"
+            )
+        )
     if raw in existing:
         problems.append(_Problem(f"domain {raw!r} already exists in this service"))
     if service_package is not None and raw == service_package:
@@ -151,10 +182,28 @@ def domain_name(
     return raw
 
 
-def task_name(raw: str, *, existing: frozenset[str] = frozenset()) -> str:
-    """Validate a Celery task function name inside a domain."""
+def max_domain_length(service_package: str | None) -> int:
+    """The longest domain name whose generated code passes the service's ruff check/format."""
+    if service_package is None:
+        return MAX_DOMAIN_LENGTH
+    return max(1, min(MAX_DOMAIN_LENGTH, (DOMAIN_LINE_BUDGET - len(service_package)) // 2))
+
+
+def task_name(
+    raw: str, *, existing: frozenset[str] = frozenset(), reserved: frozenset[str] = frozenset()
+) -> str:
+    """Validate a Celery task function name inside a domain.
+
+    ``reserved`` are the names the generated task code itself imports, defines or uses (the
+    generator derives them from its templates): a task named ``celery_app`` would rebind the
+    very name its own definition needs.
+    """
     problems = _problems(raw, "task", reserved=frozenset())
-    if raw in existing:
+    if raw in reserved:
+        problems.append(
+            _Problem(f"{raw!r} is a name the generated task module or its test already uses")
+        )
+    elif raw in existing:
         problems.append(_Problem(f"task {raw!r} already exists in this domain"))
     _raise_if_problems("task", raw, problems)
     return raw

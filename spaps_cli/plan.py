@@ -127,7 +127,9 @@ class Plan:
             before = _read_existing(planned.path)
             if before is None:
                 action = Action.CREATE
-            elif before == planned.content:
+            elif before == planned.content or (
+                not planned.is_edit and _same_text(before, planned.content)
+            ):
                 action = Action.IDENTICAL
             elif planned.is_edit:
                 action = Action.UPDATE
@@ -205,6 +207,20 @@ def atomic_write(path: Path, content: bytes, *, executable: bool = False) -> Non
         with contextlib.suppress(OSError):
             os.unlink(temp_name)
         raise
+
+
+def _same_text(existing: bytes, rendered: bytes) -> bool:
+    """Equal but for line endings and a UTF-8 BOM: what a Windows checkout does to a file.
+
+    Only for rendered files: git (``core.autocrlf``) or an editor changed the encoding of the
+    same content, so the file is kept as it is instead of reported as a conflict. Edits keep
+    the file's conventions themselves and are compared byte for byte.
+    """
+
+    def normalised(data: bytes) -> bytes:
+        return data.removeprefix(b"\xef\xbb\xbf").replace(b"\r\n", b"\n")
+
+    return normalised(existing) == normalised(rendered)
 
 
 def _read_existing(path: Path) -> bytes | None:

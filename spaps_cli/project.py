@@ -58,9 +58,21 @@ class Project:
         return [str(d) for d in self.spaps.get("domains", [])]
 
 
+#: ruff's own default, for a ``pyproject.toml`` that sets no ``[tool.ruff] line-length``.
+DEFAULT_LINE_LENGTH = 88
+
+
+def ruff_line_length(document: Mapping[str, Any]) -> int:
+    """The service's ruff line length: generated edits wrap where its own lint would."""
+    ruff = document.get("tool", {}).get("ruff", {})
+    value = ruff.get("line-length", DEFAULT_LINE_LENGTH) if isinstance(ruff, Mapping) else None
+    return value if isinstance(value, int) else DEFAULT_LINE_LENGTH
+
+
 def _read_utf8(path: Path) -> str:
+    # utf-8-sig: an editor's byte order mark is not TOML and would make the parsers fail.
     try:
-        return path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
         raise UsageError(f"{path} is not UTF-8 text", hint="save it as UTF-8") from exc
 

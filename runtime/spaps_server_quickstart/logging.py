@@ -27,6 +27,8 @@ from .request_context import request_id_var, task_id_var, user_id_var
 from .settings import BaseServiceSettings
 
 REDACTED = "[REDACTED]"
+#: What replaces a container nested deeper than redaction looks: unseen is never logged.
+TRUNCATED = "[TRUNCATED]"
 
 #: Key fragments whose values are never logged. Matched case-insensitively against the key with
 #: ``-`` treated as ``_``, as substrings: ``X-API-Key``, ``spaps_api_key``, ``access_token`` and
@@ -55,6 +57,10 @@ _URL_WITH_QUERY = re.compile(
 
 _HANDLER_MARKER = "_spaps_handler"
 _MAX_DEPTH = 8
+
+#: The only keys redaction may skip: what ``ProcessorFormatter`` adds for its own use (removed
+#: again before rendering). Any other key, ``_api_key`` included, is a field and gets redacted.
+_STRUCTLOG_INTERNAL_KEYS = frozenset({"_record", "_from_structlog"})
 
 
 _PLAIN, _SENSITIVE, _URL = 0, 1, 2
@@ -107,8 +113,12 @@ _BEARER_IN_TEXT = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9\-._~+/]+=*")
 def _clean_text(text: str) -> str:
     if "?" in text:
         text = _URL_WITH_QUERY.sub(r"\1", text)
-    if " " in text and ("earer " in text or "asic " in text or "EARER " in text or "ASIC " in text):
-        text = _BEARER_IN_TEXT.sub(rf"\1 {REDACTED}", text)
+    if " " in text or not text.isprintable():
+        # casefold, not a list of spellings: "BeArEr x" is a credential too, and anything the
+        # case-insensitive pattern can match passes this test.
+        folded = text.casefold()
+        if "bearer" in folded or "basic" in folded:
+            text = _BEARER_IN_TEXT.sub(rf"\1 {REDACTED}", text)
     return text
 
 
@@ -116,12 +126,14 @@ _SCALARS = (int, float, bool, type(None))
 
 
 def _redact(value: Any, depth: int = 0) -> Any:
-    if isinstance(value, _SCALARS) or depth > _MAX_DEPTH:
+    if isinstance(value, _SCALARS):
         return value
     if isinstance(value, str):
         return _clean_text(value)
     if isinstance(value, bytes):
         return _clean_text(value.decode("utf-8", "replace"))
+    if depth > _MAX_DEPTH:
+        return TRUNCATED
     if isinstance(value, Mapping):
         return {key: _redact_item(key, item, depth + 1) for key, item in value.items()}
     if isinstance(value, tuple):
@@ -157,13 +169,15 @@ def redact_secrets(logger: WrappedLogger, method_name: str, event_dict: EventDic
     for key, value in event_dict.items():
         kind = _KEY_KINDS.get(key)
         if kind is None:
-            if key[:1] == "_":  # structlog internals (_record, _from_structlog)
+            if key in _STRUCTLOG_INTERNAL_KEYS:
                 continue
             kind = _classify(key)
         if kind == _PLAIN:
             value_type = type(value)
             if value_type is str:
-                if "?" in value or " " in value:
+                # A query string, or any whitespace: isprintable() is false for every
+                # whitespace character but the space, so "Bearer\tx" is not waved through.
+                if "?" in value or " " in value or not value.isprintable():
                     event_dict[key] = _clean_text(value)
             elif value_type is not int and value_type is not float and value is not None:
                 event_dict[key] = _redact(value, 0)
@@ -229,8 +243,16 @@ def _shared_processors() -> list[Processor]:
         structlog.stdlib.add_logger_name,
         structlog.stdlib.add_log_level,
         add_timestamp,
-        redact_secrets,
     ]
+
+
+#: Last before the renderer, on both paths: the traceback is turned into text *first*, so
+#: redaction sees it. An exception message carries what the code had in hand ("Bearer ...",
+#: a URL with ``?api_key=``), and a renderer formatting ``exc_info`` itself would print it
+#: after redaction ran. This also means the console shows structlog's plain traceback, not
+#: Rich's: Rich prints local variables (no pattern can redact those) and wraps long lines,
+#: which splits a token across lines where the pattern no longer sees it.
+_REDACTION: list[Processor] = [structlog.processors.format_exc_info, redact_secrets]
 
 
 class _LineWriter:
@@ -281,10 +303,39 @@ def _json_default(value: Any) -> Any:
     return repr(value)
 
 
-# The stdlib encoder is the fallback for what orjson refuses (integers beyond 64 bits, keys
-# that are neither str nor a scalar): a log call must not fail on an odd value.
+# The stdlib encoder is the fallback for what orjson refuses (integers beyond 64 bits, more
+# than 255 levels); :func:`_jsonable` is the last resort for what both refuse (tuple keys,
+# cycles). A log call must never fail on an odd value: it would turn a request into a 500.
 _JSON_ENCODER = json.JSONEncoder(default=_json_default)
 _ORJSON_OPTIONS = orjson.OPT_NON_STR_KEYS
+_JSON_KEY_TYPES = (str, int, float, bool, type(None))
+
+
+def _safe_repr(value: object) -> str:
+    try:
+        return repr(value)
+    except Exception:  # a broken __repr__, or one recursing too deep
+        return f"<unrepresentable {type(value).__name__}>"
+
+
+def _jsonable(value: Any, ancestors: frozenset[int] = frozenset()) -> Any:
+    """A copy the stdlib encoder always accepts: odd keys and cyclic values become their repr."""
+    if isinstance(value, Mapping | list | tuple):
+        if id(value) in ancestors or len(ancestors) > _MAX_DEPTH:
+            return _safe_repr(value)
+        inside = ancestors | {id(value)}
+        if isinstance(value, Mapping):
+            return {
+                (key if isinstance(key, _JSON_KEY_TYPES) else _safe_repr(key)): _jsonable(
+                    item, inside
+                )
+                for key, item in value.items()
+            }
+        return [_jsonable(item, inside) for item in value]
+    if isinstance(value, bytes | bytearray):
+        return value.decode("utf-8", "replace")
+    # Not _json_default: a ``__structlog__`` that raised is likely why we are here.
+    return value if isinstance(value, _JSON_KEY_TYPES) else _safe_repr(value)
 
 
 def _serialize_json(event_dict: Any, **_: Any) -> str:
@@ -292,7 +343,11 @@ def _serialize_json(event_dict: Any, **_: Any) -> str:
     try:
         return orjson.dumps(event_dict, default=_json_default, option=_ORJSON_OPTIONS).decode()
     except TypeError:  # orjson.JSONEncodeError is a TypeError
+        pass
+    try:
         return _JSON_ENCODER.encode(event_dict)
+    except Exception:  # tuple keys, cycles ("Circular reference detected"), a raising default
+        return _JSON_ENCODER.encode(_jsonable(event_dict))
 
 
 def configure_logging(settings: BaseServiceSettings, *, stream: TextIO | None = None) -> None:
@@ -313,16 +368,19 @@ def configure_logging(settings: BaseServiceSettings, *, stream: TextIO | None = 
     renderer: Processor
     if settings.log_format == "json":
         renderer = structlog.processors.JSONRenderer(serializer=_serialize_json)
-        final: list[Processor] = [structlog.processors.format_exc_info]
     else:
         renderer = structlog.dev.ConsoleRenderer(colors=False)
-        final = []
 
     output = stream if stream is not None else sys.stdout
     shared = _shared_processors()
     formatter = structlog.stdlib.ProcessorFormatter(
-        foreign_pre_chain=[structlog.stdlib.ExtraAdder(), _drop_formatted_message, *shared],
-        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *final, renderer],
+        foreign_pre_chain=[
+            structlog.stdlib.ExtraAdder(),
+            _drop_formatted_message,
+            *shared,
+            *_REDACTION,
+        ],
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
     )
     handler = logging.StreamHandler(output)
     handler.setFormatter(formatter)
@@ -349,7 +407,7 @@ def configure_logging(settings: BaseServiceSettings, *, stream: TextIO | None = 
         processors=[
             *shared,
             structlog.processors.StackInfoRenderer(),
-            *final,
+            *_REDACTION,
             renderer,
         ],
         logger_factory=_LineWriterFactory(output, handler.lock or threading.RLock()),

@@ -16,7 +16,7 @@ import contextlib
 import re
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from contextvars import ContextVar, Token
 from dataclasses import dataclass
 from typing import Any
@@ -136,6 +136,16 @@ _REQUEST_ID_HEADER_KEY = REQUEST_ID_HEADER.lower().encode("latin-1")
 _INTERNAL_ERROR_BODY = b'{"detail":"Internal Server Error"}'
 
 
+def _without_request_id(headers: Iterable[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """The app's headers minus any ``X-Request-ID`` it set: ours replaces it.
+
+    Ours, not theirs, because it is the id in every log line of the request (and the one the
+    client sent, if valid); two headers, or the app's own, would point the client at an id
+    the logs do not know.
+    """
+    return [header for header in headers if header[0].lower() != _REQUEST_ID_HEADER_KEY]
+
+
 class RequestContextMiddleware:
     """Request id, timing and access log for HTTP and WebSocket scopes, as one ASGI callable.
 
@@ -149,6 +159,8 @@ class RequestContextMiddleware:
       would not be reliable up here).
     - An exception escaping the app before the response started is answered with a 500 that
       still carries the request id, then re-raised so the server logs the traceback.
+    - A cancelled request (the client went away, the server is stopping) is logged as
+      ``request_cancelled``, with a status only if a response had started: nothing was sent.
     - Lifespan (and any other) scopes pass straight through.
     """
 
@@ -178,7 +190,7 @@ class RequestContextMiddleware:
         state["request_id"] = request_id
         request_id_header = (_REQUEST_ID_HEADER_KEY, request_id.encode("latin-1"))
         started = time.perf_counter()
-        status = 500 if scope_type == "http" else 1006  # what the client sees if we crash
+        status: int | None = 500 if scope_type == "http" else 1006  # what a crash answers
         response_started = False
         server_timing = self.server_timing
 
@@ -188,7 +200,7 @@ class RequestContextMiddleware:
             if message_type == "http.response.start":
                 response_started = True
                 status = message["status"]
-                headers = list(message.get("headers", ()))
+                headers = _without_request_id(message.get("headers", ()))
                 headers.append(request_id_header)
                 if server_timing:
                     elapsed_ms = (time.perf_counter() - started) * 1000
@@ -197,7 +209,7 @@ class RequestContextMiddleware:
             elif message_type == "websocket.accept":
                 response_started = True
                 status = 101
-                headers = list(message.get("headers") or ())
+                headers = _without_request_id(message.get("headers") or ())
                 headers.append(request_id_header)
                 message = {**message, "headers": headers}
             elif message_type == "websocket.close":
@@ -216,6 +228,11 @@ class RequestContextMiddleware:
                 # The client may be gone too; the original exception is what matters.
                 with contextlib.suppress(Exception):
                     await self._send_internal_error(send_with_request_id)
+            raise
+        except BaseException as exc:  # CancelledError: not a failure of the app
+            error = exc
+            if not response_started:
+                status = None
             raise
         finally:
             if self.access_log:
@@ -241,7 +258,7 @@ class RequestContextMiddleware:
         self,
         scope: Scope,
         state: dict[str, Any],
-        status: int,
+        status: int | None,
         started: float,
         request_id: str,
         error: BaseException | None,
@@ -256,15 +273,19 @@ class RequestContextMiddleware:
             "duration_ms": duration_ms,
             "request_id": request_id,
         }
+        if status is None:
+            del fields["status"]
         template = getattr(route, "path", None)
         if template is not None:
             fields["route"] = template
         user_id = state.get("user_id")
         if user_id is not None:
             fields["user_id"] = user_id
-        if error is not None:
+        if isinstance(error, Exception):
             fields["error"] = type(error).__name__
             self._logger.error("request_failed", **fields)
+        elif error is not None:
+            self._logger.info("request_cancelled", **fields)
         elif scope["type"] == "websocket":
             self._logger.info("websocket", **fields)
         else:

@@ -11,9 +11,10 @@ leaks into ``env=prod``.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from typing import Any, Generic, Literal, Protocol, TypeVar
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Environment = Literal["dev", "test", "staging", "prod"]
@@ -27,6 +28,37 @@ PLACEHOLDER_SECRETS = frozenset(
 
 class SettingsError(ValueError):
     """Settings that cannot run in the chosen environment."""
+
+
+#: Methods an ``AUTH_PUBLIC_PATHS`` entry may name.
+PUBLIC_PATH_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def parse_public_path(entry: str) -> frozenset[tuple[str, str]]:
+    """``"/path"`` or ``"METHOD /path"`` -> the ``(method, path)`` pairs it makes public.
+
+    A plain path is public for ``GET`` and ``HEAD`` only: that is all probes, ``/docs`` and
+    ``/openapi.json`` need, and exempting every method would let a service route such as
+    ``@router.post("/{slug}")`` answer ``POST /health`` without a token. Anything else (a
+    webhook) is named with its method; ``GET`` brings ``HEAD`` along, as the router does.
+    """
+    parts = entry.split()
+    if len(parts) == 1:
+        parts = ["GET", *parts]
+    if len(parts) != 2 or parts[0] not in PUBLIC_PATH_METHODS or not parts[1].startswith("/"):
+        raise ValueError(
+            f"AUTH_PUBLIC_PATHS entry {entry!r} must be '/path' or 'METHOD /path'"
+            f" with METHOD one of {', '.join(PUBLIC_PATH_METHODS)}"
+        )
+    method, path = parts
+    if method == "GET":
+        return frozenset({("GET", path), ("HEAD", path)})
+    return frozenset({(method, path)})
+
+
+def parse_public_paths(entries: Iterable[str]) -> frozenset[tuple[str, str]]:
+    """Every ``(method, path)`` pair the entries make public (see :func:`parse_public_path`)."""
+    return frozenset(pair for entry in entries for pair in parse_public_path(entry))
 
 
 class BaseServiceSettings(BaseSettings):
@@ -95,6 +127,12 @@ class BaseServiceSettings(BaseSettings):
     auth_cache_max_entries: int = Field(default=10_000, ge=0)
     auth_connect_timeout_seconds: float = Field(default=1.0, gt=0)
     auth_read_timeout_seconds: float = Field(default=3.0, gt=0)
+
+    @field_validator("auth_public_paths")
+    @classmethod
+    def _check_public_paths(cls, entries: list[str]) -> list[str]:
+        parse_public_paths(entries)  # a typo must stop start-up, not open or close a route
+        return entries
 
     @property
     def is_production(self) -> bool:

@@ -5,7 +5,9 @@ JSON only, time limits below the visibility timeout, request-id propagation;
 shared/notes/runtime.md section 3) from ``CELERY_*`` settings. The construction is rewritten
 when the broker/backend come from a settings object the factory can take; the service's own
 ``conf.update``/``config_from_object`` lines are kept and reported, because they may now
-override the runtime's choices.
+override the runtime's choices. The app's name is passed on as ``name=``. Every rewrite is also
+a follow-up: the factory does not make the app Celery's current one, which ``@shared_task``
+producers rely on.
 """
 
 from __future__ import annotations
@@ -26,7 +28,17 @@ from spaps_cli.codemods.statements import code, resolve
 RUNTIME_TASKS = "spaps_server_quickstart.tasks"
 CELERY_CLASSES = frozenset({"celery.Celery", "celery.app.Celery", "celery.app.base.Celery"})
 SETTING_FOR = {"broker": "celery_broker_url", "backend": "celery_result_backend"}
-MOVABLE = frozenset({"broker", "backend", "include"})
+MOVABLE = frozenset({"broker", "backend", "include", "main"})
+#: Why every rewrite is reported: ``create_celery_app`` builds the app with
+#: ``set_as_current=False`` and has no option to change that, so ``@shared_task`` tasks and
+#: ``celery.current_app`` in the API process would otherwise bind to Celery's default app
+#: (no broker: amqp://localhost). ``set_default()`` is process-wide; ``set_current()`` is
+#: per thread and misses FastAPI's threadpool.
+SHARED_TASK_NOTE = (
+    "create_celery_app does not make this the current/default Celery app: if any module uses"
+    " @shared_task or celery.current_app, add '{app}.set_default()' after this line, or their"
+    " .delay() calls go to Celery's default app (amqp://localhost)"
+)
 
 
 def _settings_root(expression: cst.BaseExpression) -> tuple[cst.BaseExpression, str] | None:
@@ -39,6 +51,17 @@ def _settings_root(expression: cst.BaseExpression) -> tuple[cst.BaseExpression, 
     ):
         return value, expression.attr.value
     return None
+
+
+def _keyword_arg(keyword: str, value: cst.BaseExpression) -> cst.Arg:
+    return cst.Arg(
+        value,
+        keyword=cst.Name(keyword),
+        equal=cst.AssignEqual(
+            whitespace_before=cst.SimpleWhitespace(""),
+            whitespace_after=cst.SimpleWhitespace(""),
+        ),
+    )
 
 
 class CeleryToRuntime(Codemod):
@@ -66,7 +89,7 @@ celery_app = Celery(
 from app.config import settings
 from spaps_server_quickstart.tasks import create_celery_app
 
-celery_app = create_celery_app(settings, task_modules=["app.tasks.email"])
+celery_app = create_celery_app(settings, name="orders", task_modules=["app.tasks.email"])
 """,
         ),
     )
@@ -95,11 +118,13 @@ celery_app = create_celery_app(settings, task_modules=["app.tasks.email"])
         if name is None or resolve(name, self._imports) not in CELERY_CLASSES:
             return updated_node
         keywords = {arg.keyword.value: arg.value for arg in call.args if arg.keyword is not None}
+        positional = [arg for arg in call.args if arg.keyword is None and not arg.star]
         others = sorted(set(keywords) - MOVABLE)
         if (
             others
             or any(arg.star for arg in call.args)
-            or len([arg for arg in call.args if arg.keyword is None]) > 1
+            or len(positional) > 1
+            or (positional and "main" in keywords)
         ):
             self.follow_up(
                 original_node,
@@ -133,17 +158,12 @@ celery_app = create_celery_app(settings, task_modules=["app.tasks.email"])
                     f" settings.{SETTING_FOR[key]} (env {SETTING_FOR[key].upper()}): set it",
                 )
         args = [cst.Arg(settings_expression)]
+        # The app's name (``Celery("orders")``) names its tasks and workers: keep it.
+        main = positional[0].value if positional else keywords.get("main")
+        if main is not None:
+            args.append(_keyword_arg("name", main))
         if "include" in keywords:
-            args.append(
-                cst.Arg(
-                    keywords["include"],
-                    keyword=cst.Name("task_modules"),
-                    equal=cst.AssignEqual(
-                        whitespace_before=cst.SimpleWhitespace(""),
-                        whitespace_after=cst.SimpleWhitespace(""),
-                    ),
-                )
-            )
+            args.append(_keyword_arg("task_modules", keywords["include"]))
         args = [
             arg.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
             for arg in args[:-1]
@@ -154,6 +174,8 @@ celery_app = create_celery_app(settings, task_modules=["app.tasks.email"])
             if target_name:
                 self._apps.add(target_name)
         self.changed(original_node, "Celery app now built by create_celery_app")
+        targets = [code(target.target) for target in updated_node.targets]
+        self.follow_up(original_node, SHARED_TASK_NOTE.format(app=targets[0]))
         return updated_node.with_changes(
             value=cst.Call(func=cst.Name("create_celery_app"), args=args)
         )

@@ -184,14 +184,24 @@ def _insert_position(body: Sequence[cst.BaseStatement], new: cst.SimpleStatement
     return end
 
 
-def add_import(module: cst.Module, source: str, name: str | None = None) -> cst.Module:
-    """Ensure ``from source import name`` (or ``import source``) binds what the code uses."""
+def add_import(
+    module: cst.Module, source: str, name: str | None = None, *, alias: str | None = None
+) -> cst.Module:
+    """Ensure ``from source import name`` (or ``import source``) binds what the code uses.
+
+    ``alias`` imports it ``as alias``, for when the module already uses the plain name for
+    something else.
+    """
     bound = imported_names(module)
-    if name is None:
+    if alias is not None:
+        if bound.get(alias) == (source if name is None else f"{source}.{name}"):
+            return module
+    elif name is None:
         if bound.get(source.split(".")[0]) == source.split(".")[0] and "." not in source:
             return module
     elif bound.get(name) == f"{source}.{name}":
         return module
+    asname = cst.AsName(name=cst.Name(alias)) if alias is not None else None
     body = list(module.body)
     if name is not None:
         for index, statement in enumerate(body):
@@ -207,7 +217,7 @@ def add_import(module: cst.Module, source: str, name: str | None = None) -> cst.
                 existing = [dotted_name(alias.name) or "" for alias in names]
                 if small.lpar is None and existing == sorted(existing):
                     # One sorted line: keep it sorted (what isort/ruff would write).
-                    aliases = [*names, cst.ImportAlias(name=cst.Name(name))]
+                    aliases = [*names, cst.ImportAlias(name=cst.Name(name), asname=asname)]
                     aliases.sort(key=lambda alias: dotted_name(alias.name) or "")
                     spaced = [
                         alias.with_changes(
@@ -220,21 +230,25 @@ def add_import(module: cst.Module, source: str, name: str | None = None) -> cst.
                     return module.with_changes(body=body)
                 last = names[-1]
                 if isinstance(last.comma, cst.Comma):
-                    names.append(cst.ImportAlias(name=cst.Name(name), comma=last.comma))
+                    names.append(
+                        cst.ImportAlias(name=cst.Name(name), asname=asname, comma=last.comma)
+                    )
                     names[-2] = last.with_changes(comma=_comma_like(names))
                 else:
                     names[-1] = last.with_changes(
                         comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
                     )
-                    names.append(cst.ImportAlias(name=cst.Name(name)))
+                    names.append(cst.ImportAlias(name=cst.Name(name), asname=asname))
                 body[index] = statement.with_changes(body=[small.with_changes(names=names)])
                 return module.with_changes(body=body)
     if name is None:
         new_small: cst.BaseSmallStatement = cst.Import(
-            names=[cst.ImportAlias(name=_dotted(source))]
+            names=[cst.ImportAlias(name=_dotted(source), asname=asname)]
         )
     else:
-        new_small = cst.ImportFrom(module=_dotted(source), names=[cst.ImportAlias(cst.Name(name))])
+        new_small = cst.ImportFrom(
+            module=_dotted(source), names=[cst.ImportAlias(cst.Name(name), asname=asname)]
+        )
     new_statement = cst.SimpleStatementLine(body=[new_small])
     position = _insert_position(body, new_statement)
     has_imports = any(_is_import(statement) for statement in body)

@@ -4,7 +4,8 @@ The runtime does all three jobs in one pure ASGI middleware; a ``BaseHTTPMiddlew
 them costs about half the throughput and breaks contextvar propagation and background tasks
 (shared/notes/runtime.md section 1). A local class or ``@app.middleware("http")`` function is
 recognised by its name or by the headers it touches; authentication middleware is left to
-``auth-to-runtime``. The first registration becomes ``RequestContextMiddleware``, further ones
+``auth-to-runtime``. It is replaced only when it does nothing else: a body that also handles
+errors, returns other responses or has other side effects is a follow-up. The first registration becomes ``RequestContextMiddleware``, further ones
 on the same app are dropped (the runtime already does their job), and a local class is deleted
 only when nothing else in the module refers to it. Registrations with arguments, and classes
 registered in other modules, are follow-ups.
@@ -13,7 +14,7 @@ registered in other modules, are follow-ups.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import ClassVar
 
 import libcst as cst
@@ -45,10 +46,196 @@ _JOB_TEXT = re.compile(
 _AUTH_TEXT = re.compile(r"authorization|bearer|\bauth|token", re.I)
 
 
+#: Calls a request-id/timing/access-log middleware makes; anything else is other work.
+_JOB_CALLS = frozenset(
+    {
+        "call_next",
+        "uuid4",
+        "uuid1",
+        "get",
+        "set",
+        "reset",
+        "perf_counter",
+        "perf_counter_ns",
+        "monotonic",
+        "monotonic_ns",
+        "time",
+        "time_ns",
+        "str",
+        "int",
+        "float",
+        "round",
+        "format",
+        "debug",
+        "info",
+    }
+)
+
+
 def _does_the_job(name: str, body: str) -> bool:
+    """Does it look like request-id/access-log/timing middleware (by name or headers)?"""
     if _AUTH_TEXT.search(name) or _AUTH_TEXT.search(body):
         return False
     return bool(_JOB_NAME.search(name) or _JOB_TEXT.search(body))
+
+
+def _only_dispatch(node: cst.ClassDef) -> bool:
+    """A BaseHTTPMiddleware whose whole body is a ``dispatch`` that only does the job."""
+    dispatch: list[cst.FunctionDef] = []
+    for statement in node.body.body:
+        if isinstance(statement, cst.FunctionDef) and statement.name.value == "dispatch":
+            dispatch.append(statement)
+        elif not (
+            isinstance(statement, cst.SimpleStatementLine)
+            and all(
+                isinstance(small, cst.Pass)
+                or (isinstance(small, cst.Expr) and isinstance(small.value, cst.SimpleString))
+                for small in statement.body
+            )
+        ):
+            return False
+    return len(dispatch) == 1 and _only_the_job(dispatch[0])
+
+
+def _only_the_job(function: cst.FunctionDef) -> bool:
+    """Does ``function`` do *nothing but* what RequestContextMiddleware does?
+
+    Looking like the job (:func:`_does_the_job`) is not enough to delete it: an error handler
+    that also logs the request id, or a maintenance switch, would silently disappear. So the
+    body may only read/generate an id, time the request, set contextvars, response headers
+    or ``request.state``, log a line, and return what ``call_next`` returned; ``try`` is
+    allowed only as ``try/finally`` (resetting a contextvar). Anything else is a follow-up.
+    """
+    if not isinstance(function.body, cst.IndentedBlock):
+        return False
+    params = [param.name.value for param in function.params.params]
+    if params[:1] == ["self"]:
+        params = params[1:]
+    checker = _JobChecker(params[0] if params else "")
+    return checker.block(function.body.body) and checker.returned
+
+
+class _JobChecker:
+    """The statement-by-statement test behind :func:`_only_the_job`."""
+
+    def __init__(self, request: str) -> None:
+        self.request = request
+        self.responses: set[str] = set()  # names bound to ``await call_next(request)``
+        self.returned = False
+
+    def block(self, statements: Sequence[cst.BaseStatement]) -> bool:
+        for statement in statements:
+            if self.returned:
+                return False  # code after the return
+            if isinstance(statement, cst.Try):
+                final = statement.finalbody
+                if statement.handlers or statement.orelse or final is None:
+                    return False
+                if not isinstance(statement.body, cst.IndentedBlock) or not isinstance(
+                    final.body, cst.IndentedBlock
+                ):
+                    return False
+                if not self.block(statement.body.body):
+                    return False
+                returned, self.returned = self.returned, False
+                if not self.block(final.body.body) or self.returned:
+                    return False
+                self.returned = returned
+            elif isinstance(statement, cst.SimpleStatementLine):
+                if not all(self.small(small) for small in statement.body):
+                    return False
+            else:
+                return False
+        return True
+
+    def small(self, small: cst.BaseSmallStatement) -> bool:
+        if isinstance(small, cst.Return):
+            value = small.value
+            if isinstance(value, cst.Name) and value.value in self.responses:
+                self.returned = True
+                return True
+            if self._is_call_next(value):
+                self.returned = True
+                return True
+            return False
+        if isinstance(small, cst.Expr):
+            return isinstance(small.value, cst.Call) and self.expression(small.value)
+        if isinstance(small, cst.Assign):
+            if not all(self.target(t.target) for t in small.targets):
+                return False
+            if self._is_call_next(small.value):
+                self.responses.update(
+                    t.target.value for t in small.targets if isinstance(t.target, cst.Name)
+                )
+                return True
+            return self.expression(small.value)
+        if isinstance(small, cst.AnnAssign):
+            return self.target(small.target) and (
+                small.value is None or self.expression(small.value)
+            )
+        return isinstance(small, cst.Pass)
+
+    def target(self, node: cst.BaseExpression) -> bool:
+        """A local, a response header, or ``request.state.x``."""
+        if isinstance(node, cst.Name):
+            return node.value not in self.responses and node.value != self.request
+        if isinstance(node, cst.Subscript):
+            headers = node.value
+            return (
+                isinstance(headers, cst.Attribute)
+                and headers.attr.value == "headers"
+                and isinstance(headers.value, cst.Name)
+                and headers.value.value in self.responses
+            )
+        if isinstance(node, cst.Attribute):
+            state = node.value
+            return (
+                isinstance(state, cst.Attribute)
+                and state.attr.value == "state"
+                and isinstance(state.value, cst.Name)
+                and state.value.value == self.request
+            )
+        return False
+
+    def expression(self, node: cst.BaseExpression) -> bool:
+        """No awaits but ``call_next`` and only calls from :data:`_JOB_CALLS`."""
+        checker = _CallChecker()
+        node.visit(checker)
+        return checker.ok
+
+    def _is_call_next(self, node: cst.BaseExpression | None) -> bool:
+        return (
+            isinstance(node, cst.Await)
+            and isinstance(node.expression, cst.Call)
+            and isinstance(node.expression.func, cst.Name)
+            and node.expression.func.value == "call_next"
+        )
+
+
+class _CallChecker(cst.CSTVisitor):
+    def __init__(self) -> None:
+        self.ok = True
+
+    def visit_Await(self, node: cst.Await) -> bool:
+        self.ok = False
+        return False
+
+    def visit_Lambda(self, node: cst.Lambda) -> bool:
+        self.ok = False
+        return False
+
+    def visit_Call(self, node: cst.Call) -> bool:
+        func = node.func
+        name = (
+            func.value
+            if isinstance(func, cst.Name)
+            else func.attr.value
+            if isinstance(func, cst.Attribute)
+            else None
+        )
+        if name not in _JOB_CALLS:
+            self.ok = False
+        return self.ok
 
 
 class MiddlewareToRuntime(Codemod):
@@ -117,8 +304,17 @@ app.add_middleware(RequestContextMiddleware)
         self._imports = imported_names(node)
         self._module = node
         for statement in node.body:
-            if isinstance(statement, cst.ClassDef) and self._is_job_class(statement):
+            if not isinstance(statement, cst.ClassDef) or not self._is_job_class(statement):
+                continue
+            if _only_dispatch(statement):
                 self._job_classes.add(statement.name.value)
+            else:
+                self.follow_up(
+                    statement,
+                    f"{statement.name.value} handles the request id/timing but also does other"
+                    f" work (error handling, other responses or side effects): register"
+                    f" {RUNTIME_CLASS} and keep only that other work in it, by hand",
+                )
         if imported_names(node).get(RUNTIME_CLASS) == f"{RUNTIME_MODULE}.{RUNTIME_CLASS}":
             # Already migrated apps: a second pass must not add the middleware twice.
             self._registered.update(_apps_with_runtime_middleware(node))
@@ -191,6 +387,14 @@ app.add_middleware(RequestContextMiddleware)
         ):
             return updated_node
         if not _does_the_job(updated_node.name.value, code(updated_node.body)):
+            return updated_node
+        if not _only_the_job(updated_node):
+            self.follow_up(
+                original_node,
+                f"'{updated_node.name.value}' handles the request id/timing but also does other"
+                f" work (error handling, other responses or side effects): add {RUNTIME_CLASS}"
+                " and keep only that other work here, by hand",
+            )
             return updated_node
         if self._references(updated_node.name.value) > 1:
             self.follow_up(

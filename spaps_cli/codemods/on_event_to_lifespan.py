@@ -8,7 +8,12 @@ Semantics kept (notes/codemods.md section 6.3): startup handlers run in registra
 ones called; a failing startup still skips shutdown (a plain ``yield``, no ``try/finally``);
 handler factories are still evaluated where they were registered. Routers get their own
 ``APIRouter(lifespan=...)``, which FastAPI merges into the app's and which also ends the double
-run of router handlers on FastAPI >= 0.112.2. Anything that would need a guess is a follow-up.
+run of router handlers on FastAPI >= 0.112.2. A handler whose kind is unknown (a factory, an
+import, a def under other decorators such as ``@timed``) is awaited only if calling it returns an
+awaitable. The lifespan's helpers (``asynccontextmanager``, ``AsyncIterator``, ``inspect``) are
+imported under a ``_``-prefixed alias when the module already uses the plain name. An app whose
+``router.on_startup``/``on_shutdown``/``lifespan_context`` is used directly is left alone:
+FastAPI would drop those handlers too. Anything that would need a guess is a follow-up.
 """
 
 from __future__ import annotations
@@ -31,8 +36,23 @@ RUNTIME_FACTORIES = frozenset(
 ROUTER_CLASSES = frozenset({"fastapi.APIRouter", "fastapi.routing.APIRouter"})
 EVENTS = ("startup", "shutdown")
 _EMPTY = cst.Module(body=[])
+_HANDLER_LISTS = frozenset({"on_startup", "on_shutdown", "lifespan_context"})
 _RUNNERS = frozenset({"run", "run_sync", "run_until_complete", "create_task", "ensure_future"})
 _BLANK = cst.EmptyLine(indent=False)
+#: What the generated lifespan uses: bound name -> (module, imported name, acceptable sources).
+_HELPERS: dict[str, tuple[str, str | None, frozenset[str]]] = {
+    "asynccontextmanager": (
+        "contextlib",
+        "asynccontextmanager",
+        frozenset({"contextlib.asynccontextmanager"}),
+    ),
+    "AsyncIterator": (
+        "collections.abc",
+        "AsyncIterator",
+        frozenset({"collections.abc.AsyncIterator", "typing.AsyncIterator"}),
+    ),
+    "inspect": ("inspect", None, frozenset({"inspect"})),
+}
 
 
 @dataclass
@@ -72,7 +92,8 @@ class _BlockEdits:
     replace_small: dict[tuple[int, int], cst.BaseSmallStatement | None] = field(
         default_factory=dict
     )
-    replace_call: dict[int, cst.Call] = field(default_factory=dict)
+    #: statement index -> (the constructor call in that line, its replacement)
+    replace_call: dict[int, tuple[cst.Call, cst.Call]] = field(default_factory=dict)
     insert_before: dict[int, list[cst.BaseStatement]] = field(default_factory=dict)
 
 
@@ -115,6 +136,7 @@ class _Frame:
     lambda_depth: int
     called: set[str] = field(default_factory=set)  # names called when this body runs
     registrations: list[_Nested] = field(default_factory=list)
+    list_uses: list[_ListUse] = field(default_factory=list)
 
 
 @dataclass
@@ -124,6 +146,19 @@ class _Nested:
     call: cst.Call
     owner: str
     frames: tuple[_Frame, ...]  # the scopes it sits in, outermost first
+
+
+@dataclass
+class _ListUse:
+    """``app.router.on_startup`` / ``on_shutdown`` / ``lifespan_context`` (original node).
+
+    Handlers appended to those lists, or a lifespan assigned there, bypass ``on_event``; once
+    the app has ``lifespan=`` FastAPI would silently drop them, so the app is not rewritten.
+    """
+
+    node: cst.Attribute
+    owner: str
+    frames: tuple[_Frame, ...]
 
 
 class OnEventToLifespan(Codemod):
@@ -325,7 +360,8 @@ def never_runs() -> None: ...
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        self._imports: set[tuple[str, str | None]] = set()
+        self._imports: set[tuple[str, str | None, str | None]] = set()  # source, name, alias
+        self._helpers: dict[str, str] = {}  # helper -> the local name the lifespan uses
         self._seen: set[int] = set()  # original registration calls handled by a block rewrite
         self._candidates: list[tuple[cst.Call, str]] = []  # every registration call, original
         self._callees: dict[str, str] = {}
@@ -406,6 +442,12 @@ def never_runs() -> None: ...
                 (node, "on_startup=" if _keyword(node, "on_startup") else "on_shutdown=")
             )
 
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        if node.attr.value in _HANDLER_LISTS:
+            owner = _owner_of(node.value)
+            if owner is not None:
+                self._frames[-1].list_uses.append(_ListUse(node, owner, tuple(self._frames)))
+
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         names = _body_names(node.body.body) if isinstance(node.body, cst.IndentedBlock) else set()
         self._frames.append(_Frame(names, self._lambda_depth))
@@ -415,6 +457,7 @@ def never_runs() -> None: ...
     ) -> cst.FunctionDef:
         frame = self._frames.pop()
         self._frames[-1].registrations.extend(frame.registrations)
+        self._frames[-1].list_uses.extend(frame.list_uses)
         self._block_frame = frame
         body = updated_node.body
         if not isinstance(body, cst.IndentedBlock):
@@ -438,8 +481,10 @@ def never_runs() -> None: ...
         module = updated_node
         if new_statements is not None:
             module = updated_node.with_changes(body=new_statements)
-        for source, name in sorted(self._imports, key=lambda item: (item[0], item[1] or "")):
-            module = add_import(module, source, name)
+        for source, name, alias in sorted(
+            self._imports, key=lambda item: (item[0], item[1] or "", item[2] or "")
+        ):
+            module = add_import(module, source, name, alias=alias)
         return module
 
     def apply(self, module: cst.Module) -> Outcome:
@@ -639,12 +684,12 @@ def never_runs() -> None: ...
         for registration in registrations:
             owners.setdefault(registration.owner, []).append(registration)
         frame = self._block_frame
-        function_defs: dict[str, list[tuple[int, bool]]] = {}
+        function_defs: dict[str, list[tuple[int, bool | None]]] = {}
         bound_at: dict[str, list[int]] = {}
         for index, statement in enumerate(statements):
             if isinstance(statement, cst.FunctionDef):
                 function_defs.setdefault(statement.name.value, []).append(
-                    (index, statement.asynchronous is not None)
+                    (index, _def_kind(statement))
                 )
                 bound_at.setdefault(statement.name.value, []).append(index)
             elif isinstance(statement, cst.ClassDef):
@@ -666,6 +711,17 @@ def never_runs() -> None: ...
                     " top level here); FastAPI would drop those once a lifespan is set: move them"
                     " all into a lifespan by hand"
                 )
+            list_use = self._list_use(owner, frame) if problem is None else None
+            if list_use is not None:
+                attribute = list_use.node.attr.value
+                self.follow_up(
+                    list_use.node,
+                    f"'{owner}' also gets handlers through '{_EMPTY.code_for_node(list_use.node)}',"
+                    " which FastAPI would ignore once the app has a lifespan: move those and the"
+                    f" on_event handlers of '{owner}' into one lifespan by hand",
+                    hint=attribute,
+                )
+                continue
             if problem is not None:
                 first = owned[0]
                 anchor = _anchor(originals, first.index)
@@ -705,15 +761,33 @@ def never_runs() -> None: ...
             small = original.body[_small_index(current, registration.small)]
             if isinstance(small, cst.Expr):
                 found = id(small.value)
-        elif target is not None and isinstance(original, cst.SimpleStatementLine):
-            for small in original.body:
-                if isinstance(small, cst.Assign | cst.AnnAssign) and isinstance(
-                    small.value, cst.Call
-                ):
-                    self._seen.add(id(small.value))
+        elif (
+            target is not None
+            and isinstance(current, cst.SimpleStatementLine)
+            and isinstance(original, cst.SimpleStatementLine)
+        ):
+            for position, small in enumerate(current.body):
+                if isinstance(small, cst.Assign | cst.AnnAssign) and small.value is target.call:
+                    original_small = original.body[position]
+                    if isinstance(original_small, cst.Assign | cst.AnnAssign):
+                        self._seen.add(id(original_small.value))
         if found is not None:
             self._seen.add(found)
         return found
+
+    @staticmethod
+    def _list_use(owner: str, frame: _Frame) -> _ListUse | None:
+        """The first direct use of ``owner``'s handler lists in this scope, if any.
+
+        A nested function that creates its own app of the same name is a separate scope.
+        """
+        for use in frame.list_uses:
+            if use.owner != owner:
+                continue
+            depth = next(i for i, scope in enumerate(use.frames) if scope is frame)
+            if not any(owner in scope.assigned for scope in use.frames[depth + 1 :]):
+                return use
+        return None
 
     @staticmethod
     def _registers_elsewhere(owner: str, frame: _Frame, top_level: set[int | None]) -> bool:
@@ -792,7 +866,7 @@ def never_runs() -> None: ...
         self,
         target: _Target,
         owned: list[_Registration],
-        function_defs: dict[str, list[tuple[int, bool]]],
+        function_defs: dict[str, list[tuple[int, bool | None]]],
         edits: _BlockEdits,
         at_module: bool,
         statements: Sequence[cst.BaseStatement],
@@ -848,7 +922,10 @@ def never_runs() -> None: ...
         function = cst.parse_statement(code, config=self._config)
         edits.insert_before.setdefault(target.index, []).extend([*pre_assignments, function])
         if target.kind == "runtime" and _keyword(target.call, "lifespan") is not None:
-            edits.replace_call[target.index] = _appended_lifespan(target.call, lifespan_name)
+            edits.replace_call[target.index] = (
+                target.call,
+                _appended_lifespan(target.call, lifespan_name),
+            )
             self.follow_up(
                 None,
                 f"'{target.name}' already had a lifespan, so FastAPI never ran these handlers;"
@@ -857,11 +934,10 @@ def never_runs() -> None: ...
                 hint="create_app(",
             )
         else:
-            edits.replace_call[target.index] = _with_lifespan(target.call, lifespan_name)
-        self._imports.add(("contextlib", "asynccontextmanager"))
-        self._imports.add(("collections.abc", "AsyncIterator"))
-        if any(step.is_async is None for step in steps["startup"] + steps["shutdown"]):
-            self._imports.add(("inspect", None))
+            edits.replace_call[target.index] = (
+                target.call,
+                _with_lifespan(target.call, lifespan_name),
+            )
 
     def _fastapi_name(self) -> str:
         for bound, source in self._callees.items():
@@ -869,8 +945,44 @@ def never_runs() -> None: ...
                 return bound
             if source == "fastapi":
                 return f"{bound}.FastAPI"
-        self._imports.add(("fastapi", "FastAPI"))
+        self._imports.add(("fastapi", "FastAPI", None))
         return "FastAPI"
+
+    def _helper(self, bound: str) -> str:
+        """The local name under which the lifespan can use one of the helpers it needs.
+
+        The module may already bind that name to something else (``from sqlalchemy import
+        inspect``, a local ``asynccontextmanager = ...``): a plain import would rebind it for
+        the whole module, or be rebound itself before the lifespan runs. A helper the module
+        already imports is reused; a free name is imported as is; a taken one is imported
+        under a fresh ``_``-prefixed alias (``import inspect as _inspect``).
+        """
+        if bound in self._helpers:
+            return self._helpers[bound]
+        source, name, accepted = _HELPERS[bound]
+        if self._callees.get(bound) in accepted and self._bound_once(bound):
+            local = bound
+        elif not self._is_taken(bound):
+            local = bound
+            self._chosen.add(local)
+            self._imports.add((source, name, None))
+        else:
+            local = self._fresh(f"_{bound}")
+            self._imports.add((source, name, local))
+        self._helpers[bound] = local
+        return local
+
+    def _bound_once(self, name: str) -> bool:
+        """Is ``name`` bound by exactly one top-level statement (its import)?"""
+        count = 0
+        for statement in self._module.body if self._module is not None else ():
+            if isinstance(statement, cst.FunctionDef | cst.ClassDef):
+                count += statement.name.value == name
+            elif isinstance(statement, cst.SimpleStatementLine):
+                count += sum(_assigned_names(small).count(name) for small in statement.body)
+            else:
+                return False  # bound under an if/try/with: not worth guessing
+        return count == 1
 
     def _fresh(self, base: str) -> str:
         name = base
@@ -886,8 +998,9 @@ def never_runs() -> None: ...
     ) -> str:
         indent = self._indent
         lines = [
-            "@asynccontextmanager",
-            f"async def {name}({parameter}: {annotation}) -> AsyncIterator[None]:",
+            f"@{self._helper('asynccontextmanager')}",
+            f"async def {name}({parameter}: {annotation})"
+            f" -> {self._helper('AsyncIterator')}[None]:",
         ]
         roots = {
             re.split(r"\W", step.expression, maxsplit=1)[0]
@@ -906,12 +1019,31 @@ def never_runs() -> None: ...
                     lines.append(f"{indent}{step.expression}()")
                 else:
                     lines.append(f"{indent}{variable} = {step.expression}()")
-                    lines.append(f"{indent}if inspect.isawaitable({variable}):")
+                    inspect = self._helper("inspect")
+                    lines.append(f"{indent}if {inspect}.isawaitable({variable}):")
                     lines.append(f"{indent}{indent}await {variable}")
         newline = (
             self._config.default_newline if isinstance(self._config.default_newline, str) else "\n"
         )
         return newline.join(lines) + newline
+
+
+def _def_kind(node: cst.FunctionDef) -> bool | None:
+    """Is calling the name ``node`` binds a coroutine? None when a decorator may change that.
+
+    ``@timed`` can wrap a plain def into a coroutine function (or the reverse), so only an
+    undecorated def, or one whose decorators are all ``on_event`` registrations (which return
+    the function unchanged), has a known kind; the lifespan awaits the others only if needed.
+    """
+    for decorator in node.decorators:
+        call = decorator.decorator
+        if not (
+            isinstance(call, cst.Call)
+            and isinstance(call.func, cst.Attribute)
+            and call.func.attr.value == "on_event"
+        ):
+            return None
+    return node.asynchronous is not None
 
 
 def _body_names(statements: Sequence[cst.BaseStatement]) -> set[str]:
@@ -1064,7 +1196,7 @@ def _apply_edits(
                 result.append(extra.with_changes(leading_lines=spacing or [_BLANK] * 0))
             statement = statement.with_changes(leading_lines=[_BLANK] * blank_after + lines[split:])
         if index in edits.replace_call:
-            statement = _replace_constructor(statement, edits.replace_call[index])
+            statement = _replace_constructor(statement, *edits.replace_call[index])
         if index in edits.remove_decorators:
             assert isinstance(statement, cst.FunctionDef)
             statement = _remove_decorators(statement, edits.remove_decorators[index])
@@ -1100,12 +1232,19 @@ def _comments(lines: Sequence[cst.EmptyLine]) -> list[cst.EmptyLine]:
     return [line for line in lines if line.comment is not None]
 
 
-def _replace_constructor(statement: cst.BaseStatement, call: cst.Call) -> cst.BaseStatement:
+def _replace_constructor(
+    statement: cst.BaseStatement, old: cst.Call, new: cst.Call
+) -> cst.BaseStatement:
+    """Swap in ``new`` for the target's own call only.
+
+    ``app = FastAPI(); router = APIRouter()`` is one statement line: every other assignment
+    in it must keep its value.
+    """
     assert isinstance(statement, cst.SimpleStatementLine)
     body: list[cst.BaseSmallStatement] = []
     for small in statement.body:
-        if isinstance(small, cst.Assign | cst.AnnAssign) and isinstance(small.value, cst.Call):
-            small = small.with_changes(value=call)
+        if isinstance(small, cst.Assign | cst.AnnAssign) and small.value is old:
+            small = small.with_changes(value=new)
         body.append(small)
     return statement.with_changes(body=body)
 

@@ -106,6 +106,8 @@ class Migration:
     findings: tuple[Finding, ...]
     counts: tuple[tuple[str, int], ...]
     parsed: bool = True
+    #: The encoding the file was read and is written with (its coding declaration or UTF-8).
+    encoding: str = "utf-8"
 
     def changed(self, old: bytes) -> bool:
         return self.new_source != old
@@ -154,7 +156,7 @@ def migrate_source(
     try:
         module = cst.parse_module(data)
     except cst.ParserSyntaxError as exc:
-        raise BadSource(f"syntax error at line {exc.raw_line}: {exc.message}") from None
+        raise BadSource(_syntax_error(data, display, exc)) from None
     except (UnicodeDecodeError, LookupError, SyntaxError, ValueError) as exc:
         raise BadSource(f"cannot decode: {exc}") from None
     counts: list[tuple[str, int]] = []
@@ -181,7 +183,24 @@ def migrate_source(
             ast.parse(new_source)
         except SyntaxError as exc:  # pragma: no cover - a codemod bug, never written
             raise BadSource(f"internal error: the rewritten file does not parse ({exc})") from None
-    return Migration(new_source, tuple(findings), tuple(counts))
+    return Migration(new_source, tuple(findings), tuple(counts), encoding=module.encoding)
+
+
+def _syntax_error(data: bytes, display: str, exc: cst.ParserSyntaxError) -> str:
+    """The message for a file that does not parse, with the line the user has to fix.
+
+    LibCST reports where its parser gave up, often the line after the mistake (a missing
+    colon) or the end of the file (an unclosed bracket); CPython's own parser names the line
+    the user has to fix. It runs only here, on the error path.
+    """
+    try:
+        ast.parse(data, filename=display)
+    except SyntaxError as error:
+        if error.lineno is not None:
+            return f"syntax error at line {error.lineno}: {error.msg}"
+    except (ValueError, UnicodeDecodeError):
+        pass
+    return f"syntax error at line {exc.raw_line}: {exc.message}"
 
 
 def _first_code_line(text: str) -> str:
@@ -276,7 +295,7 @@ def process_file(source: SourceFile, options: RunOptions) -> FileResult:
     changed = migration.changed(data)
     diff = ""
     if changed and options.mode is Mode.DIFF:
-        diff = unified_diff(display, data, migration.new_source)
+        diff = unified_diff(display, data, migration.new_source, migration.encoding)
     if changed and options.mode is Mode.WRITE:
         try:
             atomic_write(source.path, migration.new_source)
@@ -297,9 +316,10 @@ def process_file(source: SourceFile, options: RunOptions) -> FileResult:
     )
 
 
-def unified_diff(display: str, old: bytes, new: bytes) -> str:
-    before = old.decode("utf-8", errors="replace").splitlines(keepends=True)
-    after = new.decode("utf-8", errors="replace").splitlines(keepends=True)
+def unified_diff(display: str, old: bytes, new: bytes, encoding: str = "utf-8") -> str:
+    """A unified diff of two versions of a file, both decoded with the file's own encoding."""
+    before = old.decode(encoding, errors="replace").splitlines(keepends=True)
+    after = new.decode(encoding, errors="replace").splitlines(keepends=True)
     return "".join(difflib.unified_diff(before, after, f"a/{display}", f"b/{display}"))
 
 

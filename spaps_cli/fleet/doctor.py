@@ -135,6 +135,42 @@ def _has_upper_bound(spec: SpecifierSet) -> bool:
     return any(item.operator in _UPPER_BOUND_OPERATORS for item in spec)
 
 
+def versions_outside(pin: SpecifierSet, allowed: SpecifierSet) -> list[Version]:
+    """Versions the pin admits that the template's range does not (empty: the pin fits).
+
+    Two specifier sets can only disagree near the versions they name, so the candidates are
+    every version either set mentions, the release just below it (previous major, minor and
+    patch, and ``0.0.0``), and the next patch, minor and major beyond it. ``>=0.1.0,<1.0``
+    against ``>=0.1.0,<0.2`` is caught by 0.2.0, ``<0.2`` by 0.0.0, ``~=0.1`` by 0.2.0. Every
+    version returned really is admitted by the pin and refused by the range, so the rule never
+    reports a pin that fits; an exotic pin could slip through, never a wrong finding.
+    """
+    named: set[Version] = set()
+    for item in (*pin, *allowed):
+        try:
+            named.add(Version(item.version.removesuffix(".*")))
+        except InvalidVersion:
+            continue  # '===' with an arbitrary string: nothing to compare against
+    candidates: set[Version] = {Version("0.0.0")}
+    for version in named:
+        major, minor, micro = (*version.release, 0, 0)[:3]
+        candidates |= {
+            version,
+            Version(f"{major}.{minor}.{micro + 1}"),
+            Version(f"{major}.{minor + 1}.0"),
+            Version(f"{major + 1}.0.0"),
+            Version(f"{max(major - 1, 0)}.0.0"),
+            Version(f"{major}.{max(minor - 1, 0)}.0"),
+            Version(f"{major}.{minor}.{max(micro - 1, 0)}"),
+        }
+    return sorted(
+        version
+        for version in candidates
+        if pin.contains(version, prereleases=True)
+        and not allowed.contains(version, prereleases=True)
+    )
+
+
 def check_runtime_version(
     project: Project, probe: dict[str, Any], matrix: CompatibilityMatrix
 ) -> list[Finding]:
@@ -169,11 +205,12 @@ def check_runtime_version(
         )
     else:
         allowed_by_pin = [version for version in supported if pin.specifier.contains(version)]
-        outside = [
+        listed = [
             runtime.version
             for runtime in matrix.runtimes
             if pin.specifier.contains(runtime.version) and not allowed.contains(runtime.version)
         ]
+        outside = listed or versions_outside(pin.specifier, allowed)[:3]
         if not allowed_by_pin:
             findings.append(
                 Finding(
@@ -389,8 +426,34 @@ def versions_directory(project: Project) -> Path | None:
         location = parser.get("alembic", "script_location", fallback="migrations")
     except configparser.Error:
         location = "migrations"
+    return _script_directory(project, location.strip()) / "versions"
+
+
+def _script_directory(project: Project, location: str) -> Path:
+    """Where ``script_location`` points, found on disk without importing the service.
+
+    Alembic also accepts ``package:directory`` (a directory inside an importable package);
+    the package is looked up in the service's own layout, ``src/<package>`` first.
+    """
     path = Path(location)
-    return (path if path.is_absolute() else project.root / path) / "versions"
+    if path.is_absolute():
+        return path
+    package, colon, inside = location.partition(":")
+    if colon and package and all(part.isidentifier() for part in package.split(".")):
+        package_dir = Path(*package.split("."))
+        for base in (project.root / "src", project.root):
+            if (base / package_dir).is_dir():
+                return base / package_dir / inside
+        return project.root / "src" / package_dir / inside
+    return project.root / path
+
+
+def _shown(project: Project, path: Path) -> str:
+    """``path`` relative to the service when inside it, else as written."""
+    try:
+        return path.relative_to(project.root).as_posix()
+    except ValueError:
+        return str(path)
 
 
 def migration_domains(project: Project) -> list[str]:
@@ -443,7 +506,7 @@ def check_migrations(project: Project) -> list[Finding]:
             Finding(
                 "migrations.no-versions",
                 "error",
-                f"{versions.relative_to(project.root)} does not exist",
+                f"{_shown(project, versions)} does not exist",
                 "create it; spaps add domain writes each domain's first migration there",
             )
         ]

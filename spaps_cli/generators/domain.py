@@ -23,11 +23,11 @@ from typing import Any
 
 from spaps_cli import names
 from spaps_cli.errors import UsageError
+from spaps_cli.generators.registry_edit import REGISTRY_PATH
+from spaps_cli.generators.source_text import read_source
 from spaps_cli.generators.starters import Starter, choose_starter
 from spaps_cli.plan import Action, ConflictPolicy, Plan, report
-from spaps_cli.project import Project, find_project
-
-REGISTRY_PATH = "src/{package}/api/registry.py"
+from spaps_cli.project import Project, find_project, ruff_line_length
 
 #: Template files that only make sense when the service runs a Celery worker.
 _CELERY_ONLY = re.compile(r"(^|/)tasks\.py\.jinja$")
@@ -135,22 +135,20 @@ def plan_domain(
     render_tree(template_tree(f"domain/{chosen.name}"), context, plan, include=include)
 
     registry = REGISTRY_PATH.format(package=package)
-    registry_source = _read_text(project.root / registry, hint="restore it from the template")
-    plan.add(
-        registry,
-        register_router(
-            registry_source,
-            RouterRegistration.for_domain(package, name),
-            filename=registry,
-            registry_module=f"{package}.api.registry",
-            line_length=_line_length(project),
-        ),
-        is_edit=True,
+    registry_source = read_source(
+        project.root / registry, display=registry, hint="restore it from the template"
     )
-    pyproject = _read_text(project.pyproject_path, hint="")
-    plan.add(
-        "pyproject.toml", record_domain(pyproject, name, filename="pyproject.toml"), is_edit=True
+    registered = register_router(
+        registry_source.text,
+        RouterRegistration.for_domain(package, name),
+        filename=registry,
+        registry_module=f"{package}.api.registry",
+        line_length=ruff_line_length(project.document),
     )
+    plan.add(registry, registry_source.restore(registered), is_edit=True)
+    pyproject = read_source(project.pyproject_path, display="pyproject.toml")
+    recorded = record_domain(pyproject.text, name, filename="pyproject.toml")
+    plan.add("pyproject.toml", pyproject.restore(recorded), is_edit=True)
     return plan, chosen, name
 
 
@@ -182,6 +180,20 @@ def validate_domain_name(
         existing=frozenset(taken),
         service_package=project.package,
         package_modules=frozenset(modules),
+        api_modules=_api_modules(package_dir),
+    )
+
+
+def _api_modules(package_dir: Path) -> frozenset[str]:
+    """The service's ``api`` modules, on disk and in the template (a deleted one may return)."""
+    from spaps_cli.generators.templates_location import template_tree
+
+    directories = (package_dir / "api", template_tree("service") / "src" / "{{ package }}" / "api")
+    return frozenset(
+        child.name.split(".")[0]
+        for directory in directories
+        for child in _children(directory)
+        if child.name.endswith((".py", ".py.jinja")) and not child.name.startswith(("_", "."))
     )
 
 
@@ -220,13 +232,6 @@ def _uses_celery(project: Project) -> bool:
     return bool(celery) and (project.package_dir / "worker.py").is_file()
 
 
-def _line_length(project: Project) -> int:
-    """The service's ruff line length (ruff's default when it sets none)."""
-    ruff = project.document.get("tool", {}).get("ruff", {})
-    value = ruff.get("line-length", 88) if isinstance(ruff, Mapping) else 88
-    return value if isinstance(value, int) else 88
-
-
 def _service(project: Project) -> str:
     return str(project.spaps.get("service", project.package))
 
@@ -236,12 +241,3 @@ def _children(directory: Path) -> list[Path]:
         return sorted(directory.iterdir())
     except FileNotFoundError:
         return []
-
-
-def _read_text(path: Path, *, hint: str) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError as exc:
-        raise UsageError(f"{path} does not exist", hint=hint or None) from exc
-    except UnicodeDecodeError as exc:
-        raise UsageError(f"{path} is not UTF-8 text", hint="save it as UTF-8") from exc

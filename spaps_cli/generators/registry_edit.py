@@ -40,6 +40,9 @@ if TYPE_CHECKING:
 #: The function every service's registry defines (the contract with ``templates/service``).
 REGISTRY_FUNCTION = "register_routers"
 
+#: Where that function lives in a service, relative to its root.
+REGISTRY_PATH = "src/{package}/api/registry.py"
+
 
 @dataclass(frozen=True)
 class RouterRegistration:
@@ -394,8 +397,33 @@ def _insert_import(
     elif import_indexes:
         index = import_indexes[-1] + 1
     else:
-        index = 1 if body and _is_docstring(body[0]) else 0
+        # Nothing to sort against: the import opens its own block after the module's header
+        # (docstring, ``from __future__`` imports), which Python requires to come first.
+        index = _header_length(body)
+        if index:
+            new_import = new_import.with_changes(leading_lines=[cst.EmptyLine()])
     return [*body[:index], new_import, *body[index:]]
+
+
+def _header_length(body: Sequence[cst.BaseStatement]) -> int:
+    """How many statements open the module and must stay first: docstring, ``__future__``."""
+    index = 1 if body and _is_docstring(body[0]) else 0
+    while index < len(body) and _is_future_import(body[index]):
+        index += 1
+    return index
+
+
+def _is_future_import(statement: cst.BaseStatement) -> bool:
+    import libcst as cst
+    from libcst.helpers import get_full_name_for_node
+
+    return (
+        isinstance(statement, cst.SimpleStatementLine)
+        and len(statement.body) == 1
+        and isinstance(statement.body[0], cst.ImportFrom)
+        and statement.body[0].module is not None
+        and get_full_name_for_node(statement.body[0].module) == "__future__"
+    )
 
 
 def _import_module(statement: cst.BaseStatement) -> str | None:
@@ -452,8 +480,35 @@ def _append_include(function: cst.FunctionDef, app_name: str, expression: str) -
         index = len(statements) - 1
     else:
         index = len(statements)
+    # An import inside the function binds the name only from its line on: include below it,
+    # or the call raises UnboundLocalError.
+    head = expression.split(".")[0]
+    binding = [i for i, s in enumerate(statements) if head in _imported_names(s)]
+    if binding:
+        index = max(index, binding[-1] + 1)
     statements.insert(index, include)
     return function.with_changes(body=block.with_changes(body=statements))
+
+
+def _imported_names(statement: cst.BaseStatement) -> set[str]:
+    """The local names the import statements on this line bind."""
+    import libcst as cst
+    from libcst.helpers import get_full_name_for_node
+
+    found: set[str] = set()
+    if not isinstance(statement, cst.SimpleStatementLine):
+        return found
+    for small in statement.body:
+        if not isinstance(small, cst.Import | cst.ImportFrom) or isinstance(
+            small.names, cst.ImportStar
+        ):
+            continue
+        for alias in small.names:
+            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                found.add(alias.asname.name.value)
+            else:
+                found.add((get_full_name_for_node(alias.name) or "").split(".")[0])
+    return found
 
 
 def _is_include_call(statement: cst.BaseStatement, app_name: str) -> bool:
@@ -504,8 +559,9 @@ def _walk(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
 
 
 def _assert_compiles(source: str, filename: str) -> None:
+    """Compile for real: an AST-only parse accepts a misplaced ``from __future__`` import."""
     try:
-        compile(source, filename, "exec", flags=0x400, dont_inherit=True)
+        compile(source, filename, "exec", dont_inherit=True)
     except SyntaxError as exc:  # pragma: no cover - a bug in this module, not in the input
         raise UsageError(
             f"{filename}: the router registration produced invalid code ({exc.msg});"

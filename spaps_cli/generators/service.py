@@ -21,6 +21,7 @@ from typing import Any
 
 from spaps_cli import __version__
 from spaps_cli.errors import ConflictError, FileAccessError, UsageError
+from spaps_cli.generators.spaps_table import DEFAULT_MIGRATION_DOMAINS
 from spaps_cli.names import ServiceName
 from spaps_cli.plan import Action, ConflictPolicy, Plan, report
 
@@ -167,12 +168,54 @@ def plan_service(
     pyproject = plan.pending("pyproject.toml")
     if pyproject is None:  # pragma: no cover - the template tree always has one
         raise FileAccessError("templates/service has no pyproject.toml.jinja")
-    plan.add(
-        "pyproject.toml",
-        record_spaps_table(pyproject.decode("utf-8"), answers, created, previous or {}),
-    )
+    recorded = record_spaps_table(pyproject.decode("utf-8"), answers, created, previous or {})
+    plan.add("pyproject.toml", recorded)
+    _register_recorded_domains(plan, answers.name.package, recorded)
     plan.files.sort(key=lambda planned: planned.path)  # report in tree order, pyproject included
     return plan
+
+
+def _register_recorded_domains(plan: Plan, package: str, pyproject: str) -> None:
+    """Render the registry with every domain ``spaps add domain`` recorded, in order.
+
+    The template's registry knows no domains; written as is, a re-run would report a conflict
+    and ``--force`` would unregister every domain the table still lists. Replaying the very
+    edit ``add domain`` made gives its bytes back, so an untouched service stays ``identical``.
+    """
+    import tomllib
+
+    from spaps_cli.generators.registry_edit import (
+        REGISTRY_PATH,
+        RouterRegistration,
+        register_router,
+    )
+    from spaps_cli.names import SNAKE_PATTERN
+    from spaps_cli.project import ruff_line_length
+
+    document = tomllib.loads(pyproject)
+    domains = [str(d) for d in document["tool"]["spaps"]["domains"]]
+    if not domains:
+        return
+    registry = REGISTRY_PATH.format(package=package)
+    planned = plan.pending(registry)
+    if planned is None:  # pragma: no cover - the template tree always has one
+        raise FileAccessError(f"templates/service has no {registry}")
+    source = planned.decode("utf-8")
+    for domain in domains:
+        if not SNAKE_PATTERN.fullmatch(domain):
+            raise UsageError(
+                f"pyproject.toml: [tool.spaps] domains lists {domain!r}, which is not a domain"
+                " name",
+                hint="remove it from [tool.spaps] domains, or fix its spelling",
+            )
+        source = register_router(
+            source,
+            RouterRegistration.for_domain(package, domain),
+            filename=registry,
+            registry_module=f"{package}.api.registry",
+            line_length=ruff_line_length(document),
+        )
+    plan.add(registry, source)
 
 
 def service_context(answers: ServiceAnswers, *, created: str) -> dict[str, Any]:
@@ -216,11 +259,11 @@ def record_spaps_table(
     spaps["template-version"] = TEMPLATE_VERSION
     spaps["created"] = created
     domains = [str(d) for d in previous.get("domains", [])]
-    migration_domains = [str(d) for d in previous.get("migration-domains", ["core"])]
+    migration_domains = [str(d) for d in previous.get("migration-domains", [])]
     spaps["domains"] = tomlkit.array()
     spaps["domains"].extend(domains)
     spaps["migration-domains"] = tomlkit.array()
-    spaps["migration-domains"].extend(migration_domains or ["core"])
+    spaps["migration-domains"].extend(migration_domains or DEFAULT_MIGRATION_DOMAINS)
     recorded = tomlkit.table()
     recorded["description"] = answers.description
     recorded["celery"] = answers.celery

@@ -10,7 +10,15 @@ from __future__ import annotations
 
 from spaps_cli.errors import UsageError
 
-DOMAIN_KEYS = ("domains", "migration-domains")
+#: The migration-slug prefixes of a service with no domains: ``core`` owns the initial revision.
+DEFAULT_MIGRATION_DOMAINS = ("core",)
+
+#: Each list a new domain is appended to, and what it holds before any domain was added (also
+#: what ``new service`` records and what a missing key is recreated as).
+DOMAIN_KEYS: dict[str, tuple[str, ...]] = {
+    "domains": (),
+    "migration-domains": DEFAULT_MIGRATION_DOMAINS,
+}
 
 
 def record_domain(pyproject: str, domain: str, *, filename: str) -> str:
@@ -23,12 +31,14 @@ def record_domain(pyproject: str, domain: str, *, filename: str) -> str:
     if spaps is None:
         raise UsageError(f"{filename} has no [tool.spaps] table")
     changed = False
-    for key in DOMAIN_KEYS:
+    for key, default in DOMAIN_KEYS.items():
         values = spaps.get(key)
         if values is None:
             values = tomlkit.array()
+            values.extend(default)
             spaps[key] = values
             values = spaps[key]
+            changed = True
         if not isinstance(values, Array) or not all(isinstance(v, str) for v in values):
             raise UsageError(
                 f"{filename}: [tool.spaps] {key} must be a list of strings",

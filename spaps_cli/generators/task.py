@@ -13,13 +13,14 @@ is already there exactly as generated makes the edit a no-op, so re-running repo
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from spaps_cli import names
 from spaps_cli.errors import UsageError
 from spaps_cli.generators.domain import GeneratorResult, apply_and_report
+from spaps_cli.generators.source_text import SourceText, read_source
 from spaps_cli.plan import ConflictPolicy, Plan
 from spaps_cli.project import Project, find_project
 
@@ -69,22 +70,21 @@ def plan_task(project: Project, raw_name: str, *, domain: str) -> tuple[Plan, st
             " has no Celery worker",
             hint="generate the service with --celery (the default) to use tasks",
         )
+    names.task_name(raw_name, reserved=template_names(task_context(project, domain, "")))
     tasks_path = domain_dir / "tasks.py"
     relative = tasks_path.relative_to(project.root).as_posix()
-    try:
-        source = tasks_path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        source = TASKS_MODULE_HEADER.format(domain=domain)
-    except UnicodeDecodeError as exc:
-        raise UsageError(f"{relative} is not UTF-8 text", hint="save it as UTF-8") from exc
+    if tasks_path.exists():
+        source = read_source(tasks_path, display=relative)
+    else:
+        source = SourceText.parse(TASKS_MODULE_HEADER.format(domain=domain))
 
     context = task_context(project, domain, raw_name)
     snippet_tree = template_tree("task")
     snippet = create_environment(snippet_tree).get_template("snippet/task.py.jinja").render(context)
-    edited, name = add_task(source, snippet, raw_name, filename=relative)
+    edited, name = add_task(source.text, snippet, raw_name, filename=relative)
 
     plan = Plan(project.root)
-    plan.add(relative, edited, is_edit=True)
+    plan.add(relative, source.restore(edited), is_edit=True)
     render_tree(template_tree("task/files"), context, plan)
     return plan, name
 
@@ -98,6 +98,44 @@ def task_context(project: Project, domain: str, task: str) -> dict[str, Any]:
         "task": task,
         "task_name": f"{service}.{domain}.{task}",
     }
+
+
+#: Rendered in place of the task name to tell the names a template derives from the task
+#: (``_NAME``, ``test_NAME_runs_on_the_worker``) from the fixed ones it binds or uses.
+_PLACEHOLDER = "spaps_placeholder_task"
+
+
+def template_names(context: Mapping[str, Any]) -> frozenset[str]:
+    """Every identifier the task templates (snippet and test) bind or use, whatever the task.
+
+    A task named like one of them would rebind it (``celery_app``, ``create_notification_task``)
+    or shadow it inside the generated code (``expected``, ``result``, ``dict``), so the name is
+    refused. Read from the templates themselves, so a template change needs no list to follow.
+    """
+    import ast
+
+    from spaps_cli.generators.render import create_environment, template_sources
+    from spaps_cli.generators.templates_location import template_tree
+
+    tree = template_tree("task")
+    environment = create_environment(tree)
+    found: set[str] = set()
+    for source in template_sources(tree):
+        if not source.name.endswith(".py.jinja"):
+            continue
+        rendered = environment.get_template(source.as_posix()).render(
+            {**context, "task": _PLACEHOLDER, "task_name": _PLACEHOLDER}
+        )
+        for node in ast.walk(ast.parse(rendered)):
+            if isinstance(node, ast.Name):
+                found.add(node.id)
+            elif isinstance(node, ast.alias):
+                found.add(node.asname or node.name.split(".")[0])
+            elif isinstance(node, ast.arg):
+                found.add(node.arg)
+            elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                found.add(node.name)
+    return frozenset(name for name in found if _PLACEHOLDER not in name)
 
 
 def add_task(source: str, snippet: str, raw_name: str, *, filename: str) -> tuple[str, str]:

@@ -160,13 +160,46 @@ def run_bump(request: BumpRequest) -> BumpOutcome:
     outcome.plan.apply(outcome.resolutions)
     if request.commit or request.tag:
         repo = _git_root(outcome.package.root)
-        paths = [r.file.path for r in outcome.resolutions if r.action.writes]
+        written = [r for r in outcome.resolutions if r.action.writes]
         message = f"Release {outcome.package.name} {outcome.new}"
-        outcome.commit = git.commit(repo, paths, message)
+        try:
+            outcome.commit = git.commit(repo, [r.file.path for r in written], message)
+        except git.GitError as exc:  # a hook said no, or git itself failed or timed out
+            _undo(repo, written)
+            reason = exc.reason if isinstance(exc, git.CommitFailedError) else exc.message
+            raise git.GitError(
+                f"git commit failed, so the bump was undone ({len(written)} files restored and"
+                f" unstaged): {reason}",
+                hint="fix what the hook reported, then run the bump again",
+            ) from exc
         if request.tag:
             git.tag(repo, outcome.tag, message)
             outcome.tagged = True
     return outcome
+
+
+def _undo(repo: Path, written: list[Resolution]) -> None:
+    """Put back the bytes every written file had and unstage it: the tree is as before the bump.
+
+    The tree was clean when the bump started (``--commit`` requires it), so the index entries
+    of these files equalled HEAD, and resetting them to HEAD restores the index exactly.
+    """
+    from spaps_cli.errors import FileAccessError
+    from spaps_cli.plan import atomic_write
+
+    try:
+        git.unstage(repo, [r.file.path for r in written])
+        for resolution in written:
+            if resolution.before is None:
+                resolution.file.path.unlink(missing_ok=True)
+            else:
+                atomic_write(resolution.file.path, resolution.before)
+    except (OSError, git.GitError) as exc:
+        names = ", ".join(r.file.path.name for r in written)
+        raise FileAccessError(
+            f"git commit failed and the bump could not be undone ({exc}): check {names}",
+            hint="restore them with git checkout -- <file>",
+        ) from exc
 
 
 def _check_flags(request: BumpRequest) -> None:
@@ -181,8 +214,7 @@ def _check_flags(request: BumpRequest) -> None:
             "--tag needs --commit: the tag must point at the commit that holds the bump",
             hint="add --commit",
         )
-    if request.timeout <= 0:
-        raise UsageError("--timeout must be a positive number of seconds")
+    index_client.validate_options(request.index, request.timeout)
 
 
 def _release_date(text: str | None) -> str:

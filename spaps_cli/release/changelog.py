@@ -6,7 +6,10 @@ not mean to change stays byte-for-byte. Headings are recognised only at level tw
 objects, so ``## [1.2.4-rc.1]`` counts as a heading for ``1.2.4rc1`` (towncrier's weak duplicate
 guard, issue #29, is the pitfall this avoids).
 
-Link references at the bottom are rewritten the Keep a Changelog way: ``[Unreleased]`` compares
+The links block is the run of link reference definitions (``[label]: url "optional title"``, in
+CommonMark's syntax) that ends the file. Definitions anywhere else, such as ``[#12]: ...`` under
+``Unreleased``, are part of their section and move with it. Link references at the bottom are
+rewritten the Keep a Changelog way: ``[Unreleased]`` compares
 the new tag with ``HEAD``; the new version compares the previous release's tag with the new tag,
 or links to the tag itself on a first release. The repository URL comes from the existing links,
 else from ``[project.urls]``; URLs are written in the GitHub form.
@@ -27,7 +30,14 @@ if TYPE_CHECKING:
 _HEADING = re.compile(r"^##\s+\[(?P<label>[^\]]+)\](?P<rest>.*)$")
 _BARE_VERSION_HEADING = re.compile(r"^##\s+v?\d")
 _OTHER_HEADING = re.compile(r"^##\s")
-_LINK_REF = re.compile(r"^\[(?P<label>[^\]]+)\]:\s*(?P<url>\S+)\s*$")
+#: A one-line CommonMark link reference definition: up to three spaces of indent, the label,
+#: the destination (bare or in <...>), and an optional title in "...", '...' or (...).
+_LINK_REF = re.compile(
+    r"^ {0,3}\[(?P<label>(?:[^\[\]\\]|\\.)+)\]:[ \t]*"
+    r"(?P<url><[^<>\r\n]*>|[^\s<]\S*)"
+    r"(?:[ \t]+(?P<title>\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*'|\((?:[^()\\]|\\.)*\)))?"
+    r"[ \t]*$"
+)
 _SUBHEADING = re.compile(r"^#{3,}\s")
 _REPO_FROM_LINK = re.compile(
     r"^(?P<repo>https?://[^/\s]+/[^/\s]+/[^/\s]+?)(?:\.git)?/(?:compare|releases|tree|commits|-/)"
@@ -54,7 +64,7 @@ class Changelog:
     path: Path
     lines: list[str]  # with their line endings
     headings: list[Heading]
-    link_refs: dict[str, int]  # label (lower case) -> line index
+    link_refs: dict[str, int]  # the links block at the end: label key -> line index
     other_headings: list[int]  # level-two headings that are not releases ("## Notes")
 
     @property
@@ -69,7 +79,7 @@ class Changelog:
         return next((h for h in self.releases if h.version == version), None)
 
     def section_body(self, heading: Heading) -> list[str]:
-        """Lines between ``heading`` and the next level-two heading or the link references."""
+        """Lines between ``heading`` and the next level-two heading or the links block."""
         start = heading.line + 1
         following = [h.line for h in self.headings if h.line > heading.line]
         following += [line for line in self.link_refs.values() if line > heading.line]
@@ -78,16 +88,18 @@ class Changelog:
         return self.lines[start:end]
 
     def is_empty(self, heading: Heading) -> bool:
-        """True when the section holds no entries (blank lines and bare ``###`` titles only)."""
+        """True when the section holds no entries: only blank lines, bare ``###`` titles and
+        link definitions (which render nothing)."""
         return all(
-            not line.strip() or _SUBHEADING.match(line) for line in self.section_body(heading)
+            not line.strip() or _SUBHEADING.match(line) or _LINK_REF.match(line.rstrip("\r\n"))
+            for line in self.section_body(heading)
         )
 
     def repository_url(self) -> str | None:
         for index in sorted(self.link_refs.values()):
             match = _LINK_REF.match(self.lines[index].rstrip("\r\n"))
             if match:
-                repo = _REPO_FROM_LINK.match(match["url"])
+                repo = _REPO_FROM_LINK.match(match["url"].strip("<>"))
                 if repo:
                     return repo["repo"]
         return None
@@ -107,7 +119,6 @@ def parse_changelog(path: Path, text: str) -> Changelog:
 
     lines = text.splitlines(keepends=True)
     headings: list[Heading] = []
-    link_refs: dict[str, int] = {}
     other_headings: list[int] = []
     in_fence = False
     for index, raw in enumerate(lines):
@@ -115,10 +126,6 @@ def parse_changelog(path: Path, text: str) -> Changelog:
         if line.lstrip().startswith(("```", "~~~")):
             in_fence = not in_fence
         if in_fence:
-            continue
-        link = _LINK_REF.match(line)
-        if link and (headings or other_headings):  # refs in the intro are the intro's own
-            link_refs.setdefault(link["label"].strip().lower(), index)
             continue
         heading = _HEADING.match(line)
         if heading is None:
@@ -151,7 +158,28 @@ def parse_changelog(path: Path, text: str) -> Changelog:
             f"{path} has no '## [Unreleased]' section",
             hint="add '## [Unreleased]' above the newest release (Keep a Changelog layout)",
         )
+    link_refs: dict[str, int] = {}
+    for index in _links_block(lines, _definitions(lines)):
+        link = _LINK_REF.match(lines[index].rstrip("\r\n"))
+        assert link is not None
+        link_refs.setdefault(_label_key(link["label"]), index)  # CommonMark: the first one wins
     return Changelog(path, lines, headings, link_refs, other_headings)
+
+
+def _links_block(lines: list[str], definitions: set[int]) -> list[int]:
+    """Indexes of the link definitions that end the file (blank lines between them allowed)."""
+    block: list[int] = []
+    index = len(lines) - 1
+    while index >= 0 and (index in definitions or not lines[index].strip()):
+        if index in definitions:
+            block.append(index)
+        index -= 1
+    return sorted(block)
+
+
+def _label_key(label: str) -> str:
+    """CommonMark matches labels case-insensitively, with runs of white space collapsed."""
+    return " ".join(label.split()).casefold()
 
 
 @dataclass(frozen=True)
@@ -205,7 +233,6 @@ def release_changelog(
         previous,
         tag_prefix=tag_prefix,
         newline=newline,
-        start=unreleased.line,
     )
     return ReleasedChangelog("".join(lines), was_empty, linked=True)
 
@@ -239,8 +266,12 @@ def _rewrite_links(
     *,
     tag_prefix: str,
     newline: str,
-    start: int,
 ) -> list[str]:
+    """Put fresh ``[Unreleased]`` and ``[version]`` definitions at the top of the links block.
+
+    Every older definition of either label is dropped (with any title), wherever it is: in
+    CommonMark the first definition wins, so a stale one left above would hide the new one.
+    """
     tag = f"{tag_prefix}{version}"
     new_refs = [f"[Unreleased]: {repository}/compare/{tag}...HEAD{newline}"]
     if previous is None:
@@ -249,20 +280,37 @@ def _rewrite_links(
         new_refs.append(
             f"[{version}]: {repository}/compare/{tag_prefix}{previous}...{tag}{newline}"
         )
+    definitions = _definitions(lines)
+    block = _links_block(lines, definitions)
+    replaced = {UNRELEASED, _label_key(str(version))}
     kept: list[str] = []
-    first_ref: int | None = None
-    for position, raw in enumerate(lines):
-        match = _LINK_REF.match(raw.rstrip("\r\n")) if position > start else None
-        if match and first_ref is None:
-            first_ref = len(kept)
-        if match and match["label"].strip().lower() in {UNRELEASED, str(version).lower()}:
-            continue
-        kept.append(raw)
-    if first_ref is None:
-        while kept and not kept[-1].strip():
-            kept.pop()
-        return [*kept, newline, *new_refs]
-    return kept[:first_ref] + new_refs + kept[first_ref:]
+    for index, raw in enumerate(lines):
+        if block and index == block[0]:
+            kept += new_refs
+        if index not in definitions or _label_key(_link_label(raw)) not in replaced:
+            kept.append(raw)
+    if block:
+        return kept
+    while kept and not kept[-1].strip():
+        kept.pop()
+    return [*kept, newline, *new_refs]
+
+
+def _link_label(line: str) -> str:
+    match = _LINK_REF.match(line.rstrip("\r\n"))
+    return "" if match is None else match["label"]
+
+
+def _definitions(lines: list[str]) -> set[int]:
+    """Indexes of the link definition lines outside fenced code blocks."""
+    found: set[int] = set()
+    in_fence = False
+    for index, raw in enumerate(lines):
+        if raw.lstrip().startswith(("```", "~~~")):
+            in_fence = not in_fence
+        elif not in_fence and _LINK_REF.match(raw.rstrip("\r\n")):
+            found.add(index)
+    return found
 
 
 def _trim_blank(lines: list[str]) -> list[str]:

@@ -108,14 +108,11 @@ class CheckReport:
 def run_check(request: CheckRequest) -> CheckReport:
     from packaging.version import InvalidVersion, Version
 
+    index_client.validate_options(request.index, request.timeout)
     pkg = package_module.load_package(package_module.locate(request.package, cwd=request.cwd))
     if request.offline:
         lookup = index_client.skipped(request.index, pkg.name)
     else:
-        if request.timeout <= 0:
-            from spaps_cli.errors import UsageError
-
-            raise UsageError("--timeout must be a positive number of seconds")
         lookup = index_client.lookup(pkg.name, index=request.index, timeout=request.timeout)
     try:
         version: Version | None = Version(pkg.version_text)
@@ -135,6 +132,11 @@ def run_check(request: CheckRequest) -> CheckReport:
             f"{pkg.pyproject_path.name}: version {pkg.version_text!r} is not valid PEP 440"
         )
         return report
+    if version.local is not None:
+        report.problems.append(
+            f"{pkg.pyproject_path.name}: version {pkg.version_text} has a local version label"
+            f" (+{version.local}), which package indexes refuse: drop the part after '+'"
+        )
     if str(version) != pkg.version_text:
         report.warnings.append(
             f"version {pkg.version_text!r} is not normalised; it is published as {version}"
@@ -165,7 +167,7 @@ def compare(version: Version, lookup: index_client.IndexLookup) -> Outcome:
 def _check_version_file(pkg: package_module.Package, report: CheckReport) -> None:
     if pkg.version_file is None:
         return
-    report.version_file = pkg.version_file.path.relative_to(pkg.root).as_posix()
+    report.version_file = pkg.display(pkg.version_file.path)
     report.version_file_value = pkg.version_file.value
     drift = pkg.drift()
     if drift is not None:

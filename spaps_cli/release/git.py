@@ -105,10 +105,30 @@ def require_new_tag(root: Path, tag: str) -> None:
         raise ConflictError(f"tag {tag} already exists", hint="a version is tagged once")
 
 
+class CommitFailedError(GitError):
+    """``git add``/``git commit`` refused (typically a pre-commit hook); ``reason`` is its
+    first line of output, which is where hooks put what went wrong."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"git commit failed: {reason}")
+        self.reason = reason
+
+
 def commit(root: Path, paths: list[Path], message: str) -> str:
-    _run(root, "add", "--", *(str(p) for p in paths))
-    _run(root, "commit", "--quiet", "-m", message, "--", *(str(p) for p in paths))
+    names = [str(p) for p in paths]
+    for args in (("add", "--", *names), ("commit", "--quiet", "-m", message, "--", *names)):
+        result = _run(root, *args, check=False)
+        if result.returncode != 0:
+            lines = [line.strip() for line in (result.stderr + result.stdout).splitlines()]
+            raise CommitFailedError(
+                next((line for line in lines if line), f"exit {result.returncode}")
+            )
     return _run(root, "rev-parse", "HEAD").stdout.strip()
+
+
+def unstage(root: Path, paths: list[Path]) -> None:
+    """Put the index entries of ``paths`` back to HEAD (works on an unborn branch too)."""
+    _run(root, "reset", "--quiet", "--", *(str(p) for p in paths))
 
 
 def tag(root: Path, name: str, message: str) -> None:

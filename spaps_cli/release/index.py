@@ -13,15 +13,26 @@ Two wire formats, chosen from the URL:
   form, ``GET {index}/{name}/`` with ``Accept: application/vnd.pypi.simple.v1+json``; versions
   are ``versions`` (PEP 700) or, for older servers, read from the file names.
 
+``--timeout`` is a deadline for the whole lookup. httpx's timeouts apply to each connect, read
+and write separately (and not to DNS), so an index that drips its answer a few bytes at a time
+would keep the release waiting for as long as it likes; the request therefore runs in a daemon
+thread that the caller waits for at most ``timeout`` seconds, and the thread stops reading as
+soon as the caller has given up.
+
 httpx is imported inside :func:`lookup` so ``spaps --help`` never pays for it.
 """
 
 from __future__ import annotations
 
+import json
+import math
 import re
+import threading
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
+
+from spaps_cli.errors import UsageError
 
 if TYPE_CHECKING:
     from packaging.version import Version
@@ -82,27 +93,91 @@ def skipped(index: str | None, name: str) -> IndexLookup:
     )
 
 
-def lookup(name: str, *, index: str | None = None, timeout: float = DEFAULT_TIMEOUT) -> IndexLookup:
-    """Ask the index for every version of ``name``; never raises for network trouble."""
+def validate_options(index: str | None, timeout: float, name: str = "x") -> str:
+    """The project URL for ``--index``/``--timeout``; either one malformed is a usage error.
+
+    Called before anything is read or written, so a typo in an option is exit 2 with one line
+    naming the option, never a traceback or an UNVERIFIABLE that would send someone to retry.
+    """
     import httpx
 
+    if not math.isfinite(timeout) or timeout <= 0:
+        raise UsageError(
+            f"--timeout {timeout:g} is not a positive number of seconds", hint="e.g. --timeout 10"
+        )
     url = project_url(resolve_index(index), name)
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, ValueError) as exc:
+        raise UsageError(
+            f"--index {index!r} is not a valid URL ({exc})",
+            hint="pass pypi, testpypi or an http(s):// URL",
+        ) from exc
+    if parsed.scheme not in {"http", "https"} or not parsed.host:
+        raise UsageError(
+            f"--index {index!r} is not an http(s) URL with a host",
+            hint="pass pypi, testpypi or an http(s):// URL such as https://pypi.org",
+        )
+    return url
+
+
+def lookup(name: str, *, index: str | None = None, timeout: float = DEFAULT_TIMEOUT) -> IndexLookup:
+    """Ask the index for every version of ``name`` within ``timeout`` seconds in total.
+
+    Never raises for network trouble (that is UNVERIFIABLE); a malformed ``index`` or
+    ``timeout`` raises :class:`~spaps_cli.errors.UsageError`.
+    """
+    url = validate_options(index, timeout, name)
+    gave_up = threading.Event()
+    answers: list[IndexLookup] = []
+    failures: list[BaseException] = []
+
+    def ask() -> None:
+        try:
+            answers.append(_fetch(url, timeout, gave_up))
+        except BaseException as exc:  # handed to the caller's thread, which re-raises it
+            failures.append(exc)
+
+    worker = threading.Thread(target=ask, name="spaps-index-lookup", daemon=True)
+    worker.start()
+    worker.join(timeout)
+    if failures:
+        raise failures[0]
+    if not answers:
+        gave_up.set()  # the worker stops at its next chunk; as a daemon it never blocks exit
+        return _unverifiable(url, f"timed out after {timeout:g}s")
+    return answers[0]
+
+
+def _fetch(url: str, timeout: float, gave_up: threading.Event) -> IndexLookup:
+    """One GET of ``url``, read in chunks so it can stop when the caller has given up."""
+    import httpx
+
     simple = url.endswith("/")
     headers = {"Accept": SIMPLE_JSON if simple else "application/json"}
     headers["User-Agent"] = "spaps-release"
     try:
-        with httpx.Client(timeout=timeout, follow_redirects=True, headers=headers) as client:
-            response = client.get(url)
+        with (
+            httpx.Client(timeout=timeout, follow_redirects=True, headers=headers) as client,
+            client.stream("GET", url) as response,
+        ):
+            if response.status_code == 404:
+                return IndexLookup(LookupStatus.NOT_FOUND, url, reason="404 Not Found")
+            if response.status_code != 200:
+                return _unverifiable(url, f"HTTP {response.status_code} from the index")
+            chunks: list[bytes] = []
+            for chunk in response.iter_bytes():
+                if gave_up.is_set():
+                    return _unverifiable(url, f"timed out after {timeout:g}s")
+                chunks.append(chunk)
     except httpx.TimeoutException:
         return _unverifiable(url, f"timed out after {timeout:g}s")
+    except httpx.InvalidURL as exc:  # e.g. a redirect to a malformed Location
+        return _unverifiable(url, f"the index sent an invalid URL: {exc}")
     except httpx.HTTPError as exc:  # DNS, refused connection, TLS, protocol errors
         return _unverifiable(url, f"{type(exc).__name__}: {exc or 'connection failed'}")
-    if response.status_code == 404:
-        return IndexLookup(LookupStatus.NOT_FOUND, url, reason="404 Not Found")
-    if response.status_code != 200:
-        return _unverifiable(url, f"HTTP {response.status_code} from the index")
     try:
-        payload = response.json()
+        payload = json.loads(b"".join(chunks))
     except ValueError:
         return _unverifiable(url, "the index answered 200 with a body that is not JSON")
     try:
@@ -142,7 +217,10 @@ def _simple_versions(payload: Any) -> dict[str, bool]:
         if version is not None:
             yanked.setdefault(version, []).append(bool(entry.get("yanked", False)))
     result = {version: all(flags) for version, flags in yanked.items()}
-    for version in payload.get("versions", []):  # PEP 700: versions with no files left count too
+    listed = payload.get("versions", [])
+    if not isinstance(listed, list):  # a string would be read one character at a time
+        raise TypeError("'versions' is not a list")
+    for version in listed:  # PEP 700: versions with no files left count too
         result.setdefault(str(version), False)
     return result
 

@@ -11,6 +11,13 @@ Pre-release rules, after commitizen's "linear" mode and hatchling's ``standard``
   (``1.3.0rc1`` + ``minor`` -> ``1.3.0``; ``1.3.1rc1`` + ``minor`` -> ``1.4.0``);
 * ``prerelease`` on a final ``X.Y.Z`` gives ``X.Y.(Z+1)rc0``; on a pre-release it counts up;
 * ``--dev`` makes the result a ``.devN`` release of what the bump would otherwise give.
+
+Releases with more than three numbers (``1.2.3.4``): ``major``/``minor``/``patch`` move the
+first three and drop the rest (``1.2.3.4`` + ``patch`` -> ``1.2.4``), and "of exactly that kind"
+looks at every number: ``1.2.3.4rc1`` is finalised by ``patch`` (the smallest bump) to
+``1.2.3.4``, but is not a pre-release of a minor or major release, so ``minor`` gives ``1.3.0``
+and ``1.0.0.1rc1`` + ``major`` gives ``2.0.0``. ``prerelease`` on a pre-release keeps its whole
+release (``1.2.3.4rc1`` -> ``1.2.3.4rc2``).
 """
 
 from __future__ import annotations
@@ -110,8 +117,17 @@ def compute_bump(
     else:
         core = _next_release(base, kind, pre, notes)
     new = _with_dev(core, base) if dev else core
-    if new <= base:  # the rules above guarantee this; kept as the one guard every path shares
-        raise VersionOrderError(f"bump {kind.value} from {base} gave {new}, which is not newer")
+    if new <= base:  # the one guard every path shares
+        if dev and core > base:
+            raise VersionOrderError(
+                f"{kind.value} --dev on {base} would give {new}, which is older: .dev releases"
+                f" of {core} sort before its pre-releases",
+                hint=f"drop --dev to release {core}, or use 'prerelease --dev'",
+            )
+        raise VersionOrderError(
+            f"{kind.value} on {base} would give {new}, which is not newer",
+            hint="pass the next version explicitly: spaps release bump X.Y.Z",
+        )
     return BumpResult(new=new, base=base, notes=notes)
 
 
@@ -153,19 +169,19 @@ def check_explicit(
 
 def _next_release(base: Version, kind: BumpKind, pre: PrePhase | None, notes: list[str]) -> Version:
     major, minor, micro = release_triple(base)
+    own = _own_release(base)
     if kind is BumpKind.MAJOR:
-        target, matches = (major + 1, 0, 0), minor == 0 and micro == 0
+        target, matches = (major + 1, 0, 0), not any(own[1:])
     elif kind is BumpKind.MINOR:
-        target, matches = (major, minor + 1, 0), micro == 0
+        target, matches = (major, minor + 1, 0), not any(own[2:])
     else:
         target, matches = (major, minor, micro + 1), True
     if base.is_prerelease and base.post is None and matches:
         # 1.3.0rc1 is a pre-release *of* 1.3.0: a minor bump finishes it instead of skipping it.
-        target = (major, minor, micro)
         if pre is None:
-            notes.append(f"{base} is a pre-release of {_build(base.epoch, target)}: finalising it")
-            return _build(base.epoch, target)
-        return _build(base.epoch, target, _advance_phase(base, pre, notes))
+            notes.append(f"{base} is a pre-release of {_build(base.epoch, own)}: finalising it")
+            return _build(base.epoch, own)
+        return _build(base.epoch, own, _advance_phase(base, pre, notes))
     if pre is None:
         return _build(base.epoch, target)
     return _build(base.epoch, target, (pre.value, 0))
@@ -176,9 +192,16 @@ def _next_prerelease(base: Version, pre: PrePhase | None, notes: list[str]) -> V
     if not base.is_prerelease or base.post is not None:
         phase = (pre or PrePhase.RC).value
         return _build(base.epoch, (major, minor, micro + 1), (phase, 0))
+    own = _own_release(base)
     if base.pre is None:  # a bare dev release such as 1.3.0.dev2: its first pre-release
-        return _build(base.epoch, (major, minor, micro), ((pre or PrePhase.RC).value, 0))
-    return _build(base.epoch, (major, minor, micro), _advance_phase(base, pre, notes))
+        return _build(base.epoch, own, ((pre or PrePhase.RC).value, 0))
+    return _build(base.epoch, own, _advance_phase(base, pre, notes))
+
+
+def _own_release(version: Version) -> tuple[int, ...]:
+    """Every release number of ``version``, padded to three (``1.3rc1`` is of ``1.3.0``)."""
+    release = version.release
+    return (*release, 0, 0)[: max(3, len(release))]
 
 
 def _advance_phase(base: Version, pre: PrePhase | None, notes: list[str]) -> tuple[str, int]:
@@ -212,9 +235,7 @@ def _without_dev(version: Version) -> Version:
     return Version(text.rsplit(".dev", 1)[0]) if version.dev is not None else Version(text)
 
 
-def _build(
-    epoch: int, release: tuple[int, int, int], pre: tuple[str, int] | None = None
-) -> Version:
+def _build(epoch: int, release: tuple[int, ...], pre: tuple[str, int] | None = None) -> Version:
     from packaging.version import Version
 
     text = ".".join(str(part) for part in release)

@@ -61,6 +61,44 @@ def test_rerun_with_same_answers_is_all_identical_and_writes_nothing(
     assert {p: p.stat().st_mtime_ns for p in mtimes} == mtimes
 
 
+def test_rerun_after_add_domain_keeps_the_domains_registered(
+    run_spaps: RunSpaps, tmp_path: Path
+) -> None:
+    """The registry is rendered with the recorded domains: identical, and --force keeps them."""
+    target = tmp_path / "svc"
+    generate(run_spaps, target)
+    for domain in ("users", "shop_items_long"):
+        assert run_spaps("add", "domain", domain, "--dir", str(target)).code == ExitCode.OK
+    before = tree_snapshot(target)
+
+    outcome = run_spaps("new", "service", NAME, "--dir", str(target), "--json")
+
+    assert outcome.code == ExitCode.OK, outcome.stderr
+    assert {row["action"] for row in json.loads(outcome.stdout)["files"]} == {"identical"}
+    assert tree_snapshot(target) == before
+
+    registry = target / "src/billing_api/api/registry.py"
+    registry.write_text(registry.read_text().replace("    app.include_router(users_router)\n", ""))
+    forced = run_spaps("new", "service", NAME, "--dir", str(target), "--force")
+
+    assert forced.code == ExitCode.OK, forced.stderr
+    assert tree_snapshot(target) == before
+
+
+def test_recorded_domain_that_is_not_a_name_is_a_usage_error(
+    run_spaps: RunSpaps, tmp_path: Path
+) -> None:
+    target = tmp_path / "svc"
+    generate(run_spaps, target)
+    pyproject = target / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace("domains = []", 'domains = ["a.b"]', 1))
+
+    outcome = run_spaps("new", "service", NAME, "--dir", str(target))
+
+    assert outcome.code == ExitCode.USAGE
+    assert "[tool.spaps] domains lists 'a.b', which is not a domain name" in outcome.stderr
+
+
 def test_rerun_keeps_the_recorded_migration_timestamp(run_spaps: RunSpaps, tmp_path: Path) -> None:
     target = tmp_path / "svc"
     generate(run_spaps, target)

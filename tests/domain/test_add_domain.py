@@ -350,11 +350,11 @@ def test_regenerating_the_service_keeps_the_domains_it_recorded(
 ) -> None:
     assert spaps("add", "domain", "billing", "--dir", str(service_root)).code == 0
     pyproject = (service_root / "pyproject.toml").read_bytes()
-    # The registry now differs from the template (it includes the billing router): --skip keeps
-    # it, and the pyproject that records the domain must come out identical, not reset.
+    # The registry is rendered with the recorded billing router and the pyproject that records
+    # the domain must come out identical, not reset.
     result = spaps("new", "service", "billing-api", "--dir", str(service_root), "--skip", "--json")
     assert result.code == 0, result.stderr
     actions = {row["path"]: row["action"] for row in result.json()["files"]}
     assert actions["pyproject.toml"] == "identical"
-    assert actions["src/billing_api/api/registry.py"] == "skip"
+    assert actions["src/billing_api/api/registry.py"] == "identical"
     assert (service_root / "pyproject.toml").read_bytes() == pyproject

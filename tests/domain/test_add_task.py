@@ -157,3 +157,21 @@ def test_helper_name_taken_and_syntax_error() -> None:
         add_task("def (:\n", SNIPPET, "ping_partner", filename="tasks.py")
     with pytest.raises(InvalidNameError):
         add_task("ping_partner = 2\n", SNIPPET, "ping_partner", filename="tasks.py")
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["celery_app", "create_notification_task", "domain_modules", "expected", "result", "dict"],
+)
+def test_a_name_the_generated_code_uses_is_refused(
+    billing: Path, spaps: RunSpaps, name: str
+) -> None:
+    """The snippet and the test bind or use these names: a task of that name breaks them."""
+    before = snapshot(billing)
+
+    result = spaps("add", "task", name, "--domain", "billing", "--dir", str(billing))
+
+    assert result.code == 2
+    assert f"invalid task name '{name}'" in result.stderr
+    assert "a name the generated task module or its test already uses" in result.stderr
+    assert snapshot(billing) == before

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from cli.cli_runner import RunSpaps
+
+from spaps_cli.names import max_domain_length
 
 from .conftest import snapshot
 
@@ -27,6 +32,7 @@ from .conftest import snapshot
         ("api", "is already used inside every service"),
         ("billing_api", "cannot have the service package's own name"),
         ("x" * 41, "at most 40"),
+        ("x" * 20, "at most 19 for a domain of billing_api"),
     ],
 )
 def test_bad_names_are_refused(
@@ -101,3 +107,50 @@ def test_bad_task_names_are_refused(
     assert result.code == 2
     assert problem in result.stderr
     assert snapshot(service_root) == before
+
+
+@pytest.mark.parametrize("name", ["meta", "status"])
+def test_a_module_of_the_api_package_is_refused(
+    service_root: Path, spaps: RunSpaps, name: str
+) -> None:
+    """The registry imports ``<module>_router`` from each api module: the domain's alias."""
+    (service_root / "src/billing_api/api/status.py").write_text("router = None\n")
+    before = snapshot(service_root)
+
+    result = spaps("add", "domain", name, "--dir", str(service_root))
+
+    assert result.code == 2
+    assert f"'{name}' is a module of the service's api package" in result.stderr
+    assert snapshot(service_root) == before
+
+
+def _ruff() -> str:
+    found = shutil.which("ruff") or str(Path(sys.executable).parent / "ruff")
+    if not Path(found).is_file():
+        pytest.skip("ruff is not installed")
+    return found
+
+
+@pytest.mark.parametrize("service", ["ab", "billing-api", "abcdefghij-abcdefghij"])
+def test_the_longest_domain_names_allowed_generate_ruff_clean_code(
+    tmp_path: Path, spaps: RunSpaps, service: str
+) -> None:
+    """Every starter at the longest allowed name: the service's own ruff check and format pass."""
+    root = tmp_path / "svc"
+    assert spaps("new", "service", service, "--dir", str(root)).code == 0
+    limit = max_domain_length(service.replace("-", "_"))
+    for starter in ("crud", "users", "admin"):
+        # No underscores: the class name (the domain in CamelCase) is then as long as it gets.
+        name = ("abcdefghijklmnopqrstuvwxyz" * 2)[: limit - 1] + starter[0]
+        result = spaps("add", "domain", name, "--starter", starter, "--dir", str(root))
+        assert result.code == 0, result.stderr
+    too_long = "x" * (limit + 1)
+    refused = spaps("add", "domain", too_long, "--dir", str(root))
+    assert refused.code == 2
+    assert f"at most {limit} for a domain of" in refused.stderr
+
+    for command in (["check"], ["format", "--check"]):
+        lint = subprocess.run(
+            [_ruff(), *command, "--no-cache", "."], cwd=root, capture_output=True, text=True
+        )
+        assert lint.returncode == 0, lint.stdout + lint.stderr

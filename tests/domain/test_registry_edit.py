@@ -12,7 +12,11 @@ import textwrap
 import pytest
 
 from spaps_cli.errors import UsageError
-from spaps_cli.generators.registry_edit import RouterRegistration, register_router
+from spaps_cli.generators.registry_edit import (
+    RouterRegistration,
+    _assert_compiles,
+    register_router,
+)
 
 PACKAGE = "billing_api"
 FILENAME = "src/billing_api/api/registry.py"
@@ -286,6 +290,7 @@ TRANSFORMED = [
         """,
         """\
         \"\"\"Registry without imports.\"\"\"
+
         from billing_api.domains.users.router import router as users_router
 
 
@@ -294,6 +299,48 @@ TRANSFORMED = [
             app.include_router(users_router)
         """,
         id="one-line-function-and-no-imports",
+    ),
+    pytest.param(
+        """\
+        \"\"\"Registry with only a future import.\"\"\"
+
+        from __future__ import annotations
+
+
+        def register_routers(app):
+            pass
+        """,
+        """\
+        \"\"\"Registry with only a future import.\"\"\"
+
+        from __future__ import annotations
+
+        from billing_api.domains.users.router import router as users_router
+
+
+        def register_routers(app):
+            app.include_router(users_router)
+        """,
+        id="import-goes-after-docstring-and-future-import",
+    ),
+    pytest.param(
+        """\
+        from __future__ import annotations
+
+
+        def register_routers(app):
+            pass
+        """,
+        """\
+        from __future__ import annotations
+
+        from billing_api.domains.users.router import router as users_router
+
+
+        def register_routers(app):
+            app.include_router(users_router)
+        """,
+        id="import-goes-after-future-import-without-docstring",
     ),
     pytest.param(
         """\
@@ -316,6 +363,26 @@ TRANSFORMED = [
             app.include_router(users_router)
         """,
         id="import-inside-function-reused",
+    ),
+    pytest.param(
+        """\
+        from fastapi import FastAPI
+
+
+        def register_routers(app: FastAPI) -> None:
+            app.include_router(health)
+            from billing_api.domains.users.router import router as users_router
+        """,
+        """\
+        from fastapi import FastAPI
+
+
+        def register_routers(app: FastAPI) -> None:
+            app.include_router(health)
+            from billing_api.domains.users.router import router as users_router
+            app.include_router(users_router)
+        """,
+        id="import-inside-function-after-the-includes-include-goes-below-it",
     ),
     pytest.param(
         """\
@@ -541,3 +608,9 @@ def test_errors_leave_no_partial_result_and_two_domains_stack() -> None:
     assert twice.count("include_router(admin_router)") == 1
     assert twice.index("domains.admin.router") < twice.index("domains.users.router")
     assert twice.index("include_router(users_router)") < twice.index("include_router(admin_router)")
+
+
+def test_safety_net_compiles_for_real() -> None:
+    """A misplaced ``from __future__`` import parses as an AST but does not compile."""
+    with pytest.raises(UsageError, match="produced invalid code"):
+        _assert_compiles("import os\nfrom __future__ import annotations\n", FILENAME)

@@ -15,7 +15,7 @@ import pytest
 from cli.cli_runner import RunSpaps
 
 from spaps_cli.fleet.compat import load_matrix, parse_matrix
-from spaps_cli.fleet.doctor import run_doctor
+from spaps_cli.fleet.doctor import check_migrations, check_runtime_version, run_doctor
 from spaps_cli.fleet.records import database_identity
 from spaps_cli.project import find_project
 
@@ -476,3 +476,69 @@ def test_env_prefix_of_the_settings_loader_is_respected(
     prod = run_spaps("doctor", str(service), "--json", "--env", "prod").json()
     assert prod["env"] == "prod"
     assert {f["id"] for f in prod["findings"]} == {"settings.production"}
+
+
+# --------------------------------------------------------------------------- pin and script paths
+
+
+@pytest.mark.parametrize(
+    ("requirement", "witness"),
+    [
+        ("spaps-server-quickstart>=0.1.0,<1.0", "0.2"),  # an upper bound, but too high
+        ("spaps-server-quickstart~=0.1", "0.2"),  # ~=0.1 means >=0.1,<1
+        ("spaps-server-quickstart<0.2", "0.0.0"),  # no lower bound
+        ("spaps-server-quickstart>=0.0.9,<0.2", "0.0.9"),
+    ],
+)
+def test_a_pin_wider_than_the_template_range_is_too_wide(
+    service: Path, requirement: str, witness: str
+) -> None:
+    set_dependency(service, requirement)
+    findings = check_runtime_version(
+        find_project(service), {"probe_error": "not probed"}, load_matrix()
+    )
+    (finding,) = findings
+    assert finding.id == "runtime.pin-too-wide"
+    assert f"allows {witness}" in finding.message
+    assert "outside >=0.1.0,<0.2" in finding.message
+
+
+@pytest.mark.parametrize(
+    "requirement",
+    [
+        "spaps-server-quickstart>=0.1.0,<0.2",
+        "spaps-server-quickstart~=0.1.0",
+        "spaps-server-quickstart==0.1.*",
+        "spaps-server-quickstart==0.1.0",
+    ],
+)
+def test_a_pin_inside_the_template_range_is_fine(service: Path, requirement: str) -> None:
+    set_dependency(service, requirement)
+    project = find_project(service)
+    assert check_runtime_version(project, {"probe_error": "not probed"}, load_matrix()) == []
+
+
+def set_script_location(service: Path, location: str) -> None:
+    ini = service / "alembic.ini"
+    text = ini.read_text()
+    assert "script_location = %(here)s/migrations\n" in text, "the template's alembic.ini moved"
+    ini.write_text(text.replace("%(here)s/migrations", location))
+
+
+def test_an_absolute_script_location_that_does_not_exist(service: Path, tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere" / "migrations"
+    set_script_location(service, str(missing))
+    (finding,) = check_migrations(find_project(service))
+    assert finding.id == "migrations.no-versions"
+    assert finding.message == f"{missing / 'versions'} does not exist"
+
+
+def test_a_package_script_location_is_found_in_the_services_source(service: Path) -> None:
+    """``billing_api:migrations`` is alembic's package form: src/billing_api/migrations."""
+    (service / "migrations").rename(service / "src" / PACKAGE / "migrations")
+    set_script_location(service, f"{PACKAGE}:migrations")
+    assert check_migrations(find_project(service)) == []
+    (initial,) = (service / "src" / PACKAGE / "migrations" / "versions").glob("*_core_*.py")
+    initial.rename(initial.with_name("bad_name.py"))
+    (finding,) = check_migrations(find_project(service))
+    assert finding.id == "migrations.invalid"

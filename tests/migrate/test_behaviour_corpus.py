@@ -28,6 +28,7 @@ LEFT_ALONE = {
     "s30_existing_lifespan",
     "s33_conditional_registration",
     "s34_handler_called_directly",
+    "s38_handlers_appended_to_router_lists",
 }
 
 

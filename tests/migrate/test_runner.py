@@ -138,6 +138,38 @@ def test_declared_encoding_is_accepted_and_kept(tmp_path: Path) -> None:
     assert b"lifespan=lifespan" in data
 
 
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        pytest.param(
+            'from fastapi import FastAPI\napp = FastAPI()\n\n@app.on_event("startup")\n'
+            "async def s()\n    pass\n",
+            "syntax error at line 5: expected ':'",
+            id="missing colon",
+        ),
+        pytest.param(
+            'from fastapi import FastAPI\n\napp = FastAPI(title="x"\n\n\n'
+            '@app.on_event("startup")\nasync def s():\n    pass\n',
+            "syntax error at line 3: '(' was never closed",
+            id="unclosed call",
+        ),
+    ],
+)
+def test_syntax_errors_name_the_line_to_fix(tmp_path: Path, source: str, message: str) -> None:
+    (tmp_path / "app.py").write_text(source)
+    assert _run_tree(tmp_path) == {"app.py": message}
+
+
+def test_diff_uses_the_declared_encoding(tmp_path: Path) -> None:
+    source = '# -*- coding: latin-1 -*-\nfrom fastapi import FastAPI\n\napp = FastAPI(title="caf\xe9")\n\n\n@app.on_event("startup")\ndef f():\n    pass\n'
+    (tmp_path / "app.py").write_bytes(source.encode("latin-1"))
+    found = discover([tmp_path], (), tmp_path)
+    options = RunOptions(Mode.DIFF, OPTIONS.codemod_ids, OPTIONS.config)
+    [result] = run(found.files, options, jobs=1)
+    assert '+app = FastAPI(title="caf\xe9", lifespan=lifespan)' in result.diff
+    assert "\ufffd" not in result.diff
+
+
 def test_unwritable_file_is_an_error_and_left_whole(tmp_path: Path) -> None:
     folder = tmp_path / "ro"
     folder.mkdir()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from migrate.harness import assert_migrates, transform
 from spaps_cli.codemods.auth_to_runtime import AuthToRuntime
 from spaps_cli.codemods.celery_to_runtime import CeleryToRuntime
@@ -308,7 +310,7 @@ celery = Celery("worker", broker=get_settings().redis_url)
 celery.conf.update(task_acks_late=True)
 """
     output, _fixed, follow = transform(source, CeleryToRuntime)
-    assert "celery = create_celery_app(get_settings())" in output
+    assert 'celery = create_celery_app(get_settings(), name="worker")' in output
     assert "celery.conf.update(task_acks_late=True)" in output
     assert any("CELERY_BROKER_URL" in message for message in follow)
     assert any("conf.update" in message for message in follow)
@@ -373,3 +375,131 @@ app = FastAPI(middleware=[Middleware(RequestContextMiddleware)])
 """,
         MiddlewareToRuntime,
     )
+
+
+_DOES_MORE = {
+    "error handler that logs the request id": """\
+    try:
+        return await call_next(request)
+    except Exception:
+        request_id = request.headers.get("x-request-id", "-")
+        logger.exception("unhandled error (request %s)", request_id)
+        return JSONResponse({"detail": "internal error", "request_id": request_id}, 500)
+""",
+    "maintenance mode": """\
+    request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+    if settings.maintenance:
+        return JSONResponse({"detail": "maintenance"}, status_code=503)
+    response = await call_next(request)
+    response.headers["x-request-id"] = request_id
+    return response
+""",
+    "another side effect": """\
+    request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+    await audit.record(request.url.path)
+    response = await call_next(request)
+    response.headers["x-request-id"] = request_id
+    return response
+""",
+    "returns something else": """\
+    request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+    response = await call_next(request)
+    return Response(response.body, headers={"x-request-id": request_id})
+""",
+}
+
+
+@pytest.mark.parametrize("body", _DOES_MORE.values(), ids=_DOES_MORE.keys())
+def test_middleware_function_doing_more_than_the_job_is_kept(body: str) -> None:
+    source = f"""\
+from fastapi import FastAPI, Request
+
+app = FastAPI()
+
+
+@app.middleware("http")
+async def request_id_middleware(request: Request, call_next):
+{body}"""
+    output, fixed, follow = transform(source, MiddlewareToRuntime)
+    assert output == source
+    assert not fixed
+    assert any("also does other work" in message for message in follow)
+
+
+def test_middleware_class_doing_more_than_the_job_is_kept() -> None:
+    source = """\
+from starlette.middleware.base import BaseHTTPMiddleware
+
+
+class RequestIdMiddleware(BaseHTTPMiddleware):
+    async def dispatch(self, request, call_next):
+        try:
+            return await call_next(request)
+        except ValueError:
+            return JSONResponse({"request_id": request.headers.get("x-request-id")}, 400)
+
+
+app.add_middleware(RequestIdMiddleware)
+"""
+    output, fixed, follow = transform(source, MiddlewareToRuntime)
+    assert output == source
+    assert not fixed
+    assert any("also does other work" in message for message in follow)
+
+
+def test_middleware_function_with_contextvar_and_access_log_is_replaced() -> None:
+    assert_migrates(
+        """\
+import time
+import uuid
+
+from fastapi import FastAPI, Request
+
+app = FastAPI()
+
+
+@app.middleware("http")
+async def request_context(request: Request, call_next):
+    request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+    previous = request_id_var.set(request_id)
+    request.state.request_id = request_id
+    start = time.perf_counter()
+    try:
+        response = await call_next(request)
+    finally:
+        request_id_var.reset(previous)
+    response.headers["x-request-id"] = request_id
+    logger.info("%s %s", request.url.path, round(time.perf_counter() - start, 3))
+    return response
+""",
+        """\
+from fastapi import FastAPI
+from spaps_server_quickstart.request_context import RequestContextMiddleware
+
+app = FastAPI()
+
+
+app.add_middleware(RequestContextMiddleware)
+""",
+        MiddlewareToRuntime,
+    )
+
+
+def test_celery_keeps_the_app_name_and_reports_shared_tasks() -> None:
+    """The positional name survives; the factory does not set the app as current (probe)."""
+    source = """\
+from celery import Celery, shared_task
+
+from app.config import settings
+
+celery_app = Celery("orders", broker=settings.celery_broker_url)
+
+
+@shared_task
+def ping() -> str:
+    return "pong"
+"""
+    output, _fixed, follow = transform(source, CeleryToRuntime)
+    assert 'celery_app = create_celery_app(settings, name="orders")' in output
+    assert any("celery_app.set_default()" in message for message in follow)
+    assert_migrates(source, output, CeleryToRuntime)

@@ -1,8 +1,8 @@
 """A real package index on loopback, and a factory for throw-away distributions.
 
 The server speaks the two JSON shapes pypi.org serves (the JSON API and the PEP 691 Simple API)
-and misbehaves on demand: 404, 500, a body that is not JSON, and an endpoint that never answers
-(for time-outs). Every test talks to it over real HTTP through httpx, as a release would.
+and misbehaves on demand: 404, 500, a body that is not JSON, an endpoint that never answers
+and one that drips its answer a few bytes at a time (for time-outs). Every test talks to it over real HTTP through httpx, as a release would.
 """
 
 from __future__ import annotations
@@ -129,6 +129,11 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, b"{}", "application/json")
         elif name == "garbage":
             self._send(200, b"<html>captive portal</html>", "text/html")
+        elif name == "drip":
+            self._drip(json.dumps(json_api_page(name, DEMO_RELEASES)).encode())
+        elif name == "versions-string":
+            page = {"meta": {"api-version": "1.1"}, "name": name, "files": [], "versions": "9.0"}
+            self._send(200, json.dumps(page).encode(), SIMPLE_JSON)
         elif name == "wrong-shape":
             self._send(200, json.dumps({"releases": ["1.0"]}).encode(), "application/json")
         elif name == "demo-pkg":
@@ -140,6 +145,21 @@ class _Handler(BaseHTTPRequestHandler):
             )
         else:
             self._send(404, json.dumps({"message": "Not Found"}).encode(), "application/json")
+
+    def _drip(self, body: bytes) -> None:
+        """Headers at once, then 20 bytes every 0.2 s: each read is quick, the whole is not."""
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        for start in range(0, len(body), 20):
+            if self.server_state.release_hang.wait(timeout=0.2):
+                return
+            try:
+                self.wfile.write(body[start : start + 20])
+                self.wfile.flush()
+            except OSError:  # the client gave up, as it should
+                return
 
     def _send(self, status: int, body: bytes, content_type: str) -> None:
         self.send_response(status)

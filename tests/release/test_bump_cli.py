@@ -261,13 +261,22 @@ def test_empty_unreleased_warns_and_fails_with_strict(spaps: Any, tmp_path: Path
         (["1.2.0", "--pre", "rc"], "--pre and --dev only apply"),
         (["patch", "--tag"], "--tag needs --commit"),
         (["sideways"], "not a valid PEP 440 version"),
+        (["patch", "--index", "http://[::1"], "--index 'http://[::1' is not a valid URL"),
+        (["patch", "--index", "ftp://files.example"], "is not an http(s) URL"),
+        (["patch", "--timeout", "nan"], "--timeout nan is not a positive number"),
+        (["patch", "--timeout", "inf"], "--timeout inf is not a positive number"),
+        (["patch", "--timeout", "0"], "--timeout 0 is not a positive number"),
     ],
 )
 def test_bad_options(spaps: Any, tmp_path: Path, args: list[str], message: str) -> None:
     root = make_distribution(tmp_path / "dist")
+    before = snapshot(root)
     result = spaps("release", "bump", *args, "--offline", cwd=root)
     assert result.code == 2
     assert message in result.stderr
+    assert result.stderr.count("error:") == 1
+    assert "Traceback" not in result.stderr
+    assert snapshot(root) == before
 
 
 def test_write_failure_leaves_every_file_unchanged(
@@ -425,3 +434,24 @@ def test_crlf_files_keep_their_line_endings(spaps: Any, tmp_path: Path) -> None:
     for name in ("demo_pkg/__init__.py", "CHANGELOG.md"):
         data = (root / name).read_bytes()
         assert b"\n" not in data.replace(b"\r\n", b""), name
+
+
+def test_a_refused_commit_restores_and_unstages_every_file(spaps: Any, tmp_path: Path) -> None:
+    """A pre-commit hook says no: the tree and the index are exactly as before the bump."""
+    root = make_distribution(tmp_path / "dist")
+    init_repo(root)
+    hook = root / ".git" / "hooks" / "pre-commit"
+    hook.write_text("#!/bin/sh\necho 'hook: trailing whitespace in CHANGELOG.md' >&2\nexit 1\n")
+    hook.chmod(0o755)
+    before = snapshot(root)
+    result = spaps("release", "bump", "patch", "--offline", *DATE, "--commit", "--tag", cwd=root)
+    assert result.code == 2, result.stderr
+    assert result.stderr.count("error:") == 1
+    assert "git commit failed, so the bump was undone (3 files restored and unstaged)" in (
+        result.stderr
+    )
+    assert "hook: trailing whitespace in CHANGELOG.md" in result.stderr
+    assert snapshot(root) == before
+    assert git(root, "status", "--porcelain") == ""
+    assert git(root, "log", "--format=%s") == "initial"
+    assert git(root, "tag", "--list") == ""

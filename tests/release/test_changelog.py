@@ -185,3 +185,60 @@ def test_link_references_in_the_intro_are_left_alone() -> None:
         "[1.1.0]: https://github.com/acme/demo/compare/demo-v1.0.0...demo-v1.1.0\n"
         "[1.0.0]: https://github.com/acme/demo/releases/tag/demo-v1.0.0\n"
     )
+
+
+def test_link_definitions_inside_a_section_move_with_it() -> None:
+    """Only the block of definitions that ends the file is the links block."""
+    text = CHANGELOG.replace(
+        "### Added\n- A shiny thing.\n",
+        "[#12]: https://github.com/acme/demo/issues/12\n\n### Added\n- A shiny thing ([#12]).\n",
+    )
+    parsed = parse_changelog(PATH, text)
+    assert not parsed.is_empty(parsed.unreleased)
+    released = release(text, "1.1.0")
+    assert (
+        "## [1.1.0] - 2026-11-26\n\n[#12]: https://github.com/acme/demo/issues/12\n\n"
+        "### Added\n- A shiny thing ([#12]).\n\n## [1.0.0]"
+    ) in released
+    assert released.endswith(
+        "- The first thing.\n\n"
+        "[Unreleased]: https://github.com/acme/demo/compare/demo-v1.1.0...HEAD\n"
+        "[1.1.0]: https://github.com/acme/demo/compare/demo-v1.0.0...demo-v1.1.0\n"
+        "[1.0.0]: https://github.com/acme/demo/releases/tag/demo-v1.0.0\n"
+    )
+
+
+def test_a_section_holding_only_link_definitions_is_empty() -> None:
+    text = CHANGELOG.replace(
+        "### Added\n- A shiny thing.\n", "[#12]: https://github.com/acme/demo/issues/12\n"
+    )
+    parsed = parse_changelog(PATH, text)
+    assert parsed.is_empty(parsed.unreleased)
+
+
+@pytest.mark.parametrize(
+    "title", ['"Unreleased changes"', "'Unreleased changes'", "(Unreleased changes)"]
+)
+def test_link_definitions_with_a_title_are_replaced_not_duplicated(title: str) -> None:
+    stale = f"[Unreleased]: https://github.com/acme/demo/compare/demo-v1.0.0...HEAD {title}\n"
+    text = CHANGELOG.replace(
+        "[Unreleased]: https://github.com/acme/demo/compare/demo-v1.0.0...HEAD\n", stale
+    )
+    released = release(text, "1.1.0")
+    assert stale not in released
+    assert released.count("[Unreleased]:") == 1
+    assert released.endswith(
+        "[Unreleased]: https://github.com/acme/demo/compare/demo-v1.1.0...HEAD\n"
+        "[1.1.0]: https://github.com/acme/demo/compare/demo-v1.0.0...demo-v1.1.0\n"
+        "[1.0.0]: https://github.com/acme/demo/releases/tag/demo-v1.0.0\n"
+    )
+
+
+def test_a_stale_unreleased_definition_above_the_links_block_is_dropped() -> None:
+    """CommonMark takes the first definition of a label: a stale one must not stay above."""
+    stale = "[Unreleased]: https://github.com/acme/demo/compare/demo-v0.9.0...HEAD\n"
+    text = CHANGELOG.replace("- The first thing.\n", f"- The first thing.\n\n{stale}\nMore.\n")
+    released = release(text, "1.1.0")
+    assert stale not in released
+    assert released.count("[Unreleased]:") == 1
+    assert "[Unreleased]: https://github.com/acme/demo/compare/demo-v1.1.0...HEAD\n" in released

@@ -188,3 +188,35 @@ def test_tag_prefix_can_be_overridden(spaps: Any, tmp_path: Path) -> None:
     root = make_distribution(tmp_path / "dist")
     result = spaps("release", "check", "--offline", "--tag-prefix", "x-", "--json", cwd=root)
     assert result.json()["tag"] == "x-1.0.0"
+
+
+def test_a_local_version_label_is_a_problem(
+    spaps: Any, index_server: IndexServer, tmp_path: Path
+) -> None:
+    """Indexes refuse ``1.4.0+abc``: check must not say AHEAD / publish=true for it."""
+    root = make_distribution(tmp_path / "dist", version="1.4.0+abc")
+    result = spaps("release", "check", "--index", index_server.url, "--json", cwd=root)
+    assert result.code == 1, result.stderr
+    report = result.json()
+    assert report["publish"] is False
+    assert report["reason"] == "CHECK_FAILED"
+    assert "has a local version label (+abc)" in report["problems"][0]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--index", "http://[::1"], "--index 'http://[::1' is not a valid URL"),
+        (["--timeout", "nan"], "--timeout nan is not a positive number"),
+        (["--timeout", "-1"], "--timeout -1 is not a positive number"),
+    ],
+)
+def test_bad_index_or_timeout_is_exit_2(
+    spaps: Any, tmp_path: Path, args: list[str], message: str
+) -> None:
+    root = make_distribution(tmp_path / "dist")
+    result = spaps("release", "check", *args, cwd=root)
+    assert result.code == 2
+    assert message in result.stderr
+    assert result.stderr.count("error:") == 1
+    assert "Traceback" not in result.stderr

@@ -7,6 +7,7 @@ import time
 import pytest
 from packaging.version import Version
 
+from spaps_cli.errors import UsageError
 from spaps_cli.release.index import LookupStatus, lookup, normalise_name, project_url, resolve_index
 
 from .conftest import SIMPLE_JSON, IndexServer
@@ -93,3 +94,40 @@ def test_aliases_and_urls() -> None:
     assert project_url("https://pypi.org/", "Spaps.CLI") == "https://pypi.org/pypi/spaps-cli/json"
     assert project_url("https://x.example/simple/", "a_b") == "https://x.example/simple/a-b/"
     assert normalise_name("A__b.C") == "a-b-c"
+
+
+def test_timeout_is_a_deadline_for_the_whole_answer(index_server: IndexServer) -> None:
+    """Each read of a dripping index is quick; the whole answer would take over a minute."""
+    started = time.monotonic()
+    result = lookup("drip", index=index_server.url, timeout=1)
+    elapsed = time.monotonic() - started
+    assert result.status is LookupStatus.UNVERIFIABLE
+    assert result.reason == "timed out after 1s"
+    assert elapsed < 2.5
+
+
+def test_a_versions_field_that_is_not_a_list_is_unverifiable(index_server: IndexServer) -> None:
+    result = lookup("versions-string", index=f"{index_server.url}/simple", timeout=5)
+    assert result.status is LookupStatus.UNVERIFIABLE
+    assert "'versions' is not a list" in result.reason
+    assert not result.versions
+
+
+@pytest.mark.parametrize(
+    ("index", "timeout", "message"),
+    [
+        ("http://[::1", 5.0, "--index 'http://[::1' is not a valid URL"),
+        ("ftp://files.example", 5.0, "is not an http(s) URL"),
+        ("pypi.org", 5.0, "is not an http(s) URL"),
+        (None, float("nan"), "--timeout nan is not a positive number"),
+        (None, float("inf"), "--timeout inf is not a positive number"),
+        (None, 0.0, "--timeout 0 is not a positive number"),
+        (None, -1.0, "--timeout -1 is not a positive number"),
+    ],
+)
+def test_bad_index_or_timeout_is_a_usage_error(
+    index: str | None, timeout: float, message: str
+) -> None:
+    with pytest.raises(UsageError) as raised:
+        lookup("demo-pkg", index=index, timeout=timeout)
+    assert message in raised.value.message

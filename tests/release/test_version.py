@@ -59,6 +59,15 @@ BUMPS = [
     # epochs are kept and compared
     ("1!1.2.3", None, P, None, False, "1!1.2.4"),
     ("1!1.0.0", None, M, None, False, "1!2.0.0"),
+    # more than three release numbers: the bumps move the first three, and only patch
+    # finalises a pre-release of such a release (it is no pre-release of a minor or major)
+    ("1.2.3.4", None, P, None, False, "1.2.4"),
+    ("1.2.3.4rc1", None, P, None, False, "1.2.3.4"),
+    ("1.2.3.4rc1", None, PR, None, False, "1.2.3.4rc2"),
+    ("1.2.3.4rc1", None, MI, None, False, "1.3.0"),
+    ("1.0.0.1rc1", None, M, None, False, "2.0.0"),
+    ("1.2.0.0rc1", None, MI, None, False, "1.2.0.0"),
+    ("1.2.3.4.dev1", None, PR, None, False, "1.2.3.4rc0"),
     # the index is ahead: the bump starts from the published version
     ("1.0.0", "1.2.0", P, None, False, "1.2.1"),
     ("1.0.0", "1.3.0b1", MI, None, False, "1.3.0"),
@@ -165,3 +174,14 @@ def test_normalisation_is_detected() -> None:
     assert is_normalised("1.2.4rc1")
     assert not is_normalised("1.2.4-rc.1")
     assert not is_normalised("nonsense")
+
+
+def test_a_dev_release_that_would_go_backwards_is_explained() -> None:
+    """.dev releases of 1.0.0 sort before 1.0.0rc1, so ``patch --dev`` has nowhere to go."""
+    with pytest.raises(VersionOrderError) as caught:
+        compute_bump(Version("1.0.0rc1.dev0"), None, P, dev=True)
+    assert caught.value.message == (
+        "patch --dev on 1.0.0rc1.dev0 would give 1.0.0.dev0, which is older: .dev releases"
+        " of 1.0.0 sort before its pre-releases"
+    )
+    assert caught.value.hint == "drop --dev to release 1.0.0, or use 'prerelease --dev'"

@@ -12,6 +12,7 @@ from spaps_server_quickstart.auth import (
     InvalidTokenError,
     LocalAuthService,
     mint_dev_token,
+    require_roles,
     verify_dev_token,
 )
 from spaps_server_quickstart.settings import BaseServiceSettings, SettingsError
@@ -115,3 +116,27 @@ def test_cors_added_outside_the_auth_middleware_answers_preflights_without_a_tok
         assert preflight.status_code == 200
         assert preflight.headers["access-control-allow-origin"] == "https://app.example"
         assert client.get("/me", headers={"Origin": "https://app.example"}).status_code == 401
+
+
+def test_required_roles_are_spelled_like_the_callers_roles() -> None:
+    from fastapi import Depends
+
+    app = build_protected_app(local_settings())
+
+    @app.get("/support", dependencies=[Depends(require_roles(" Support", "ADMIN"))])
+    async def support() -> dict[str, bool]:
+        return {"ok": True}
+
+    with TestClient(app) as client:
+        both = {"Authorization": f"Bearer {mint_dev_token(SECRET, 'sam', ['Support', 'admin'])}"}
+        one = {"Authorization": f"Bearer {mint_dev_token(SECRET, 'sue', ['SUPPORT'])}"}
+        assert client.get("/support", headers=both).json() == {"ok": True}
+        refused = client.get("/support", headers=one)
+        assert refused.status_code == 403
+        assert 'scope="admin support"' in refused.headers["www-authenticate"]
+
+
+@pytest.mark.parametrize("roles", [(), ("",), ("admin", "  ")])
+def test_require_roles_refuses_no_role_or_a_blank_one(roles: tuple[str, ...]) -> None:
+    with pytest.raises(ValueError, match="require_roles"):
+        require_roles(*roles)

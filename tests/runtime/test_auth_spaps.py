@@ -8,6 +8,7 @@ from typing import Any
 
 import anyio
 import pytest
+import structlog
 from fastapi.testclient import TestClient
 from spaps_auth_test_app import build_protected_app
 from spaps_server_quickstart.auth import (
@@ -153,16 +154,19 @@ def test_expired_token_is_401(make_client: Any, spaps_standin: SpapsStandin) -> 
     assert make_client().get("/me", headers=bearer(token)).status_code == 401
 
 
-@pytest.mark.parametrize("mode", ["down", "error", "malformed"])
+@pytest.mark.parametrize("mode", ["down", "error", "malformed", "bad_encoding"])
 def test_spaps_failure_is_503_with_retry_after(
     make_client: Any, spaps_standin: SpapsStandin, mode: Any
 ) -> None:
     token = spaps_standin.register_user()
     spaps_standin.mode = mode
-    response = make_client().get("/me", headers=bearer(token))
+    client = make_client()
+    with structlog.testing.capture_logs() as logs:
+        response = client.get("/me", headers=bearer(token))
     assert response.status_code == 503
     assert int(response.headers["retry-after"]) > 0
     assert "www-authenticate" not in response.headers
+    assert [log["event"] for log in logs] == ["auth_upstream_unavailable"]
 
 
 def test_spaps_hanging_past_the_read_timeout_is_503_promptly(

@@ -12,6 +12,8 @@ import pytest
 import structlog
 from spaps_server_quickstart.logging import (
     REDACTED,
+    TRUNCATED,
+    _serialize_json,
     configure_logging,
     get_logger,
     strip_query_string,
@@ -277,3 +279,125 @@ def test_cached_logger_follows_reconfiguration_and_capture_logs(configure: Confi
     assert captured == [{"event": "three", "status": 500, "log_level": "error"}]
     assert parsed(first)[0]["logger"] == "svc.access"
     assert access.bind(extra=1) is not None  # anything else reaches the bound logger
+
+
+def raise_with_credentials() -> None:
+    token = "exc-bearer-1"  # the point of the test: it never reaches the log
+    raise RuntimeError(
+        f"upstream refused Authorization: Bearer {token} for https://h.example/x?token=exc-q-1"
+    )
+
+
+@pytest.mark.parametrize("log_format", ["json", "console"])
+def test_exception_text_is_redacted(configure: Configure, log_format: str) -> None:
+    stream = configure(log_format=log_format)
+    try:
+        raise_with_credentials()
+    except RuntimeError:
+        get_logger("svc").exception("call_failed")
+        logging.getLogger("lib").exception("lib_failed")
+    output = stream.getvalue()
+    assert output.count("RuntimeError: upstream refused Authorization: Bearer [REDACTED]") == 2
+    assert "https://h.example/x for" not in output  # the message, not the source line
+    assert output.count("https://h.example/x") >= 2
+    for secret in ("exc-bearer-1", "exc-q-1", "token=exc"):
+        assert secret not in output
+
+
+def test_uvicorn_exception_in_asgi_application_is_redacted(configure: Configure) -> None:
+    """uvicorn logs the traceback of an unhandled error through the stdlib pipeline."""
+    import httpx
+    from fastapi import FastAPI
+    from spaps_server_quickstart.testing.loopback import serve_on_loopback
+
+    app = FastAPI()
+
+    @app.get("/boom")
+    async def boom() -> None:
+        raise_with_credentials()
+
+    stream = configure()
+    with serve_on_loopback(app, log_level="error", log_config=None) as url:
+        assert httpx.get(url + "/boom").status_code == 500
+    [line] = [line for line in parsed(stream) if "Exception in ASGI application" in line["event"]]
+    assert "Bearer [REDACTED] for https://h.example/x" in line["exception"]
+    assert "exc-bearer-1" not in stream.getvalue()
+    assert "exc-q-1" not in stream.getvalue()
+
+
+def test_containers_beyond_the_depth_limit_are_truncated_not_logged(configure: Configure) -> None:
+    stream = configure()
+    deep: dict[str, Any] = {"password": "deep-secret", "note": "Bearer deep-bearer"}
+    for level in range(12):
+        deep = {f"l{level}": deep}
+    get_logger("svc").info("deep", cfg=deep, items=[[[[[[[[[[["Bearer list-bearer"]]]]]]]]]]])
+    output = stream.getvalue()
+    assert "deep-secret" not in output
+    assert "deep-bearer" not in output
+    assert "list-bearer" not in output
+    assert TRUNCATED in output
+
+
+def test_underscore_keys_are_fields_and_redacted(configure: Configure) -> None:
+    stream = configure()
+    get_logger("svc").info("u", _api_key="underscore-secret", _note="Bearer underscore-bearer")
+    logging.getLogger("lib").info("u", extra={"_password": "stdlib-underscore-secret"})
+    first, second = parsed(stream)
+    assert first["_api_key"] == REDACTED
+    assert first["_note"] == f"Bearer {REDACTED}"
+    assert second["_password"] == REDACTED
+    assert "_record" not in second
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "BeArEr mixed-token sent",
+        "sent\tBearer\ttab-token",
+        "sent\nbearer\nnewline-token",
+        "bearer\u00a0nbsp-token",
+        "BASIC\tbasic-token",
+    ],
+)
+def test_bearer_credentials_are_found_in_any_case_and_whitespace(
+    configure: Configure, text: str
+) -> None:
+    stream = configure()
+    get_logger("svc").info(text, detail=text, nested={"detail": text})
+    [line] = parsed(stream)
+    for value in (line["event"], line["detail"], line["nested"]["detail"]):
+        assert "-token" not in value
+        assert REDACTED in value
+
+
+def test_values_no_encoder_accepts_are_logged_as_their_repr(configure: Configure) -> None:
+    stream = configure()
+    cyclic: list[Any] = []
+    cyclic.append(cyclic)
+    get_logger("svc").info("odd", counts={("a", 1): 3}, keys={frozenset({1}): 1}, data=cyclic)
+    logging.getLogger("lib").info("stdlib_odd", extra={"counts": {("b", 2): 4}})
+    first, second = parsed(stream)
+    assert first["counts"] == {"('a', 1)": 3}
+    assert first["keys"] == {"frozenset({1})": 1}
+    assert second["counts"] == {"('b', 2)": 4}
+
+
+def test_the_json_serializer_never_raises() -> None:
+    cyclic: list[Any] = []
+    cyclic.append(cyclic)
+    loop: dict[str, Any] = {}
+    loop["self"] = loop
+
+    class Broken:
+        def __structlog__(self) -> str:
+            raise RuntimeError("no")
+
+    line = json.loads(
+        _serialize_json(
+            {"event": "e", "data": cyclic, "loop": loop, "k": {(1, 2): 2**70}, "b": Broken()}
+        )
+    )
+    assert line["data"] == ["[[...]]"]
+    assert line["loop"] == {"self": "{'self': {...}}"}
+    assert line["k"] == {"(1, 2)": 2**70}
+    assert line["b"].startswith("<")

@@ -257,3 +257,61 @@ def test_bind_context_sets_and_resets_ours_and_structlogs() -> None:
     assert structlog.contextvars.get_contextvars() == {}
     with pytest.raises(TypeError, match="unknown context keys"):
         bind_context(tenant="x")
+
+
+async def call(app: ASGIApp, scope_type: str = "http") -> list[dict[str, Any]]:
+    """Run ``app`` under the middleware with a raw ASGI scope; return what it sent."""
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": scope_type,
+        "method": "GET",
+        "path": "/x",
+        "root_path": "",
+        "headers": [(b"x-request-id", b"client-id")],
+        "query_string": b"",
+    }
+    await RequestContextMiddleware(app)(scope, receive, send)
+    return sent
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("scope_type", ["http", "websocket"])
+async def test_an_id_the_app_set_is_replaced_by_ours_not_doubled(scope_type: str) -> None:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        headers = [(b"X-Request-ID", b"inner-id"), (b"x-other", b"kept")]
+        if scope["type"] == "websocket":
+            await send({"type": "websocket.accept", "headers": headers})
+            return
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    [start, *_] = await call(app, scope_type)
+    ids = [value for name, value in start["headers"] if name.lower() == b"x-request-id"]
+    assert ids == [b"client-id"]
+    assert (b"x-other", b"kept") in start["headers"]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("started", [False, True])
+async def test_a_cancelled_request_is_logged_as_cancelled(log_lines: Any, started: bool) -> None:
+    import anyio
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        if started:
+            await send({"type": "http.response.start", "status": 200, "headers": []})
+        raise anyio.get_cancelled_exc_class()
+
+    with pytest.raises(anyio.get_cancelled_exc_class()):
+        await call(app)
+    [line] = [line for line in log_lines.refresh() if line.get("logger") == "spaps.access"]
+    assert line["event"] == "request_cancelled"
+    assert line["level"] == "info"
+    assert line["request_id"] == "client-id"
+    assert line.get("status") == (200 if started else None)

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from fastapi import Depends, HTTPException, Request, status
 
 from spaps_server_quickstart.auth.models import AuthenticatedUser
+from spaps_server_quickstart.auth.roles import normalize_role
 
 
 def _unauthenticated() -> HTTPException:
@@ -41,10 +42,15 @@ def require_roles(
     ``admin: Annotated[AuthenticatedUser, Depends(require_roles("admin"))]``.
     Missing roles answer 403 with ``WWW-Authenticate: Bearer error="insufficient_scope"``
     (RFC 6750 section 3.1): the caller is known, re-authenticating would not help.
+    Roles are compared as :func:`~spaps_server_quickstart.auth.roles.normalize_role` spells
+    them, the way the caller's roles were derived, so ``require_roles("Support")`` matches.
     """
     if not roles:
         raise ValueError("require_roles() needs at least one role")
-    required = frozenset(roles)
+    required = frozenset(normalize_role(role) for role in roles)
+    if "" in required:
+        # A blank role can never be held, so the route would silently refuse everyone.
+        raise ValueError(f"require_roles() got a blank role name: {roles!r}")
 
     async def dependency(user: CurrentUser) -> AuthenticatedUser:
         if not required <= user.roles:

@@ -9,6 +9,9 @@ Design choices, each from a measured failure (docs/RUNTIME.md, "Auth and roles")
   ``/health``, and a service behind ``--root-path /api`` keeps its health checks public.
   The decoded path is used (never ``raw_path``), so ``/heal%74h`` is ``/health`` here exactly
   as it is for the router, and ``%2F`` stays a literal ``/`` inside one segment for both.
+* **Public by method too**: a plain public path is exempt for ``GET``/``HEAD`` only, and a
+  WebSocket handshake never is. Exempting every method let ``POST /health`` reach a service's
+  ``@router.post("/{slug}")`` with no token; a public webhook says so (``"POST /hooks/x"``).
 * **Fail closed**: when SPAPS cannot answer, the request gets 503 + ``Retry-After``, never
   the handler and never 401 (clients treat 401 as "log out").
 * What the access log needs (the user id) goes into ``scope["state"]``, because contextvar
@@ -27,6 +30,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from spaps_server_quickstart.auth.errors import AuthUnavailableError, InvalidTokenError
 from spaps_server_quickstart.auth.service import AuthService
 from spaps_server_quickstart.request_context import route_path, user_id_var
+from spaps_server_quickstart.settings import parse_public_paths
 
 logger = structlog.get_logger(__name__)
 
@@ -66,7 +70,11 @@ def _bearer_token(scope: Scope) -> str | None:
 
 
 class SpapsAuthMiddleware:
-    """Authenticate every HTTP request and WebSocket handshake except exact public paths.
+    """Authenticate every HTTP request and WebSocket handshake except exact public routes.
+
+    ``public_paths`` entries are ``"/path"`` (public for ``GET`` and ``HEAD``) or
+    ``"METHOD /path"`` (:func:`~spaps_server_quickstart.settings.parse_public_path`); a bad
+    entry raises ``ValueError`` here, at start-up.
 
     Reads the :class:`~spaps_server_quickstart.auth.service.AuthService` from
     ``scope["state"]["auth"]`` (put there by the lifespan) and, on success, sets
@@ -78,14 +86,14 @@ class SpapsAuthMiddleware:
 
     def __init__(self, app: ASGIApp, *, public_paths: Iterable[str], realm: str = "spaps") -> None:
         self.app = app
-        self.public_paths = frozenset(public_paths)
+        self.public_routes = parse_public_paths(public_paths)
         self.realm = realm
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        if route_path(scope) in self.public_paths:
+        if scope["type"] == "http" and (scope["method"], route_path(scope)) in self.public_routes:
             await self.app(scope, receive, send)
             return
         websocket = scope["type"] == "websocket"

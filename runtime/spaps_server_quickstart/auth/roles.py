@@ -15,6 +15,15 @@ ADMIN = "admin"
 ADMIN_TIERS = frozenset({ADMIN})
 
 
+def normalize_role(role: str) -> str:
+    """The one spelling of a role: trimmed and lower-cased, so ``"Support "`` is ``"support"``.
+
+    Used on both sides of the comparison (the roles a caller has and the roles a route
+    requires), so the two can never disagree on spelling.
+    """
+    return role.strip().lower()
+
+
 def derive_roles(
     *,
     user_id: str,
@@ -38,12 +47,12 @@ def derive_roles(
     it hard-codes a default admin e-mail and wallets, which no service should inherit.
     """
     roles = {USER}
-    if tier is not None and tier.strip().lower() in ADMIN_TIERS:
+    if tier is not None and normalize_role(tier) in ADMIN_TIERS:
         roles.add(ADMIN)
     if user_id in admin_user_ids:
         roles.add(ADMIN)
     for role in explicit_roles or ():
-        cleaned = role.strip().lower()
+        cleaned = normalize_role(role)
         if cleaned:
             roles.add(cleaned)
     return frozenset(roles)

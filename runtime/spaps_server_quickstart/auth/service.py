@@ -162,6 +162,11 @@ class SpapsAuthService:
             raise self._unavailable("timeout", error) from error
         except httpx.TransportError as error:
             raise self._unavailable("connection_error", error) from error
+        except httpx.RequestError as error:
+            # The rest of httpx's request errors: a body that does not decode as its
+            # Content-Encoding says (a gateway's HTML page labelled gzip), a redirect loop.
+            # SPAPS did not answer usably, so fail closed with 503, as for any outage.
+            raise self._unavailable("malformed_response", error) from error
         except SessionError as error:
             raise self._classify(error) from error
         except (pydantic.ValidationError, ValueError) as error:

@@ -11,7 +11,8 @@ runs unmodified against it:
 A token is valid only if it was :meth:`registered <SpapsStandin.register>`. Unknown and expired
 tokens get ``200 {"valid": false}``; revoked ones a ``401 SESSION_REVOKED`` error, so both ways a
 real server says "no" are exercised. Switch :attr:`SpapsStandin.mode` to simulate outages
-(``down`` 503, ``error`` 500, ``hang`` past the client's time-out, ``malformed`` non-JSON).
+(``down`` 503, ``error`` 500, ``hang`` past the client's time-out, ``malformed`` non-JSON,
+``bad_encoding`` a body labelled gzip that is not).
 Every call is counted, which is how tests prove the validation cache works.
 
 Use it in-process through :meth:`SpapsStandin.transport` (an ``httpx.ASGITransport``), or on a
@@ -41,7 +42,7 @@ from starlette.routing import Route
 
 from spaps_server_quickstart.testing.loopback import serve_on_loopback
 
-StandinMode = Literal["up", "down", "error", "hang", "malformed"]
+StandinMode = Literal["up", "down", "error", "hang", "malformed", "bad_encoding"]
 
 DEFAULT_API_KEY = "standin-api-key"
 DEFAULT_APPLICATION_ID = "standin-app"
@@ -190,6 +191,8 @@ class SpapsStandin:
             return _error(500, "INTERNAL_ERROR", "Internal server error")
         if mode == "malformed":
             return PlainTextResponse("<html>gateway says hi</html>", status_code=200)
+        if mode == "bad_encoding":
+            return Response(b"<html>bad gateway</html>", headers={"content-encoding": "gzip"})
         if mode == "hang":
             deadline = time.monotonic() + self.hang_seconds
             # Poll rather than one long sleep so stopping the server is never held up; the
