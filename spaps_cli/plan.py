@@ -224,12 +224,20 @@ def _same_text(existing: bytes, rendered: bytes) -> bool:
 
 
 def _read_existing(path: Path) -> bytes | None:
+    """What ``path`` holds now; a directory where the plan wants a file blocks the write.
+
+    That is a path that cannot be written (exit 4, as for a file where a directory must go),
+    not bad input: nothing the user typed is wrong, something on disk is in the way.
+    """
     try:
         return path.read_bytes()
     except FileNotFoundError:
         return None
     except IsADirectoryError as exc:
-        raise UsageError(f"{path} is a directory, expected a file") from exc
+        raise FileAccessError(
+            f"cannot write {path}: it is a directory, expected a file; nothing was changed",
+            hint="move or remove that directory, then re-run",
+        ) from exc
     except OSError as exc:
         raise FileAccessError(f"could not read {_describe_os_error(exc)}") from exc
 

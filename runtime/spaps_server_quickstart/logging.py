@@ -16,7 +16,8 @@ import re
 import sys
 import threading
 import time
-from collections.abc import Mapping
+from collections import deque
+from collections.abc import Mapping, MutableSequence, Set, ValuesView
 from typing import Any, TextIO
 
 import orjson
@@ -123,6 +124,11 @@ def _clean_text(text: str) -> str:
 
 
 _SCALARS = (int, float, bool, type(None))
+#: Containers whose repr lists their items, beyond list/tuple/Mapping: sets and frozensets,
+#: dict views (``Set`` covers keys and items, ``ValuesView`` the values), deques and
+#: ``UserList`` (``MutableSequence``). The concrete types come first so the common ones skip
+#: the slower ABC checks.
+_OTHER_CONTAINERS = (set, frozenset, deque, Set, ValuesView, MutableSequence)
 
 
 def _redact(value: Any, depth: int = 0) -> Any:
@@ -130,7 +136,7 @@ def _redact(value: Any, depth: int = 0) -> Any:
         return value
     if isinstance(value, str):
         return _clean_text(value)
-    if isinstance(value, bytes):
+    if isinstance(value, bytes | bytearray):  # bytearray before the MutableSequence below
         return _clean_text(value.decode("utf-8", "replace"))
     if depth > _MAX_DEPTH:
         return TRUNCATED
@@ -145,6 +151,13 @@ def _redact(value: Any, depth: int = 0) -> Any:
         if len(value) == 2 and _is_sensitive(value[0]) and not isinstance(value[1], Mapping):
             return [value[0], REDACTED]
         return [_redact(item, depth + 1) for item in value]
+    if isinstance(value, _OTHER_CONTAINERS):
+        # Every renderer writes these through repr(), which shows their items: unredacted,
+        # ``{"Bearer abc"}`` would reach the log as is. A list of redacted items says the same.
+        return [_redact(item, depth + 1) for item in value]
+    # Not any iterable: iterating a generator or a file would consume the caller's object, and
+    # their reprs hold no items. An object whose own __repr__ prints a secret is not caught:
+    # only its class knows what it holds (give it a ``__structlog__`` or a safe repr).
     return value
 
 

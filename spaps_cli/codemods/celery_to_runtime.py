@@ -5,9 +5,10 @@ JSON only, time limits below the visibility timeout, request-id propagation;
 shared/notes/runtime.md section 3) from ``CELERY_*`` settings. The construction is rewritten
 when the broker/backend come from a settings object the factory can take; the service's own
 ``conf.update``/``config_from_object`` lines are kept and reported, because they may now
-override the runtime's choices. The app's name is passed on as ``name=``. Every rewrite is also
-a follow-up: the factory does not make the app Celery's current one, which ``@shared_task``
-producers rely on.
+override the runtime's choices. The app's name is passed on as ``name=``. ``as_default=True``
+stands in for ``Celery(...)``'s own default, ``set_as_current=True`` (the app ``@shared_task``
+tasks and ``celery.current_app`` resolve to), for every thread rather than the constructing one
+only; a construction that passed ``set_as_current=False`` opted out, and keeps opting out.
 """
 
 from __future__ import annotations
@@ -28,17 +29,7 @@ from spaps_cli.codemods.statements import code, resolve
 RUNTIME_TASKS = "spaps_server_quickstart.tasks"
 CELERY_CLASSES = frozenset({"celery.Celery", "celery.app.Celery", "celery.app.base.Celery"})
 SETTING_FOR = {"broker": "celery_broker_url", "backend": "celery_result_backend"}
-MOVABLE = frozenset({"broker", "backend", "include", "main"})
-#: Why every rewrite is reported: ``create_celery_app`` builds the app with
-#: ``set_as_current=False`` and has no option to change that, so ``@shared_task`` tasks and
-#: ``celery.current_app`` in the API process would otherwise bind to Celery's default app
-#: (no broker: amqp://localhost). ``set_default()`` is process-wide; ``set_current()`` is
-#: per thread and misses FastAPI's threadpool.
-SHARED_TASK_NOTE = (
-    "create_celery_app does not make this the current/default Celery app: if any module uses"
-    " @shared_task or celery.current_app, add '{app}.set_default()' after this line, or their"
-    " .delay() calls go to Celery's default app (amqp://localhost)"
-)
+MOVABLE = frozenset({"broker", "backend", "include", "main", "set_as_current"})
 
 
 def _settings_root(expression: cst.BaseExpression) -> tuple[cst.BaseExpression, str] | None:
@@ -89,7 +80,23 @@ celery_app = Celery(
 from app.config import settings
 from spaps_server_quickstart.tasks import create_celery_app
 
-celery_app = create_celery_app(settings, name="orders", task_modules=["app.tasks.email"])
+celery_app = create_celery_app(settings, name="orders", task_modules=["app.tasks.email"], as_default=True)
+""",
+        ),
+        Example(
+            "an app that was not the current one stays that way",
+            before="""\
+from celery import Celery
+
+from app.config import settings
+
+celery_app = Celery("orders", broker=settings.celery_broker_url, set_as_current=False)
+""",
+            after="""\
+from app.config import settings
+from spaps_server_quickstart.tasks import create_celery_app
+
+celery_app = create_celery_app(settings, name="orders")
 """,
         ),
     )
@@ -164,6 +171,13 @@ celery_app = create_celery_app(settings, name="orders", task_modules=["app.tasks
             args.append(_keyword_arg("name", main))
         if "include" in keywords:
             args.append(_keyword_arg("task_modules", keywords["include"]))
+        # ``Celery(...)`` makes itself the app ``@shared_task`` tasks bind to unless told not to;
+        # ``create_celery_app`` does so only with ``as_default=True``. Without it, migrated
+        # ``.delay()`` calls would go to Celery's unconfigured default app (amqp://localhost).
+        # Any other expression is passed on as is: it decided the same question before.
+        as_default = keywords.get("set_as_current", cst.Name("True"))
+        if not (isinstance(as_default, cst.Name) and as_default.value == "False"):
+            args.append(_keyword_arg("as_default", as_default))
         args = [
             arg.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
             for arg in args[:-1]
@@ -174,8 +188,6 @@ celery_app = create_celery_app(settings, name="orders", task_modules=["app.tasks
             if target_name:
                 self._apps.add(target_name)
         self.changed(original_node, "Celery app now built by create_celery_app")
-        targets = [code(target.target) for target in updated_node.targets]
-        self.follow_up(original_node, SHARED_TASK_NOTE.format(app=targets[0]))
         return updated_node.with_changes(
             value=cst.Call(func=cst.Name("create_celery_app"), args=args)
         )

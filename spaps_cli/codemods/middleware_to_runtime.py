@@ -5,10 +5,11 @@ them costs about half the throughput and breaks contextvar propagation and backg
 (shared/notes/runtime.md section 1). A local class or ``@app.middleware("http")`` function is
 recognised by its name or by the headers it touches; authentication middleware is left to
 ``auth-to-runtime``. It is replaced only when it does nothing else: a body that also handles
-errors, returns other responses or has other side effects is a follow-up. The first registration becomes ``RequestContextMiddleware``, further ones
-on the same app are dropped (the runtime already does their job), and a local class is deleted
-only when nothing else in the module refers to it. Registrations with arguments, and classes
-registered in other modules, are follow-ups.
+errors, returns other responses or has other side effects is a follow-up. The first
+registration becomes ``RequestContextMiddleware``, further ones on the same app are dropped
+(the runtime already does their job), and a local class is deleted only when nothing else in
+the module refers to it. Registrations with arguments, and classes registered in other
+modules, are follow-ups.
 """
 
 from __future__ import annotations

@@ -10,10 +10,11 @@ handler factories are still evaluated where they were registered. Routers get th
 ``APIRouter(lifespan=...)``, which FastAPI merges into the app's and which also ends the double
 run of router handlers on FastAPI >= 0.112.2. A handler whose kind is unknown (a factory, an
 import, a def under other decorators such as ``@timed``) is awaited only if calling it returns an
-awaitable. The lifespan's helpers (``asynccontextmanager``, ``AsyncIterator``, ``inspect``) are
-imported under a ``_``-prefixed alias when the module already uses the plain name. An app whose
-``router.on_startup``/``on_shutdown``/``lifespan_context`` is used directly is left alone:
-FastAPI would drop those handlers too. Anything that would need a guess is a follow-up.
+awaitable. The lifespan's helpers (``asynccontextmanager``, ``AsyncIterator``, ``inspect``, and
+``FastAPI`` for a router's) are imported under a ``_``-prefixed alias when the module already uses
+the plain name. An app whose ``router.on_startup``/``on_shutdown``/``lifespan_context`` is used
+directly is left alone: FastAPI would drop those handlers too. Anything that would need a guess is
+a follow-up.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ _EMPTY = cst.Module(body=[])
 _HANDLER_LISTS = frozenset({"on_startup", "on_shutdown", "lifespan_context"})
 _RUNNERS = frozenset({"run", "run_sync", "run_until_complete", "create_task", "ensure_future"})
 _BLANK = cst.EmptyLine(indent=False)
+_NO_SPACE = cst.SimpleWhitespace("")
 #: What the generated lifespan uses: bound name -> (module, imported name, acceptable sources).
 _HELPERS: dict[str, tuple[str, str | None, frozenset[str]]] = {
     "asynccontextmanager": (
@@ -52,6 +54,7 @@ _HELPERS: dict[str, tuple[str, str | None, frozenset[str]]] = {
         frozenset({"collections.abc.AsyncIterator", "typing.AsyncIterator"}),
     ),
     "inspect": ("inspect", None, frozenset({"inspect"})),
+    "FastAPI": ("fastapi", "FastAPI", APP_CLASSES),  # a router lifespan's annotation
 }
 
 
@@ -936,17 +939,21 @@ def never_runs() -> None: ...
         else:
             edits.replace_call[target.index] = (
                 target.call,
-                _with_lifespan(target.call, lifespan_name),
+                _with_lifespan(target.call, lifespan_name, self._indent),
             )
 
     def _fastapi_name(self) -> str:
+        """How a router lifespan's annotation names ``FastAPI``.
+
+        An import of ``FastAPI`` or of ``fastapi`` bound once is reused; otherwise ``FastAPI``
+        is imported like the other helpers, under an alias when the name is taken.
+        """
         for bound, source in self._callees.items():
-            if source in APP_CLASSES:
+            if source in APP_CLASSES and self._bound_once(bound):
                 return bound
-            if source == "fastapi":
+            if source == "fastapi" and self._bound_once(bound):
                 return f"{bound}.FastAPI"
-        self._imports.add(("fastapi", "FastAPI", None))
-        return "FastAPI"
+        return self._helper("FastAPI")
 
     def _helper(self, bound: str) -> str:
         """The local name under which the lifespan can use one of the helpers it needs.
@@ -973,15 +980,20 @@ def never_runs() -> None: ...
         return local
 
     def _bound_once(self, name: str) -> bool:
-        """Is ``name`` bound by exactly one top-level statement (its import)?"""
+        """Is ``name`` bound by exactly one top-level statement (its import), unconditionally?
+
+        A binding under a top-level ``if``/``try``/``with``/``for``/``while``/``match`` may or
+        may not happen, so any binding there counts as a rebinding; such statements that do not
+        bind ``name`` (``if __name__ == "__main__":``) change nothing.
+        """
         count = 0
         for statement in self._module.body if self._module is not None else ():
-            if isinstance(statement, cst.FunctionDef | cst.ClassDef):
-                count += statement.name.value == name
-            elif isinstance(statement, cst.SimpleStatementLine):
-                count += sum(_assigned_names(small).count(name) for small in statement.body)
-            else:
-                return False  # bound under an if/try/with: not worth guessing
+            bound = _module_bindings(statement).count(name)
+            if bound and not isinstance(
+                statement, cst.SimpleStatementLine | cst.FunctionDef | cst.ClassDef
+            ):
+                return False
+            count += bound
         return count == 1
 
     def _fresh(self, base: str) -> str:
@@ -1055,6 +1067,85 @@ def _body_names(statements: Sequence[cst.BaseStatement]) -> set[str]:
     return names
 
 
+class _BindingCollector(cst.CSTVisitor):
+    """The names a statement binds in the scope it runs in (not in nested defs or lambdas)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.names: list[str] = []
+
+    def _store(self, target: cst.BaseExpression | cst.BaseAssignTargetExpression) -> None:
+        if isinstance(target, cst.Name):
+            self.names.append(target.value)
+        elif isinstance(target, cst.Tuple | cst.List):
+            for element in target.elements:
+                self._store(element.value)
+        elif isinstance(target, cst.StarredElement):
+            self._store(target.value)
+
+    def _defines(self, name: cst.Name) -> bool:
+        self.names.append(name.value)
+        return False  # its body is another scope
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        return self._defines(node.name)
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+        return self._defines(node.name)
+
+    def visit_Lambda(self, node: cst.Lambda) -> bool:
+        return False
+
+    def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
+        self._store(node.target)
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        self._store(node.target)
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        self._store(node.target)
+
+    def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
+        self._store(node.target)
+
+    def visit_For(self, node: cst.For) -> None:
+        self._store(node.target)
+
+    def visit_AsName(self, node: cst.AsName) -> None:
+        # ``with x as name``, ``except E as name``; import aliases are counted below.
+        self._store(node.name)
+
+    def visit_Del(self, node: cst.Del) -> None:
+        self._store(node.target)
+
+    def visit_Import(self, node: cst.Import) -> bool:
+        self.names.extend(_assigned_names(node))
+        return False
+
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
+        self.names.extend(_assigned_names(node))
+        return False
+
+    def visit_MatchAs(self, node: cst.MatchAs) -> None:
+        if node.name is not None:
+            self.names.append(node.name.value)
+
+    def visit_MatchStar(self, node: cst.MatchStar) -> None:
+        if node.name is not None:
+            self.names.append(node.name.value)
+
+    def visit_MatchMapping(self, node: cst.MatchMapping) -> None:
+        if node.rest is not None:
+            self.names.append(node.rest.value)
+
+
+def _module_bindings(statement: cst.BaseStatement) -> list[str]:
+    """Every name ``statement`` binds at module level, once per binding."""
+    collector = _BindingCollector()
+    statement.visit(collector)
+    return collector.names
+
+
 def registration_hint(registration: _Registration) -> str:
     if registration.how == "decorator":
         return "on_event("
@@ -1125,8 +1216,15 @@ def _appended_lifespan(call: cst.Call, lifespan_name: str) -> cst.Call:
     return call.with_changes(args=args)
 
 
-def _with_lifespan(call: cst.Call, lifespan_name: str) -> cst.Call:
-    """Replace on_startup=/on_shutdown= with lifespan=, or append it, keeping the layout."""
+def _with_lifespan(call: cst.Call, lifespan_name: str, indent: str) -> cst.Call:
+    """Replace on_startup=/on_shutdown= with lifespan=, or append it, keeping the layout.
+
+    A comment stays with the argument whose line it ends: an appended ``lifespan=`` goes on
+    its own line, with its siblings' indentation, when the last argument's line carries a
+    comment, and the call keeps its trailing comma (or lack of one) and its closing paren. The
+    comments of removed ``on_startup=``/``on_shutdown=`` arguments become comment lines above
+    ``lifespan=``, which now holds those handlers. ``indent`` is the module's indentation unit.
+    """
     new_arg = cst.Arg(
         value=cst.Name(lifespan_name),
         keyword=cst.Name("lifespan"),
@@ -1135,38 +1233,195 @@ def _with_lifespan(call: cst.Call, lifespan_name: str) -> cst.Call:
         ),
     )
     args = list(call.args)
+    # gaps[i] is the whitespace before args[i]; gaps[-1] the one before the closing paren.
+    gaps = [call.whitespace_before_args, *(_after(arg) for arg in args)]
     event_positions = [
         i
         for i, arg in enumerate(args)
         if arg.keyword is not None and arg.keyword.value in {"on_startup", "on_shutdown"}
     ]
-    if event_positions:
-        first = event_positions[0]
-        args[first] = new_arg.with_changes(comma=args[first].comma)
-        for position in reversed(event_positions[1:]):
-            removed = args.pop(position)
-            if position == len(args) and args:
-                args[-1] = args[-1].with_changes(comma=removed.comma)
-        return call.with_changes(args=args)
-    if not args:
-        return call.with_changes(args=[new_arg])
-    last = args[-1]
-    if isinstance(last.comma, cst.Comma):
-        separator = (
-            args[-2].comma
-            if len(args) >= 2 and isinstance(args[-2].comma, cst.Comma)
-            else cst.Comma(
-                whitespace_after=call.whitespace_before_args
-                if isinstance(call.whitespace_before_args, cst.ParenthesizedWhitespace)
-                else cst.SimpleWhitespace(" ")
-            )
-        )
-        args[-1] = last.with_changes(comma=separator)
-        args.append(new_arg.with_changes(comma=last.comma))
+    if not event_positions:
+        if not args:
+            return call.with_changes(args=[new_arg])
+        _append(args, gaps, new_arg, indent)
     else:
-        args[-1] = last.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
-        args.append(new_arg)
-    return call.with_changes(args=args)
+        _replace_events(args, gaps, new_arg, event_positions, indent)
+    return call.with_changes(
+        whitespace_before_args=gaps[0],
+        args=[_with_after(arg, gap) for arg, gap in zip(args, gaps[1:], strict=True)],
+    )
+
+
+def _after(arg: cst.Arg) -> cst.BaseParenthesizableWhitespace:
+    """The whitespace after ``arg`` and its comma: where the comment ending its line sits."""
+    if isinstance(arg.comma, cst.Comma):
+        return arg.comma.whitespace_after
+    return arg.whitespace_after_arg
+
+
+def _with_after(arg: cst.Arg, gap: cst.BaseParenthesizableWhitespace) -> cst.Arg:
+    if isinstance(arg.comma, cst.Comma):
+        return arg.with_changes(comma=arg.comma.with_changes(whitespace_after=gap))
+    return arg.with_changes(whitespace_after_arg=gap)
+
+
+def _append(
+    args: list[cst.Arg],
+    gaps: list[cst.BaseParenthesizableWhitespace],
+    new_arg: cst.Arg,
+    indent: str,
+) -> None:
+    """Add ``new_arg`` after the last argument, laid out like the gap before that argument."""
+    last = args[-1]
+    tail = gaps[-1]
+    sibling = gaps[-2]
+    between: cst.BaseParenthesizableWhitespace
+    if isinstance(tail, cst.ParenthesizedWhitespace):
+        # The last line's comment stays on it; the closing paren keeps its own line.
+        between = _line_break(sibling, tail, indent, first_line=tail.first_line)
+        closing: cst.BaseParenthesizableWhitespace = tail.with_changes(
+            first_line=cst.TrailingWhitespace()
+        )
+    else:
+        between = (
+            sibling.with_changes(first_line=cst.TrailingWhitespace(), empty_lines=[])
+            if isinstance(sibling, cst.ParenthesizedWhitespace)
+            else cst.SimpleWhitespace(" ")
+        )
+        closing = tail
+    if isinstance(last.comma, cst.Comma):
+        new_arg = new_arg.with_changes(comma=cst.Comma())
+    else:
+        args[-1] = last.with_changes(comma=cst.Comma(), whitespace_after_arg=_NO_SPACE)
+    args.append(new_arg)
+    gaps[-1:] = [between, closing]
+
+
+def _replace_events(
+    args: list[cst.Arg],
+    gaps: list[cst.BaseParenthesizableWhitespace],
+    new_arg: cst.Arg,
+    positions: list[int],
+    indent: str,
+) -> None:
+    """``lifespan=`` takes the first event argument's place; the other ones go.
+
+    The comments written on or inside the removed arguments (and the comment lines just above
+    the ones that go) move to comment lines above ``lifespan=`` instead of being lost or
+    ending up next to another argument.
+    """
+    first = positions[0]
+    orphans: dict[int, list[cst.Comment]] = {}
+    for position in reversed(positions[1:]):
+        removed = args[position]
+        before, after = gaps[position], gaps[position + 1]
+        orphans[position] = [
+            *_comments_on(
+                before.empty_lines if isinstance(before, cst.ParenthesizedWhitespace) else ()
+            ),
+            *_comments_in_arg(removed),
+            *_line_comment(after),
+        ]
+        del args[position]
+        del gaps[position + 1]
+        gaps[position] = _joined(before, after)
+        if position == len(args):  # the last argument went: its neighbour takes its comma (or none)
+            args[-1] = args[-1].with_changes(comma=removed.comma)
+    orphans[first] = [*_comments_in_arg(args[first]), *_line_comment(gaps[first + 1])]
+    args[first] = new_arg.with_changes(comma=args[first].comma)
+    after = gaps[first + 1]
+    if isinstance(after, cst.ParenthesizedWhitespace):
+        gaps[first + 1] = after.with_changes(first_line=cst.TrailingWhitespace())
+    moved = [comment for position in sorted(orphans) for comment in orphans[position]]
+    if moved:
+        before = gaps[first]
+        if not isinstance(before, cst.ParenthesizedWhitespace):
+            sibling = next(
+                (gap for gap in gaps[:-1] if isinstance(gap, cst.ParenthesizedWhitespace)), before
+            )
+            before = _line_break(sibling, gaps[-1], indent, first_line=cst.TrailingWhitespace())
+        assert isinstance(before, cst.ParenthesizedWhitespace)
+        lines = [
+            cst.EmptyLine(indent=before.indent, whitespace=before.last_line, comment=comment)
+            for comment in moved
+        ]
+        gaps[first] = before.with_changes(empty_lines=[*before.empty_lines, *lines])
+
+
+def _line_break(
+    sibling: cst.BaseParenthesizableWhitespace,
+    fallback: cst.BaseParenthesizableWhitespace,
+    indent: str,
+    *,
+    first_line: cst.TrailingWhitespace,
+) -> cst.ParenthesizedWhitespace:
+    """A gap that ends the line with ``first_line`` and starts the next argument's line.
+
+    The next line is indented like ``sibling`` (a gap before another argument) when that one is
+    a line break, else one ``indent`` deeper than ``fallback`` (the closing paren's line).
+    """
+    if isinstance(sibling, cst.ParenthesizedWhitespace):
+        return sibling.with_changes(first_line=first_line, empty_lines=[])
+    if isinstance(fallback, cst.ParenthesizedWhitespace):
+        return fallback.with_changes(
+            first_line=first_line,
+            empty_lines=[],
+            last_line=cst.SimpleWhitespace(fallback.last_line.value + indent),
+        )
+    return cst.ParenthesizedWhitespace(
+        first_line=first_line, last_line=cst.SimpleWhitespace(indent)
+    )
+
+
+def _joined(
+    before: cst.BaseParenthesizableWhitespace, after: cst.BaseParenthesizableWhitespace
+) -> cst.BaseParenthesizableWhitespace:
+    """The gap left when the argument between ``before`` and ``after`` is removed.
+
+    The line end of ``before`` (the previous argument's comment) and the rest of ``after``
+    (comment lines above the next argument, its indentation) stay.
+    """
+    if not isinstance(before, cst.ParenthesizedWhitespace):
+        return (
+            after.with_changes(first_line=cst.TrailingWhitespace())
+            if isinstance(after, cst.ParenthesizedWhitespace)
+            else after
+        )
+    if isinstance(after, cst.ParenthesizedWhitespace):
+        return after.with_changes(first_line=before.first_line)
+    if before.first_line.comment is not None:  # the closing paren moves below that comment
+        return before.with_changes(empty_lines=[])
+    return after
+
+
+def _line_comment(gap: cst.BaseParenthesizableWhitespace) -> list[cst.Comment]:
+    if isinstance(gap, cst.ParenthesizedWhitespace) and gap.first_line.comment is not None:
+        return [gap.first_line.comment]
+    return []
+
+
+def _comments_on(lines: Sequence[cst.EmptyLine]) -> list[cst.Comment]:
+    return [line.comment for line in lines if line.comment is not None]
+
+
+class _CommentCollector(cst.CSTVisitor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.comments: list[cst.Comment] = []
+
+    def visit_Comment(self, node: cst.Comment) -> None:
+        self.comments.append(node)
+
+
+def _comments_in_arg(arg: cst.Arg) -> list[cst.Comment]:
+    """Comments inside ``arg`` itself (its value, ``=``, before its comma), not after it."""
+    collector = _CommentCollector()
+    if isinstance(arg.comma, cst.Comma):
+        arg.with_changes(comma=cst.MaybeSentinel.DEFAULT).visit(collector)
+        arg.comma.whitespace_before.visit(collector)
+    else:  # its whitespace_after_arg is the gap after it
+        arg.with_changes(whitespace_after_arg=_NO_SPACE).visit(collector)
+    return collector.comments
 
 
 def _apply_edits(

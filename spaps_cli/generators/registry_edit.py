@@ -77,6 +77,7 @@ class _Binding:
 class _Findings:
     bindings: list[_Binding] = field(default_factory=list)
     referenced: bool = False  # the router is used outside an import statement
+    star_lines: list[int] = field(default_factory=list)  # ``from <router module> import *``
 
 
 def register_router(
@@ -108,6 +109,15 @@ def register_router(
 
     if findings.referenced:
         return source  # registered already, by us or by hand, in whatever form
+    if findings.star_lines:
+        # ``include_router(router)`` may use the star's ``router``: which name is it? Adding an
+        # import and an include could register the router twice, so the file must say.
+        raise UsageError(
+            f"{filename}:{findings.star_lines[0]}: {registration.module} is star-imported,"
+            " so spaps cannot tell whether its router is already included",
+            hint=f"replace the star import with 'from {registration.module} import"
+            f" {registration.attribute} as {registration.alias}', then re-run",
+        )
 
     usable = [b for b in findings.bindings if _expression_for(b, registration) is not None]
     unconditional = [b for b in usable if b.unconditional]
@@ -217,7 +227,12 @@ def _collect(
             if isinstance(node, cst.SimpleStatementLine):
                 unconditional = any(node is line for line in unconditional_lines)
                 for small in node.body:
-                    if isinstance(small, cst.Import | cst.ImportFrom):
+                    if isinstance(small, cst.ImportFrom) and isinstance(
+                        small.names, cst.ImportStar
+                    ):
+                        if _from_module(small, registry_module) == registration.module:
+                            findings.star_lines.append(line_of(node))
+                    elif isinstance(small, cst.Import | cst.ImportFrom):
                         findings.bindings.extend(
                             _bindings(small, registry_module, unconditional, line_of(node))
                         )
@@ -287,12 +302,7 @@ def _bindings(
         return
     if isinstance(import_.names, cst.ImportStar):
         return
-    base = get_full_name_for_node(import_.module) if import_.module is not None else ""
-    if import_.relative:
-        package_parts = registry_module.split(".")[:-1]
-        keep = len(package_parts) - (len(import_.relative) - 1)
-        anchor = ".".join(package_parts[: max(keep, 0)])
-        base = f"{anchor}.{base}" if base else anchor
+    base = _from_module(import_, registry_module)
     for alias in import_.names:
         name = get_full_name_for_node(alias.name) or ""
         local = (
@@ -301,6 +311,19 @@ def _bindings(
             else name
         )
         yield _Binding(local, f"{base}.{name}", unconditional, line)
+
+
+def _from_module(import_: cst.ImportFrom, registry_module: str) -> str:
+    """The absolute module a ``from ... import`` reads, relative imports resolved."""
+    from libcst.helpers import get_full_name_for_node
+
+    base = get_full_name_for_node(import_.module) if import_.module is not None else ""
+    if import_.relative:
+        package_parts = registry_module.split(".")[:-1]
+        keep = len(package_parts) - (len(import_.relative) - 1)
+        anchor = ".".join(package_parts[: max(keep, 0)])
+        base = f"{anchor}.{base}" if base else anchor
+    return base or ""
 
 
 def _resolves_to(

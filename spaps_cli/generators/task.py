@@ -5,7 +5,8 @@ retries with back-off on transient errors only) and attached to the service's ``
 Nothing needs registering: the worker imports every ``domains/<name>/tasks.py`` by itself.
 
 ``tasks.py`` is edited with libcst, not by appending text blindly: the snippet's imports are
-added only where missing (as one sorted block into a module that has none yet), and a task that
+added only where missing (as one sorted block into a module that has none yet, else each where
+the service's isort rules want it, see :mod:`~spaps_cli.generators.import_order`), and a task that
 is already there exactly as generated makes the edit a no-op, so re-running reports
 ``identical``. A task of that name written differently is a name clash, never overwritten.
 """
@@ -13,13 +14,14 @@ is already there exactly as generated makes the edit a no-op, so re-running repo
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from spaps_cli import names
 from spaps_cli.errors import UsageError
 from spaps_cli.generators.domain import GeneratorResult, apply_and_report
+from spaps_cli.generators.import_order import add_imports
 from spaps_cli.generators.source_text import SourceText, read_source
 from spaps_cli.plan import ConflictPolicy, Plan
 from spaps_cli.project import Project, find_project
@@ -81,12 +83,32 @@ def plan_task(project: Project, raw_name: str, *, domain: str) -> tuple[Plan, st
     context = task_context(project, domain, raw_name)
     snippet_tree = template_tree("task")
     snippet = create_environment(snippet_tree).get_template("snippet/task.py.jinja").render(context)
-    edited, name = add_task(source.text, snippet, raw_name, filename=relative)
+    edited, name = add_task(
+        source.text, snippet, raw_name, filename=relative, first_party=first_party(project)
+    )
 
     plan = Plan(project.root)
     plan.add(relative, source.restore(edited), is_edit=True)
     render_tree(template_tree("task/files"), context, plan)
     return plan, name
+
+
+def first_party(project: Project) -> frozenset[str]:
+    """What the service's ruff counts as first party, so an added import lands in its section.
+
+    The package, and whatever ``src = ["src", "tests"]`` (the generated ``[tool.ruff]``) finds
+    in those directories.
+    """
+    found = {project.package}
+    for directory in ("src", "tests"):
+        root = project.root / directory
+        if root.is_dir():
+            found.update(
+                entry.name.removesuffix(".py")
+                for entry in root.iterdir()
+                if entry.is_dir() or entry.suffix == ".py"
+            )
+    return frozenset(found)
 
 
 def task_context(project: Project, domain: str, task: str) -> dict[str, Any]:
@@ -138,8 +160,19 @@ def template_names(context: Mapping[str, Any]) -> frozenset[str]:
     return frozenset(name for name in found if _PLACEHOLDER not in name)
 
 
-def add_task(source: str, snippet: str, raw_name: str, *, filename: str) -> tuple[str, str]:
-    """``source`` with the snippet's task appended and its imports ensured; validates the name."""
+def add_task(
+    source: str,
+    snippet: str,
+    raw_name: str,
+    *,
+    filename: str,
+    first_party: Collection[str] = (),
+) -> tuple[str, str]:
+    """``source`` with the snippet's task appended and its imports ensured; validates the name.
+
+    ``first_party``: the top-level names ruff counts as first party in the service (its
+    package), which decides the isort section an added import goes to.
+    """
     import libcst as cst
 
     module = _parse(source, filename)
@@ -159,7 +192,7 @@ def add_task(source: str, snippet: str, raw_name: str, *, filename: str) -> tupl
         )
     name = names.task_name(raw_name, existing=frozenset(defined))
 
-    module = _ensure_imports(module, imports)
+    module = _ensure_imports(module, imports, first_party)
     body: list[cst.BaseStatement] = [*module.body]
     first, *rest = definitions
     blank = cst.EmptyLine()
@@ -241,16 +274,17 @@ def _without_comments(statements: Any) -> list[cst.BaseStatement]:
     return [statement.with_changes(leading_lines=()) for statement in statements]
 
 
-def _ensure_imports(module: cst.Module, imports: Sequence[cst.BaseStatement]) -> cst.Module:
+def _ensure_imports(
+    module: cst.Module, imports: Sequence[cst.BaseStatement], first_party: Collection[str]
+) -> cst.Module:
     """Add the snippet's imports that ``module`` lacks.
 
     A module with no imports but ``__future__`` (a fresh ``tasks.py``) gets the snippet's block
-    as written, already in isort order; otherwise libcst's ``AddImportsVisitor`` adds only the
-    missing names next to the existing imports.
+    as written, already in isort order; otherwise each missing import goes where the service's
+    ruff (isort, ``first_party`` being the service's own packages) wants it, so the edited file
+    still passes the service's ``ruff check``.
     """
     import libcst as cst
-    from libcst.codemod import CodemodContext
-    from libcst.codemod.visitors import AddImportsVisitor
     from libcst.helpers import get_full_name_for_node
 
     existing_imports = [
@@ -275,17 +309,14 @@ def _ensure_imports(module: cst.Module, imports: Sequence[cst.BaseStatement]) ->
         ]
         return module.with_changes(body=[*module.body[:index], *block, *module.body[index:]])
 
-    context = CodemodContext()
-    for line in imports:
-        assert isinstance(line, cst.SimpleStatementLine)
-        for small in line.body:
-            if isinstance(small, cst.ImportFrom) and not isinstance(small.names, cst.ImportStar):
-                module_name = get_full_name_for_node(small.module) if small.module else None
-                for alias in small.names:
-                    AddImportsVisitor.add_needed_import(
-                        context, module_name or "", get_full_name_for_node(alias.name)
-                    )
-    return AddImportsVisitor(context).transform_module(module)
+    wanted = [
+        small
+        for line in imports
+        if isinstance(line, cst.SimpleStatementLine)
+        for small in line.body
+        if isinstance(small, cst.ImportFrom)
+    ]
+    return module.with_changes(body=add_imports(module.body, wanted, first_party=first_party))
 
 
 def _is_docstring(statement: cst.BaseStatement) -> bool:

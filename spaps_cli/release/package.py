@@ -3,8 +3,8 @@
 ``[project].version`` is the single source of truth. The one dynamic form supported is hatch's
 ``dynamic = ["version"]`` + ``[tool.hatch.version] path = "pkg/__init__.py"``: then that file's
 ``__version__`` is the source and ``pyproject.toml`` is left alone. Any other dynamic version
-(setuptools-scm, hatch-vcs, ``attr:``) is a clear error: the version comes from somewhere this
-tool cannot and should not edit.
+(setuptools-scm, hatch-vcs even next to a ``path``, ``attr:``) is a clear error: the version
+comes from somewhere this tool cannot and should not edit.
 
 The ``__version__`` file is, in order: ``[tool.spaps.release] version-file``, hatch's version
 path, the ``__init__.py`` of each ``[tool.hatch.build.targets.wheel] packages`` entry,
@@ -165,12 +165,16 @@ def load_package(root: Path) -> Package:
     tag_prefix = str(release.get("tag-prefix", DEFAULT_TAG_PREFIX))
     urls = {str(k): str(v) for k, v in dict(project.get("urls", {})).items()}
     dynamic = "version" in [str(item) for item in project.get("dynamic", [])]
-    hatch_path = tool.get("hatch", {}).get("version", {}).get("path")
+    hatch_version = tool.get("hatch", {}).get("version", {})
+    hatch_path = hatch_version.get("path")
+    # hatch reads ``path`` only with its default ``regex`` source; ``vcs`` (hatch-vcs) and the
+    # other plugins take the version from elsewhere, so editing ``path`` would bump nothing.
+    hatch_source = hatch_version.get("source", "regex")
 
     if dynamic:
         if "version" in project:
             raise UsageError(f"{path}: version is both set and listed in [project].dynamic")
-        if not isinstance(hatch_path, str):
+        if not isinstance(hatch_path, str) or hatch_source != "regex":
             raise UsageError(
                 f"{path}: the version is dynamic and not read from a __version__ file",
                 hint='set a static [project].version, or [tool.hatch.version] path = "pkg/__init__.py"',

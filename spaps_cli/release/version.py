@@ -10,6 +10,9 @@ Pre-release rules, after commitizen's "linear" mode and hatchling's ``standard``
 * ``patch``/``minor``/``major`` on a pre-release of exactly that kind of release finalises it
   (``1.3.0rc1`` + ``minor`` -> ``1.3.0``; ``1.3.1rc1`` + ``minor`` -> ``1.4.0``);
 * ``prerelease`` on a final ``X.Y.Z`` gives ``X.Y.(Z+1)rc0``; on a pre-release it counts up;
+* a post-release of a pre-release is still a pre-release (``1.0.0rc1.post1`` sorts before
+  ``1.0.0``): ``patch`` gives ``1.0.0``, ``prerelease`` gives ``1.0.0rc2``. A post-release of a
+  final (``1.0.0.post1``, ``1.0.0.post1.dev0``) comes after ``1.0.0`` and bumps like ``1.0.0``;
 * ``--dev`` makes the result a ``.devN`` release of what the bump would otherwise give.
 
 Releases with more than three numbers (``1.2.3.4``): ``major``/``minor``/``patch`` move the
@@ -115,7 +118,7 @@ def compute_bump(
     if kind is BumpKind.PRERELEASE:
         core = _next_prerelease(base, pre, notes)
     else:
-        core = _next_release(base, kind, pre, notes)
+        core = _next_release(base, kind, pre, notes, dev=dev)
     new = _with_dev(core, base) if dev else core
     if new <= base:  # the one guard every path shares
         if dev and core > base:
@@ -167,7 +170,9 @@ def check_explicit(
     )
 
 
-def _next_release(base: Version, kind: BumpKind, pre: PrePhase | None, notes: list[str]) -> Version:
+def _next_release(
+    base: Version, kind: BumpKind, pre: PrePhase | None, notes: list[str], *, dev: bool
+) -> Version:
     major, minor, micro = release_triple(base)
     own = _own_release(base)
     if kind is BumpKind.MAJOR:
@@ -176,11 +181,18 @@ def _next_release(base: Version, kind: BumpKind, pre: PrePhase | None, notes: li
         target, matches = (major, minor + 1, 0), not any(own[2:])
     else:
         target, matches = (major, minor, micro + 1), True
-    if base.is_prerelease and base.post is None and matches:
+    if _precedes_own_release(base) and matches:
         # 1.3.0rc1 is a pre-release *of* 1.3.0: a minor bump finishes it instead of skipping it.
         if pre is None:
-            notes.append(f"{base} is a pre-release of {_build(base.epoch, own)}: finalising it")
-            return _build(base.epoch, own)
+            final = _build(base.epoch, own)
+            if dev:  # the result is final.devN, which finalises nothing
+                notes.append(
+                    f"{base} is a pre-release of {final}: --dev gives a .dev release of {final}"
+                    " instead of finalising it"
+                )
+            else:
+                notes.append(f"{base} is a pre-release of {final}: finalising it")
+            return final
         return _build(base.epoch, own, _advance_phase(base, pre, notes))
     if pre is None:
         return _build(base.epoch, target)
@@ -189,13 +201,23 @@ def _next_release(base: Version, kind: BumpKind, pre: PrePhase | None, notes: li
 
 def _next_prerelease(base: Version, pre: PrePhase | None, notes: list[str]) -> Version:
     major, minor, micro = release_triple(base)
-    if not base.is_prerelease or base.post is not None:
+    if not _precedes_own_release(base):
         phase = (pre or PrePhase.RC).value
         return _build(base.epoch, (major, minor, micro + 1), (phase, 0))
     own = _own_release(base)
     if base.pre is None:  # a bare dev release such as 1.3.0.dev2: its first pre-release
         return _build(base.epoch, own, ((pre or PrePhase.RC).value, 0))
     return _build(base.epoch, own, _advance_phase(base, pre, notes))
+
+
+def _precedes_own_release(version: Version) -> bool:
+    """True when ``version`` sorts before its own release (``1.0.0rc1.post1`` < ``1.0.0``).
+
+    A pre-release stays one with ``.postN``/``.devN`` added; a ``.dev`` of the release itself
+    (``1.0.0.dev2``) precedes it too, but a ``.dev`` of a post-release (``1.0.0.post1.dev0``)
+    comes after ``1.0.0``. ``Version.is_prerelease`` is not this test: it is true for the last.
+    """
+    return version.pre is not None or (version.dev is not None and version.post is None)
 
 
 def _own_release(version: Version) -> tuple[int, ...]:
@@ -214,7 +236,7 @@ def _advance_phase(base: Version, pre: PrePhase | None, notes: list[str]) -> tup
         return (wanted, 0)
     if PHASE_ORDER.index(wanted) < PHASE_ORDER.index(phase):
         notes.append(f"the pre-release phase never goes down: staying on {phase} (asked {wanted})")
-    if base.dev is not None:  # 1.3.0rc1.dev2 comes before 1.3.0rc1 itself
+    if base.dev is not None and base.post is None:  # 1.3.0rc1.dev2 comes before 1.3.0rc1
         return (phase, number)
     return (phase, number + 1)
 

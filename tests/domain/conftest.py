@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -37,3 +40,13 @@ def snapshot(root: Path) -> dict[str, bytes]:
         for path in sorted(root.rglob("*"))
         if path.is_file()
     }
+
+
+def ruff(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """The service's own ``ruff`` run (its ``[tool.ruff]`` config), on ``args`` under ``root``."""
+    found = shutil.which("ruff") or str(Path(sys.executable).parent / "ruff")
+    if not Path(found).is_file():
+        pytest.skip("ruff is not installed")
+    return subprocess.run(
+        [found, *args, "--no-cache"], cwd=root, capture_output=True, text=True, check=False
+    )

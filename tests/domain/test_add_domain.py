@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from cli.cli_runner import RunSpaps
 
+from spaps_cli.errors import ExitCode
 from spaps_cli.generators.domain import plan_domain
 from spaps_cli.plan import ConflictPolicy
 from spaps_cli.project import find_project
@@ -274,6 +275,57 @@ def test_a_hand_registered_router_is_not_registered_twice(
     assert spaps("add", "domain", "billing", "--dir", str(service_root)).code == 0
 
     assert registry.read_text() == source
+
+
+def test_a_star_imported_router_is_refused_not_registered_twice(
+    service_root: Path, spaps: RunSpaps
+) -> None:
+    """``include_router(router)`` may be the star's router: refuse rather than include twice."""
+    registry = service_root / REGISTRY
+    source = registry.read_text()
+    source = (
+        source.replace(
+            "from fastapi import FastAPI\n",
+            "from fastapi import FastAPI\n\nfrom billing_api.domains.billing.router import *\n",
+        ).rstrip()
+        + "\n    app.include_router(router)\n"
+    )
+    registry.write_text(source)
+    line = source.splitlines().index("from billing_api.domains.billing.router import *") + 1
+    before = snapshot(service_root)
+
+    result = spaps("add", "domain", "billing", "--dir", str(service_root))
+
+    assert result.code == 2
+    assert result.error_lines == [
+        f"error: {REGISTRY}:{line}: billing_api.domains.billing.router is star-imported,"
+        " so spaps cannot tell whether its router is already included"
+    ]
+    assert (
+        "hint: replace the star import with 'from billing_api.domains.billing.router import"
+        " router as billing_router', then re-run" in result.stderr
+    )
+    assert snapshot(service_root) == before
+
+
+@pytest.mark.parametrize("dry_run", [(), ("--dry-run",)], ids=["apply", "dry-run"])
+def test_a_directory_where_a_file_goes_exits_4_and_writes_nothing(
+    service_root: Path, spaps: RunSpaps, dry_run: tuple[str, ...]
+) -> None:
+    """A path blocked by a directory cannot be written: exit 4 (FILE_ACCESS), as docs/CLI.md says."""
+    blocker = service_root / "tests/domains/test_billing_domain.py"
+    blocker.mkdir(parents=True)
+    before = snapshot(service_root)
+
+    result = spaps("add", "domain", "billing", "--dir", str(service_root), *dry_run)
+
+    assert result.code == ExitCode.FILE_ACCESS
+    assert result.error_lines == [
+        f"error: cannot write {blocker}: it is a directory, expected a file; nothing was changed"
+    ]
+    assert "hint: move or remove that directory, then re-run" in result.stderr
+    assert snapshot(service_root) == before
+    assert blocker.is_dir()
 
 
 def test_no_celery_service_gets_no_tasks_module(tmp_path: Path, spaps: RunSpaps) -> None:

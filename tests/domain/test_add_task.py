@@ -11,7 +11,7 @@ from cli.cli_runner import RunSpaps
 from spaps_cli.errors import InvalidNameError, UsageError
 from spaps_cli.generators.task import add_task
 
-from .conftest import snapshot
+from .conftest import ruff, snapshot
 
 TASKS = "src/billing_api/domains/billing/tasks.py"
 TEST = "tests/domains/test_billing_task_send_invoice.py"
@@ -175,3 +175,48 @@ def test_a_name_the_generated_code_uses_is_refused(
     assert f"invalid task name '{name}'" in result.stderr
     assert "a name the generated task module or its test already uses" in result.stderr
     assert snapshot(billing) == before
+
+
+@pytest.mark.parametrize(
+    "tasks",
+    [
+        pytest.param(
+            "from __future__ import annotations\n\nimport logging\n\n"
+            "from billing_api.domains.billing.service import BillingService\n\n"
+            "logger = logging.getLogger(__name__)\nSERVICE = BillingService\n",
+            id="stdlib-and-first-party",
+        ),
+        pytest.param(
+            "import logging\nfrom typing import TYPE_CHECKING, cast\n\n"
+            "logger = cast(logging.Logger, logging.getLogger(__name__))\n"
+            "if TYPE_CHECKING:\n    pass\n",
+            id="names-join-an-existing-line",
+        ),
+        pytest.param(
+            "# the service's own helpers first\n"
+            "from billing_api.domains.billing.service import BillingService\n\n"
+            "SERVICE = BillingService\n",
+            id="first-party-only-with-a-comment",
+        ),
+        pytest.param(
+            "import logging\n\nimport sqlalchemy as sa\n\n"
+            "from billing_api.domains.billing import service\n\n"
+            "__all__ = [logging.__name__, sa.__name__, service.__name__]\n",
+            id="import-lines-in-every-section",
+        ),
+    ],
+)
+def test_imports_added_to_existing_ones_pass_the_services_ruff(
+    billing: Path, spaps: RunSpaps, tasks: str
+) -> None:
+    """Added imports go where isort puts them: the service's own ``ruff check`` stays clean."""
+    (billing / TASKS).write_text(f'"""Billing tasks."""\n\n{tasks}')
+    assert ruff(billing, "check", TASKS).returncode == 0
+
+    for task in ("send_invoice", "refund_invoice"):
+        result = spaps("add", "task", task, "--domain", "billing", "--dir", str(billing))
+        assert result.code == 0, result.stderr
+
+    for command in (["check"], ["format", "--check"]):
+        lint = ruff(billing, *command, TASKS)
+        assert lint.returncode == 0, lint.stdout + (billing / TASKS).read_text()

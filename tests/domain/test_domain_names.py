@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from cli.cli_runner import RunSpaps
 
-from spaps_cli.names import max_domain_length
+from spaps_cli.names import MAX_LENGTH, max_domain_length
 
 from .conftest import snapshot
 
@@ -131,11 +131,22 @@ def _ruff() -> str:
     return found
 
 
-@pytest.mark.parametrize("service", ["ab", "billing-api", "abcdefghij-abcdefghij"])
+#: The longest service name the validator allows (40 characters), with and without hyphens.
+LONGEST_SERVICES = ["abcdefghij-abcdefghij-abcdefghij-abcdefg", "a" * 40]
+
+
+@pytest.mark.parametrize(
+    "service", ["ab", "billing-api", "abcdefghij-abcdefghij", *LONGEST_SERVICES]
+)
 def test_the_longest_domain_names_allowed_generate_ruff_clean_code(
     tmp_path: Path, spaps: RunSpaps, service: str
 ) -> None:
-    """Every starter at the longest allowed name: the service's own ruff check and format pass."""
+    """Every starter and a task at the longest allowed names: the service's ruff passes.
+
+    The service itself, each starter's domain and ``add task`` with a 40-character task name:
+    the service's own ``ruff check`` and ``ruff format --check`` pass.
+    """
+    assert max(len(s) for s in LONGEST_SERVICES) == MAX_LENGTH
     root = tmp_path / "svc"
     assert spaps("new", "service", service, "--dir", str(root)).code == 0
     limit = max_domain_length(service.replace("-", "_"))
@@ -143,6 +154,9 @@ def test_the_longest_domain_names_allowed_generate_ruff_clean_code(
         # No underscores: the class name (the domain in CamelCase) is then as long as it gets.
         name = ("abcdefghijklmnopqrstuvwxyz" * 2)[: limit - 1] + starter[0]
         result = spaps("add", "domain", name, "--starter", starter, "--dir", str(root))
+        assert result.code == 0, result.stderr
+        task = ("abcdefghijklmnopqrstuvwxyz" * 2)[: MAX_LENGTH - 1] + starter[0]
+        result = spaps("add", "task", task, "--domain", name, "--dir", str(root))
         assert result.code == 0, result.stderr
     too_long = "x" * (limit + 1)
     refused = spaps("add", "domain", too_long, "--dir", str(root))

@@ -590,6 +590,30 @@ ERRORS = [
         f"{FILENAME}:1: the name users_router is already defined",
         id="alias-taken-by-an-assignment",
     ),
+    pytest.param(
+        """\
+        from fastapi import FastAPI
+
+        from billing_api.domains.users.router import *
+
+
+        def register_routers(app: FastAPI) -> None:
+            app.include_router(router)
+        """,
+        f"{FILENAME}:3: billing_api.domains.users.router is star-imported",
+        id="router-star-imported",
+    ),
+    pytest.param(
+        """\
+        from ..domains.users.router import *
+
+
+        def register_routers(app):
+            pass
+        """,
+        f"{FILENAME}:1: billing_api.domains.users.router is star-imported",
+        id="router-star-imported-relatively",
+    ),
 ]
 
 

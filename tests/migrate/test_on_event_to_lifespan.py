@@ -373,3 +373,378 @@ def go() -> None: ...
     )
     assert "lifespan=[a, b, lifespan]" in output
     assert "never ran these handlers" in follow[0]
+
+
+# -- the constructor's layout: comments stay with their argument ---------------------------------
+
+_DECORATED_BEFORE = """\
+from fastapi import FastAPI
+
+app = {call}
+
+
+@app.on_event("startup")
+async def start() -> None: ...
+"""
+_DECORATED_AFTER = """\
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    await start()
+    yield
+
+
+app = {call}
+
+
+async def start() -> None: ...
+"""
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        pytest.param(
+            """\
+FastAPI(
+    title="orders",
+    debug=False,  # keep off
+)""",
+            """\
+FastAPI(
+    title="orders",
+    debug=False,  # keep off
+    lifespan=lifespan,
+)""",
+            id="trailing-comma-comment-stays-on-its-line",
+        ),
+        pytest.param(
+            """\
+FastAPI(
+    title="orders",
+    debug=True  # verbose errors
+)""",
+            """\
+FastAPI(
+    title="orders",
+    debug=True,  # verbose errors
+    lifespan=lifespan
+)""",
+            id="no-trailing-comma-sibling-indent-and-paren-kept",
+        ),
+        pytest.param(
+            """\
+FastAPI(
+    title="orders",  # the service name
+    debug=True,
+)""",
+            """\
+FastAPI(
+    title="orders",  # the service name
+    debug=True,
+    lifespan=lifespan,
+)""",
+            id="a-sibling-comment-is-not-copied",
+        ),
+        pytest.param(
+            """\
+FastAPI(
+    title="orders",
+    debug=True,
+    # version="2.0",
+)""",
+            """\
+FastAPI(
+    title="orders",
+    debug=True,
+    lifespan=lifespan,
+    # version="2.0",
+)""",
+            id="comment-lines-before-the-paren-stay-there",
+        ),
+        pytest.param(
+            """\
+FastAPI(title="orders",
+        debug=True)""",
+            """\
+FastAPI(title="orders",
+        debug=True,
+        lifespan=lifespan)""",
+            id="aligned-arguments-hugging-paren",
+        ),
+        pytest.param(
+            """\
+FastAPI(title="orders", debug=True  # verbose errors
+)""",
+            """\
+FastAPI(title="orders", debug=True,  # verbose errors
+    lifespan=lifespan
+)""",
+            id="one-line-arguments-then-a-comment",
+        ),
+        pytest.param(
+            'FastAPI(title="orders", debug=True,)',
+            'FastAPI(title="orders", debug=True, lifespan=lifespan,)',
+            id="one-line-trailing-comma",
+        ),
+    ],
+)
+def test_lifespan_argument_keeps_the_call_layout(before: str, after: str) -> None:
+    migrates(_DECORATED_BEFORE.format(call=before), _DECORATED_AFTER.format(call=after))
+
+
+_CONSTRUCTOR_BEFORE = """\
+from fastapi import FastAPI
+
+
+async def start() -> None: ...
+
+
+async def stop() -> None: ...
+
+
+app = {call}
+"""
+_CONSTRUCTOR_AFTER = """\
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+
+async def start() -> None: ...
+
+
+async def stop() -> None: ...
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    await start()
+    yield
+    await stop()
+
+
+app = {call}
+"""
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        pytest.param(
+            """\
+FastAPI(
+    title="orders",
+    on_startup=[start],  # warm up
+    on_shutdown=[stop],  # tidy
+    debug=True
+)""",
+            """\
+FastAPI(
+    title="orders",
+    # warm up
+    # tidy
+    lifespan=lifespan,
+    debug=True
+)""",
+            id="replaced-and-removed-keywords-comments-move-above-lifespan",
+        ),
+        pytest.param(
+            """\
+FastAPI(
+    on_startup=[
+        start,  # must run first
+    ],
+    title="orders",  # the service name
+    # closing handlers
+    on_shutdown=[stop]  # close pools
+)""",
+            """\
+FastAPI(
+    # must run first
+    # closing handlers
+    # close pools
+    lifespan=lifespan,
+    title="orders"  # the service name
+)""",
+            id="last-keyword-removed-neighbour-keeps-its-comment",
+        ),
+        pytest.param(
+            """\
+FastAPI(title="orders", on_startup=[start],  # warm up
+        on_shutdown=[stop], debug=True)""",
+            """\
+FastAPI(title="orders",
+        # warm up
+        lifespan=lifespan,
+        debug=True)""",
+            id="comment-on-a-shared-line-gets-a-line-of-its-own",
+        ),
+        pytest.param(
+            'FastAPI(title="orders", on_startup=[start], on_shutdown=[stop])',
+            'FastAPI(title="orders", lifespan=lifespan)',
+            id="one-line",
+        ),
+    ],
+)
+def test_event_keyword_comments_are_kept_above_lifespan(before: str, after: str) -> None:
+    migrates(_CONSTRUCTOR_BEFORE.format(call=before), _CONSTRUCTOR_AFTER.format(call=after))
+
+
+def test_factory_constructor_gets_the_nested_layout() -> None:
+    migrates(
+        """\
+from fastapi import FastAPI
+
+
+def create_app() -> FastAPI:
+    app = FastAPI(
+        title="orders",
+        debug=True  # verbose errors
+    )
+    app.add_event_handler("startup", start)
+    return app
+""",
+        """\
+import inspect
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+
+def create_app() -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        result = start()
+        if inspect.isawaitable(result):
+            await result
+        yield
+
+    app = FastAPI(
+        title="orders",
+        debug=True,  # verbose errors
+        lifespan=lifespan
+    )
+    return app
+""",
+    )
+
+
+# -- helper imports: reuse only what is bound once, alias what is taken --------------------------
+
+
+def test_existing_asynccontextmanager_reused_next_to_a_main_block() -> None:
+    migrates(
+        """\
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+app = FastAPI()
+
+
+@app.on_event("startup")
+async def start() -> None: ...
+
+
+if __name__ == "__main__":
+    import uvicorn
+
+    uvicorn.run(app)
+""",
+        """\
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    await start()
+    yield
+
+
+app = FastAPI(lifespan=lifespan)
+
+
+async def start() -> None: ...
+
+
+if __name__ == "__main__":
+    import uvicorn
+
+    uvicorn.run(app)
+""",
+    )
+
+
+@pytest.mark.parametrize(
+    "rebinding",
+    [
+        "if DEBUG:\n    asynccontextmanager = traced_asynccontextmanager\n",
+        "try:\n    pass\nexcept ImportError as asynccontextmanager:\n    pass\n",
+        "for asynccontextmanager in ():\n    pass\n",
+    ],
+    ids=["if", "except-as", "for-target"],
+)
+def test_asynccontextmanager_rebound_in_a_compound_statement_is_aliased(rebinding: str) -> None:
+    source = (
+        "from contextlib import asynccontextmanager\n\nfrom fastapi import FastAPI\n\n"
+        + rebinding
+        + '\napp = FastAPI()\n\n\n@app.on_event("startup")\nasync def start() -> None: ...\n'
+    )
+    output, _, _ = transform(source, OnEventToLifespan)
+    assert "asynccontextmanager as _asynccontextmanager" in output
+    assert "@_asynccontextmanager\n" in output
+
+
+@pytest.mark.parametrize(
+    "binding",
+    [
+        "from .compat import FastAPI",
+        "from fastapi import FastAPI\n\nFastAPI = make_app_class(FastAPI)",
+    ],
+    ids=["imported-from-elsewhere", "rebound"],
+)
+def test_router_lifespan_aliases_a_taken_fastapi(binding: str) -> None:
+    migrates(
+        f"""\
+from fastapi import APIRouter
+
+{binding}
+
+router = APIRouter()
+
+
+@router.on_event("startup")
+async def warm() -> None: ...
+""",
+        f"""\
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI as _FastAPI
+
+{binding}
+
+
+@asynccontextmanager
+async def router_lifespan(app: _FastAPI) -> AsyncIterator[None]:
+    await warm()
+    yield
+
+
+router = APIRouter(lifespan=router_lifespan)
+
+
+async def warm() -> None: ...
+""",
+    )

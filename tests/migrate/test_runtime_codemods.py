@@ -310,7 +310,7 @@ celery = Celery("worker", broker=get_settings().redis_url)
 celery.conf.update(task_acks_late=True)
 """
     output, _fixed, follow = transform(source, CeleryToRuntime)
-    assert 'celery = create_celery_app(get_settings(), name="worker")' in output
+    assert 'celery = create_celery_app(get_settings(), name="worker", as_default=True)' in output
     assert "celery.conf.update(task_acks_late=True)" in output
     assert any("CELERY_BROKER_URL" in message for message in follow)
     assert any("conf.update" in message for message in follow)
@@ -485,8 +485,8 @@ app.add_middleware(RequestContextMiddleware)
     )
 
 
-def test_celery_keeps_the_app_name_and_reports_shared_tasks() -> None:
-    """The positional name survives; the factory does not set the app as current (probe)."""
+def test_celery_keeps_the_app_name_and_stays_the_default_app_for_shared_tasks() -> None:
+    """The positional name survives; ``as_default=True`` keeps @shared_task on this app."""
     source = """\
 from celery import Celery, shared_task
 
@@ -500,6 +500,29 @@ def ping() -> str:
     return "pong"
 """
     output, _fixed, follow = transform(source, CeleryToRuntime)
-    assert 'celery_app = create_celery_app(settings, name="orders")' in output
-    assert any("celery_app.set_default()" in message for message in follow)
+    assert 'celery_app = create_celery_app(settings, name="orders", as_default=True)' in output
+    assert not any("set_default" in message for message in follow)
+    assert not follow
+    assert_migrates(source, output, CeleryToRuntime)
+
+
+@pytest.mark.parametrize(
+    ("set_as_current", "expected"),
+    [
+        ("False", 'create_celery_app(settings, name="orders")'),
+        ("True", 'create_celery_app(settings, name="orders", as_default=True)'),
+        ("settings.debug", 'create_celery_app(settings, name="orders", as_default=settings.debug)'),
+    ],
+)
+def test_celery_set_as_current_decides_as_default(set_as_current: str, expected: str) -> None:
+    source = f"""\
+from celery import Celery
+
+from app.config import settings
+
+celery_app = Celery("orders", broker=settings.celery_broker_url, set_as_current={set_as_current})
+"""
+    output, _fixed, follow = transform(source, CeleryToRuntime)
+    assert f"celery_app = {expected}\n" in output
+    assert not follow
     assert_migrates(source, output, CeleryToRuntime)

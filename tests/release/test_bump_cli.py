@@ -161,11 +161,14 @@ def test_project_as_inline_table_keeps_its_layout(spaps: Any, tmp_path: Path) ->
     assert (root / "pyproject.toml").read_text() == text.replace('"1.0.0"', '"1.0.1"')
 
 
-def test_hatch_dynamic_version_is_read_from_the_version_file(spaps: Any, tmp_path: Path) -> None:
+@pytest.mark.parametrize("source", ["", 'source = "regex"\n'])
+def test_hatch_dynamic_version_is_read_from_the_version_file(
+    spaps: Any, tmp_path: Path, source: str
+) -> None:
     root = make_distribution(tmp_path / "dist", version="1.0.0")
     text = (root / "pyproject.toml").read_text().replace(
         'version = "1.0.0"', 'dynamic = ["version"]'
-    ) + '\n[tool.hatch.version]\npath = "demo_pkg/__init__.py"\n'
+    ) + f'\n[tool.hatch.version]\n{source}path = "demo_pkg/__init__.py"\n'
     (root / "pyproject.toml").write_text(text)
     result = spaps("release", "bump", "patch", "--offline", *DATE, cwd=root)
     assert result.code == 0, result.stderr
@@ -173,11 +176,22 @@ def test_hatch_dynamic_version_is_read_from_the_version_file(spaps: Any, tmp_pat
     assert '__version__ = "1.0.1"' in (root / "demo_pkg/__init__.py").read_text()
 
 
-def test_other_dynamic_versions_are_a_clear_error(spaps: Any, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "hatch_version",
+    [
+        'source = "vcs"\n',
+        # hatch ignores ``path`` for any source but ``regex``: editing it would bump nothing
+        'source = "vcs"\npath = "demo_pkg/__init__.py"\n',
+        'source = "code"\npath = "demo_pkg/__init__.py"\n',
+    ],
+)
+def test_other_dynamic_versions_are_a_clear_error(
+    spaps: Any, tmp_path: Path, hatch_version: str
+) -> None:
     root = make_distribution(tmp_path / "dist", version="1.0.0")
     text = (root / "pyproject.toml").read_text().replace(
         'version = "1.0.0"', 'dynamic = ["version"]'
-    ) + '\n[tool.hatch.version]\nsource = "vcs"\n'
+    ) + f"\n[tool.hatch.version]\n{hatch_version}"
     (root / "pyproject.toml").write_text(text)
     before = snapshot(root)
     result = spaps("release", "bump", "patch", "--offline", cwd=root)

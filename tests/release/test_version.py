@@ -45,6 +45,16 @@ BUMPS = [
     ("1.3.0rc1", None, MI, None, False, "1.3.0"),
     ("2.0.0b1", None, M, None, False, "2.0.0"),
     ("1.3.0rc1", None, P, None, False, "1.3.0"),
+    # a post-release of a pre-release is still a pre-release of that release
+    ("1.0.0rc1.post1", None, P, None, False, "1.0.0"),
+    ("1.3.0rc1.post2", None, MI, None, False, "1.3.0"),
+    ("1.3.0rc1.post2", None, MI, RC, False, "1.3.0rc2"),
+    ("1.0.0rc1.post1", None, PR, None, False, "1.0.0rc2"),
+    ("1.0.0rc1.post1.dev0", None, PR, None, False, "1.0.0rc2"),
+    ("1.0.0rc1.post1", None, PR, None, True, "1.0.0rc2.dev0"),
+    # ... but a post-release of a final (even its .dev) comes after the final
+    ("1.2.3.post1.dev0", None, P, None, False, "1.2.4"),
+    ("1.2.3.post1.dev0", None, PR, None, False, "1.2.4rc0"),
     # ... and moves on when it does not match
     ("1.3.1rc1", None, MI, None, False, "1.4.0"),
     ("1.3.0rc1", None, M, None, False, "2.0.0"),
@@ -93,6 +103,21 @@ def test_bump_table(
     assert str(result.new) == expected
     assert result.new > result.base
     assert result.base == max(Version(local), Version(published or local))
+
+
+def test_finalising_is_noted() -> None:
+    result = compute_bump(Version("1.0.0rc1.post1"), None, P)
+    assert result.notes == ["1.0.0rc1.post1 is a pre-release of 1.0.0: finalising it"]
+
+
+def test_a_dev_bump_of_a_pre_release_does_not_claim_to_finalise_it() -> None:
+    """``patch --dev`` on ``1.2.4.dev3`` gives ``1.2.4.dev4``: nothing is finalised."""
+    result = compute_bump(Version("1.2.4.dev3"), None, P, dev=True)
+    assert str(result.new) == "1.2.4.dev4"
+    assert result.notes == [
+        "1.2.4.dev3 is a pre-release of 1.2.4: --dev gives a .dev release of 1.2.4"
+        " instead of finalising it"
+    ]
 
 
 def test_phase_going_down_is_explained() -> None:

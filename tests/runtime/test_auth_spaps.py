@@ -18,7 +18,7 @@ from spaps_server_quickstart.auth import (
     SpapsAuthService,
     create_auth_service,
 )
-from spaps_server_quickstart.settings import BaseServiceSettings
+from spaps_server_quickstart.settings import BaseServiceSettings, SettingsError
 from spaps_server_quickstart.testing.spaps_standin import SpapsStandin
 from starlette.websockets import WebSocketDisconnect
 
@@ -344,4 +344,43 @@ def test_create_auth_service_follows_auth_mode(spaps_standin: SpapsStandin) -> N
     )
     service = create_auth_service(standin_settings(spaps_standin))
     assert isinstance(service, SpapsAuthService)
+    anyio.run(service.aclose)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "api.sweetpotato.dev",  # no scheme: every validation would look like an outage (503)
+        "https://h:80:80",  # httpx.InvalidURL
+        "https://[::1",
+        "https://\u2603.example",  # not a valid IDNA host name
+        "ftp://api.sweetpotato.dev",
+        "https://",
+        "https://api.sweetpotato.dev:99999",
+        "https://api.sweetpotato.dev/?tenant=1",
+    ],
+)
+def test_a_malformed_spaps_api_url_stops_start_up_with_one_line_naming_it(
+    spaps_standin: SpapsStandin, url: str
+) -> None:
+    settings = standin_settings(spaps_standin, spaps_api_url=url)
+    with pytest.raises(SettingsError) as caught, TestClient(build_protected_app(settings)):
+        pass  # pragma: no cover - start-up must fail
+    message = str(caught.value)
+    assert message.startswith(f"SPAPS_API_URL {url!r} is not a usable URL (")
+    assert "\n" not in message
+
+
+def test_the_spaps_api_url_is_only_checked_in_spaps_mode(spaps_standin: SpapsStandin) -> None:
+    settings = standin_settings(spaps_standin, auth_mode="local", spaps_api_url="not a url")
+    with TestClient(build_protected_app(settings)) as client:  # start-up succeeds
+        assert client.get("/me").status_code == 401
+
+
+def test_a_well_formed_spaps_api_url_is_kept_without_its_trailing_slash(
+    spaps_standin: SpapsStandin,
+) -> None:
+    service = create_auth_service(standin_settings(spaps_standin, spaps_api_url=" https://a.b/x/ "))
+    assert isinstance(service, SpapsAuthService)
+    assert service._base_url == "https://a.b/x"
     anyio.run(service.aclose)

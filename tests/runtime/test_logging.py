@@ -401,3 +401,42 @@ def test_the_json_serializer_never_raises() -> None:
     assert line["loop"] == {"self": "{'self': {...}}"}
     assert line["k"] == {"(1, 2)": 2**70}
     assert line["b"].startswith("<")
+
+
+def test_sets_deques_and_dict_views_are_redacted_like_lists(configure: Configure) -> None:
+    """Their repr lists the items, so they are redacted item by item and logged as lists."""
+    from collections import UserList, deque
+
+    stream = configure()
+    get_logger("svc").info(
+        "containers",
+        tags={"Bearer set-bearer"},
+        frozen=frozenset({"https://h.example/p?token=frozen-token"}),
+        recent=deque(["Bearer deque-bearer"]),
+        user_list=UserList(["Bearer userlist-bearer"]),
+        values={"a": "Bearer view-bearer"}.values(),
+        items={"authorization": "items-secret"}.items(),
+        nested={"inner": {"Bearer nested-set-bearer"}},
+        raw=bytearray(b"Bearer bytearray-bearer"),
+    )
+    logging.getLogger("lib").info("stdlib", extra={"tags": {"Bearer stdlib-set-bearer"}})
+    output = stream.getvalue()
+    for secret in ("set-bearer", "frozen-token", "deque-bearer", "userlist-bearer"):
+        assert secret not in output
+    for secret in ("view-bearer", "items-secret", "bytearray-bearer"):
+        assert secret not in output
+    first, _second = parsed(stream)
+    assert first["tags"] == [f"Bearer {REDACTED}"]
+    assert first["frozen"] == ["https://h.example/p"]
+    assert first["recent"] == [f"Bearer {REDACTED}"]
+    assert first["items"] == [["authorization", REDACTED]]
+    assert first["nested"] == {"inner": [f"Bearer {REDACTED}"]}
+    assert first["raw"] == f"Bearer {REDACTED}"
+
+
+def test_iterators_are_not_consumed_by_redaction(configure: Configure) -> None:
+    stream = configure()
+    numbers = iter([1, 2, 3])
+    get_logger("svc").info("iterator", numbers=numbers)
+    assert list(numbers) == [1, 2, 3]
+    assert "list_iterator" in parsed(stream)[0]["numbers"]

@@ -125,3 +125,67 @@ def test_broker_ping_honours_the_timeout_when_the_broker_hangs(
     with pytest.raises(BrokerUnavailableError):
         broker_ping(app, timeout=0.5)
     assert time.monotonic() - started < 3.0
+
+
+@pytest.fixture
+def restore_default_celery_app() -> Iterator[None]:
+    """``as_default=True`` changes a process-wide global: put Celery's own default back."""
+    from celery import _state
+
+    previous = _state.default_app
+    try:
+        yield
+    finally:
+        _state.set_default_app(previous)
+
+
+@pytest.mark.usefixtures("restore_default_celery_app")
+def test_as_default_sends_shared_tasks_to_the_services_broker_from_any_thread(
+    tmp_path: Path, redis_url: str
+) -> None:
+    """FastAPI runs sync endpoints in a threadpool: the default app, not the current one."""
+    import threading
+
+    import redis as redis_lib
+    from celery import current_app, shared_task
+
+    queue = f"spaps-test-{uuid.uuid4().hex[:8]}"
+    settings = BaseServiceSettings(
+        env="test",
+        celery_broker_url=redis_url,
+        celery_result_backend="cache+memory://",
+        celery_filesystem_folder=str(tmp_path / "celery"),
+    )
+    celery_app = create_celery_app(settings, as_default=True, task_default_queue=queue)
+
+    @shared_task(name=f"tests.shared_{queue}")
+    def shared() -> str:
+        return "ran"  # pragma: no cover - no worker consumes the queue
+
+    seen: dict[str, Any] = {}
+
+    def endpoint() -> None:  # what a sync FastAPI endpoint would do, in another thread
+        seen["current"] = current_app._get_current_object()
+        seen["bound"] = shared.app
+        seen["task_id"] = shared.delay().id
+
+    worker = threading.Thread(target=endpoint)
+    worker.start()
+    worker.join(timeout=10)
+    redis = redis_lib.Redis.from_url(redis_url)
+    try:
+        assert seen["current"] is celery_app
+        assert seen["bound"] is celery_app
+        [message] = redis.lrange(queue, 0, -1)
+        assert seen["task_id"] in message.decode()
+    finally:
+        redis.delete(queue)
+        redis.close()
+
+
+def test_apps_are_not_made_default_unless_asked(tmp_path: Path) -> None:
+    from celery import _state
+
+    before = _state.default_app
+    make_app(tmp_path, "memory://", "cache+memory://")
+    assert _state.default_app is before

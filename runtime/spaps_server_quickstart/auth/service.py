@@ -23,7 +23,7 @@ from spaps_server_quickstart.auth.local import LocalAuthService
 from spaps_server_quickstart.auth.models import AuthenticatedUser
 from spaps_server_quickstart.auth.roles import derive_roles
 from spaps_server_quickstart.auth.validation_cache import ValidationCache
-from spaps_server_quickstart.settings import BaseServiceSettings
+from spaps_server_quickstart.settings import BaseServiceSettings, SettingsError
 
 logger = structlog.get_logger(__name__)
 
@@ -87,6 +87,40 @@ def _is_api_key_problem(error: SessionError) -> bool:
     return "API_KEY" in code or "APIKEY" in code
 
 
+def _url_problem(url: str) -> str | None:
+    """What is wrong with ``url`` as the SPAPS base URL, or ``None`` when it can be used."""
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, ValueError) as error:  # ValueError: idna's IDNAError
+        return str(error).splitlines()[0] if str(error) else type(error).__name__
+    if parsed.scheme not in ("http", "https"):
+        return "it must start with https:// (or http://)"
+    if not parsed.host:
+        return "it has no host"
+    if parsed.port is not None and not 0 < parsed.port < 65536:
+        return f"port {parsed.port} is out of range"
+    if parsed.query or parsed.fragment:
+        return "it must not carry a query string or fragment"
+    return None
+
+
+def checked_spaps_api_url(url: str) -> str:
+    """``url`` without a trailing slash, or :class:`SettingsError` naming ``SPAPS_API_URL``.
+
+    httpx only parses the URL when the first token is validated: a typo would otherwise pass
+    start-up and turn every authenticated request into a 500 (``InvalidURL``) or a 503 that
+    looks like an outage (no scheme). Failing at start-up, in the one-line style of the
+    settings' own checks, names the variable to fix.
+    """
+    problem = _url_problem(url.strip())
+    if problem is not None:
+        raise SettingsError(
+            f"SPAPS_API_URL {url!r} is not a usable URL ({problem});"
+            " set it to the SPAPS base URL, e.g. https://api.sweetpotato.dev"
+        )
+    return url.strip().rstrip("/")
+
+
 class SpapsAuthService:
     """Validates tokens with ``POST /api/sessions/validate`` and caches the successes."""
 
@@ -103,7 +137,7 @@ class SpapsAuthService:
         retry_after_seconds: int = DEFAULT_RETRY_AFTER_SECONDS,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        self._base_url = base_url.rstrip("/")
+        self._base_url = checked_spaps_api_url(base_url)
         self._api_key = api_key
         self._application_id = application_id
         self._admin_user_ids = admin_user_ids

@@ -98,9 +98,21 @@ def create_celery_app(
     *,
     name: str | None = None,
     task_modules: Sequence[str] = (),
+    as_default: bool = False,
     **overrides: Any,
 ) -> Celery:
-    """Build the service's Celery app; ``overrides`` are Celery settings applied last."""
+    """Build the service's Celery app; ``overrides`` are Celery settings applied last.
+
+    The app is built with ``set_as_current=False``: building it (in a test, in a tool that
+    imports the service) has no process-wide side effect unless asked for. ``as_default=True``
+    asks: the app becomes Celery's default app, which ``@shared_task`` tasks and
+    ``celery.current_app`` resolve to. Services whose modules use ``@shared_task`` (common in
+    code migrated from a plain ``Celery(...)``) need it, or their ``.delay()`` calls go to a
+    default app of Celery's own, with no configuration (broker ``amqp://localhost``). It uses
+    ``app.set_default()``, not ``set_current()``: the current app is per thread, and FastAPI
+    runs sync endpoints and dependencies in a threadpool, whose threads would still see the
+    unconfigured default. Being process-wide, it belongs to the one app a process serves.
+    """
     app = Celery(
         name or settings.service_name,
         broker=settings.celery_broker_url,
@@ -113,4 +125,6 @@ def create_celery_app(
     if overrides:
         app.conf.update(overrides)
     connect_request_id_signals()
+    if as_default:
+        app.set_default()
     return app
