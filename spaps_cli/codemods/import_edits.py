@@ -3,15 +3,17 @@
 LibCST's ``AddImportsVisitor`` costs about 150 ms per changed file and appends imports unsorted
 after the last import (notes section 4, LibCST #1023); these functions edit the top-level import
 block directly: merge into an existing ``from x import`` when there is one, otherwise insert a
-new statement next to the imports of the same kind (standard library before third party), and
-remove only imports that a codemod made unused, never ones the service already had.
+new statement next to the imports of the same kind (standard library, third party, the first
+party packages a caller names, local), and remove only imports that a codemod made unused, never
+ones the service already had. ``spaps add task`` uses the same step, with the service's first
+party packages and isort's order-by-type, so its edits pass the service's own ``ruff check``.
 """
 
 from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 
 import libcst as cst
 
@@ -152,7 +154,9 @@ def _top_module(statement: cst.BaseStatement) -> str:
     return ""
 
 
-def _sort_key(statement: cst.BaseStatement) -> tuple[int, int, str]:
+def _sort_key(
+    statement: cst.BaseStatement, first_party: Collection[str] = ()
+) -> tuple[int, int, str]:
     """isort/ruff order: section, then ``import x`` before ``from x import``, then module."""
     assert isinstance(statement, cst.SimpleStatementLine)
     small = statement.body[0]
@@ -163,10 +167,14 @@ def _sort_key(statement: cst.BaseStatement) -> tuple[int, int, str]:
         full = dotted_name(small.names[0].name) or ""
     else:
         full = ""
-    return (_section(statement), is_from, full.lower())
+    return (_section(statement, first_party), is_from, full.lower())
 
 
-def _insert_position(body: Sequence[cst.BaseStatement], new: cst.SimpleStatementLine) -> int:
+def _insert_position(
+    body: Sequence[cst.BaseStatement],
+    new: cst.SimpleStatementLine,
+    first_party: Collection[str] = (),
+) -> int:
     """Where a new import goes: sorted into the leading import block, else after the header."""
     index = 0
     if body and _is_docstring(body[0]):
@@ -177,20 +185,31 @@ def _insert_position(body: Sequence[cst.BaseStatement], new: cst.SimpleStatement
     end = start
     while end < len(body) and _is_import(body[end]):
         end += 1
-    key = _sort_key(new)
+    key = _sort_key(new, first_party)
     for position in range(start, end):
-        if _sort_key(body[position]) > key:
+        if _sort_key(body[position], first_party) > key:
             return position
     return end
 
 
 def add_import(
-    module: cst.Module, source: str, name: str | None = None, *, alias: str | None = None
+    module: cst.Module,
+    source: str,
+    name: str | None = None,
+    *,
+    alias: str | None = None,
+    first_party: Collection[str] = (),
+    order_by_type: bool = False,
 ) -> cst.Module:
     """Ensure ``from source import name`` (or ``import source``) binds what the code uses.
 
     ``alias`` imports it ``as alias``, for when the module already uses the plain name for
-    something else.
+    something else. ``first_party``: the top-level packages the project's ruff counts as first
+    party (``spaps add task`` passes the service's); their imports get a section of their own
+    between third party and local ones, which codemods (passing none) never create.
+    ``order_by_type``: a name joining an existing ``from`` line is sorted in among its names the
+    way ruff's isort defaults do (constants, classes, then the rest; see :func:`_member_key`),
+    whatever the line's layout; without it, only a one-line sorted list is kept sorted.
     """
     bound = imported_names(module)
     if alias is not None:
@@ -213,11 +232,16 @@ def add_import(
                 and module_of(small) == source
                 and not isinstance(small.names, cst.ImportStar)
             ):
+                new_alias = cst.ImportAlias(name=cst.Name(name), asname=asname)
+                if order_by_type:
+                    merged = _merge_by_type(small, new_alias)
+                    body[index] = statement.with_changes(body=[merged])
+                    return module.with_changes(body=body)
                 names = list(small.names)
                 existing = [dotted_name(alias.name) or "" for alias in names]
                 if small.lpar is None and existing == sorted(existing):
                     # One sorted line: keep it sorted (what isort/ruff would write).
-                    aliases = [*names, cst.ImportAlias(name=cst.Name(name), asname=asname)]
+                    aliases = [*names, new_alias]
                     aliases.sort(key=lambda alias: dotted_name(alias.name) or "")
                     spaced = [
                         alias.with_changes(
@@ -250,7 +274,7 @@ def add_import(
             module=_dotted(source), names=[cst.ImportAlias(cst.Name(name), asname=asname)]
         )
     new_statement = cst.SimpleStatementLine(body=[new_small])
-    position = _insert_position(body, new_statement)
+    position = _insert_position(body, new_statement, first_party)
     has_imports = any(_is_import(statement) for statement in body)
     if not has_imports and position < len(body):
         # No import block yet: the new import takes the blank lines above the first statement,
@@ -266,7 +290,7 @@ def add_import(
             previous is not None
             and _is_import(previous)
             and not _is_future(previous)
-            and _section(previous) == _section(new_statement)
+            and _section(previous, first_party) == _section(new_statement, first_party)
         )
         if position < len(body) and _is_import(body[position]) and not joins_group:
             target = body[position]
@@ -275,7 +299,8 @@ def add_import(
                 (i for i, line in enumerate(lines) if line.comment is not None), len(lines)
             )
             new_statement = new_statement.with_changes(leading_lines=lines[:split])
-            separator = [cst.EmptyLine()] if _section(target) != _section(new_statement) else []
+            new_section = _section(new_statement, first_party)
+            separator = [cst.EmptyLine()] if _section(target, first_party) != new_section else []
             body[position] = target.with_changes(leading_lines=[*separator, *lines[split:]])
         elif not joins_group and previous is not None and _is_import(previous):
             new_statement = new_statement.with_changes(leading_lines=[cst.EmptyLine()])
@@ -283,11 +308,65 @@ def add_import(
     return module.with_changes(body=body)
 
 
-def _section(statement: cst.BaseStatement) -> int:
+def _section(statement: cst.BaseStatement, first_party: Collection[str] = ()) -> int:
+    """isort's sections after ``__future__``: standard library, third party, first party, local.
+
+    The standard library wins over ``first_party``, as in ruff's categorizer.
+    """
     top = _top_module(statement)
     if top == ".":
-        return 2
-    return 0 if top in _STDLIB else 1
+        return 3
+    if top in _STDLIB:
+        return 0
+    return 2 if top in first_party else 1
+
+
+def _merge_by_type(import_: cst.ImportFrom, alias: cst.ImportAlias) -> cst.ImportFrom:
+    """``import_`` with ``alias`` among its names in isort order, keeping the line's commas."""
+    assert not isinstance(import_.names, cst.ImportStar)
+    names = list(import_.names)
+    last_comma = names[-1].comma
+    separator = next(
+        (n.comma for n in names[:-1] if isinstance(n.comma, cst.Comma)),
+        last_comma
+        if isinstance(last_comma, cst.Comma)
+        else cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")),
+    )
+    merged = sorted([*names, alias], key=lambda a: _member_key(_alias_text(a)))
+    rebuilt = [
+        n.with_changes(comma=separator if i < len(merged) - 1 else last_comma)
+        for i, n in enumerate(merged)
+    ]
+    return import_.with_changes(names=rebuilt)
+
+
+def _member_key(name: str) -> tuple[int, tuple[tuple[int, int | str], ...], str]:
+    """isort's ``order-by-type`` key: CONSTANTS, then Classes, then everything else."""
+    bare = name.split(" as ")[0]
+    if len(bare) > 1 and bare.isupper():
+        kind = 0
+    elif bare[:1].isupper():
+        kind = 1
+    else:
+        kind = 2
+    return kind, _natural(bare), name
+
+
+def _natural(text: str) -> tuple[tuple[int, int | str], ...]:
+    """Case-insensitive natural order (``mod2`` before ``mod10``), as ruff compares names."""
+    return tuple(
+        (0, int(part)) if part.isdigit() else (1, part)
+        for part in re.split(r"(\d+)", text.lower())
+        if part
+    )
+
+
+def _alias_text(alias: cst.ImportAlias) -> str:
+    """``name`` or ``name as other``, what :func:`_member_key` sorts."""
+    name = dotted_name(alias.name) or ""
+    if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+        return f"{name} as {alias.asname.name.value}"
+    return name
 
 
 def _comma_like(names: Sequence[cst.ImportAlias]) -> cst.Comma:

@@ -27,7 +27,7 @@ from typing import ClassVar, Literal
 import libcst as cst
 
 from spaps_cli.codemods.base import Codemod, Example, Outcome
-from spaps_cli.codemods.import_edits import add_import, dotted_name, imported_names
+from spaps_cli.codemods.import_edits import add_import, bound_name, dotted_name, imported_names
 
 APP_CLASSES = frozenset({"fastapi.FastAPI", "fastapi.applications.FastAPI"})
 #: The runtime's factory takes ``lifespan=`` as one context manager or a list of them.
@@ -1165,11 +1165,7 @@ def _assigned_names(small: cst.BaseSmallStatement) -> list[str]:
     elif isinstance(small, cst.Import | cst.ImportFrom) and not isinstance(
         small.names, cst.ImportStar
     ):
-        for alias in small.names:
-            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
-                names.append(alias.asname.name.value)
-            else:
-                names.append((dotted_name(alias.name) or "").split(".")[0])
+        names.extend(bound_name(alias) for alias in small.names)
     return names
 
 

@@ -516,7 +516,8 @@ def _append_include(function: cst.FunctionDef, app_name: str, expression: str) -
 def _imported_names(statement: cst.BaseStatement) -> set[str]:
     """The local names the import statements on this line bind."""
     import libcst as cst
-    from libcst.helpers import get_full_name_for_node
+
+    from spaps_cli.codemods.import_edits import bound_name
 
     found: set[str] = set()
     if not isinstance(statement, cst.SimpleStatementLine):
@@ -526,11 +527,7 @@ def _imported_names(statement: cst.BaseStatement) -> set[str]:
             small.names, cst.ImportStar
         ):
             continue
-        for alias in small.names:
-            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
-                found.add(alias.asname.name.value)
-            else:
-                found.add((get_full_name_for_node(alias.name) or "").split(".")[0])
+        found.update(bound_name(alias) for alias in small.names)
     return found
 
 

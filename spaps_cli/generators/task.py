@@ -6,8 +6,8 @@ Nothing needs registering: the worker imports every ``domains/<name>/tasks.py`` 
 
 ``tasks.py`` is edited with libcst, not by appending text blindly: the snippet's imports are
 added only where missing (as one sorted block into a module that has none yet, else each where
-the service's isort rules want it, see :mod:`~spaps_cli.generators.import_order`), and a task that
-is already there exactly as generated makes the edit a no-op, so re-running reports
+the service's isort rules want it, see :func:`~spaps_cli.codemods.import_edits.add_import`), and
+a task that is already there exactly as generated makes the edit a no-op, so re-running reports
 ``identical``. A task of that name written differently is a name clash, never overwritten.
 """
 
@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, Any
 from spaps_cli import names
 from spaps_cli.errors import UsageError
 from spaps_cli.generators.domain import GeneratorResult, apply_and_report
-from spaps_cli.generators.import_order import add_imports
 from spaps_cli.generators.source_text import SourceText, read_source
 from spaps_cli.plan import ConflictPolicy, Plan
 from spaps_cli.project import Project, find_project
@@ -235,7 +234,8 @@ def _is_import_line(statement: cst.BaseStatement) -> bool:
 def _top_level_names(module: cst.Module) -> set[str]:
     """Names bound at module level: defs, classes, assignments and imports."""
     import libcst as cst
-    from libcst.helpers import get_full_name_for_node
+
+    from spaps_cli.codemods.import_edits import bound_name
 
     found: set[str] = set()
     for statement in module.body:
@@ -254,11 +254,7 @@ def _top_level_names(module: cst.Module) -> set[str]:
             elif isinstance(small, cst.Import | cst.ImportFrom) and not isinstance(
                 small.names, cst.ImportStar
             ):
-                for alias in small.names:
-                    if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
-                        found.add(alias.asname.name.value)
-                    else:
-                        found.add((get_full_name_for_node(alias.name) or "").split(".")[0])
+                found.update(bound_name(alias) for alias in small.names)
     return found
 
 
@@ -285,7 +281,8 @@ def _ensure_imports(
     still passes the service's ``ruff check``.
     """
     import libcst as cst
-    from libcst.helpers import get_full_name_for_node
+
+    from spaps_cli.codemods.import_edits import add_import, bound_name, dotted_name, module_of
 
     existing_imports = [
         s
@@ -294,8 +291,7 @@ def _ensure_imports(
         and not (
             isinstance(s, cst.SimpleStatementLine)
             and isinstance(s.body[0], cst.ImportFrom)
-            and s.body[0].module is not None
-            and get_full_name_for_node(s.body[0].module) == "__future__"
+            and module_of(s.body[0]) == "__future__"
         )
     ]
     if not existing_imports:
@@ -309,14 +305,28 @@ def _ensure_imports(
         ]
         return module.with_changes(body=[*module.body[:index], *block, *module.body[index:]])
 
-    wanted = [
-        small
-        for line in imports
-        if isinstance(line, cst.SimpleStatementLine)
-        for small in line.body
-        if isinstance(small, cst.ImportFrom)
-    ]
-    return module.with_changes(body=add_imports(module.body, wanted, first_party=first_party))
+    wanted: list[tuple[str, str | None, cst.ImportAlias]]  # (module, name, alias) to ensure
+    for line in imports:
+        assert isinstance(line, cst.SimpleStatementLine)
+        for small in line.body:
+            if isinstance(small, cst.Import):
+                wanted = [(dotted_name(alias.name) or "", None, alias) for alias in small.names]
+            elif isinstance(small, cst.ImportFrom) and not isinstance(small.names, cst.ImportStar):
+                assert not small.relative, "the task snippet imports absolutely"
+                source = module_of(small) or ""
+                wanted = [(source, dotted_name(alias.name), alias) for alias in small.names]
+            else:
+                continue
+            for source, name, alias in wanted:
+                module = add_import(
+                    module,
+                    source,
+                    name,
+                    alias=bound_name(alias) if alias.asname is not None else None,
+                    first_party=first_party,
+                    order_by_type=True,
+                )
+    return module
 
 
 def _is_docstring(statement: cst.BaseStatement) -> bool:
