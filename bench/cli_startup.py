@@ -25,6 +25,8 @@ import sys
 import time
 from pathlib import Path
 
+from installed_bytecode import compile_spaps
+
 TARGET_RATIO = 1.3
 BIN = Path(sys.executable).parent
 BASELINE = "python -c 'import typer'"
@@ -56,6 +58,7 @@ def main() -> int:
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     options = parser.parse_args()
+    compile_spaps()
 
     runs = commands()
     names = list(runs)

@@ -24,6 +24,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from installed_bytecode import compile_spaps
+
 REPO = Path(__file__).resolve().parents[1]
 TEMPLATE = REPO / "templates" / "service"
 BIN = Path(sys.executable).parent
@@ -199,6 +201,7 @@ def main() -> int:
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     options = parser.parse_args()
+    compile_spaps()
 
     with tempfile.TemporaryDirectory(prefix="spaps-bench-") as scratch:
         root = Path(scratch)

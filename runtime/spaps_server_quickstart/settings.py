@@ -51,6 +51,13 @@ def parse_public_path(entry: str) -> frozenset[tuple[str, str]]:
             f" with METHOD one of {', '.join(PUBLIC_PATH_METHODS)}"
         )
     method, path = parts
+    if "?" in path or "#" in path:
+        # The middleware compares the request's path alone, so such an entry would never match
+        # and the route would stay behind auth while the setting says it is public.
+        raise ValueError(
+            f"AUTH_PUBLIC_PATHS entry {entry!r} has a query or fragment, which never matches:"
+            " list the path alone"
+        )
     if method == "GET":
         return frozenset({("GET", path), ("HEAD", path)})
     return frozenset({(method, path)})

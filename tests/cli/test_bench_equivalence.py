@@ -8,6 +8,7 @@ from __future__ import annotations
 import importlib.util
 import re
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
@@ -17,7 +18,9 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
-def bench() -> ModuleType:
+def bench() -> Iterator[ModuleType]:
+    # The benches import their shared modules as siblings, as `python bench/x.py` lets them.
+    sys.path.insert(0, str(REPO / "bench"))
     spec = importlib.util.spec_from_file_location(
         "bench_new_service", REPO / "bench" / "new_service.py"
     )
@@ -25,8 +28,12 @@ def bench() -> ModuleType:
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    try:
+        spec.loader.exec_module(module)
+        yield module
+    finally:
+        sys.path.remove(str(REPO / "bench"))
+        sys.modules.pop(spec.name, None)
 
 
 def contents(root: Path) -> dict[str, str]:

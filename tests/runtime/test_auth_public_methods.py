@@ -130,6 +130,13 @@ def test_a_bad_entry_is_refused_at_settings_load(entry: str) -> None:
     assert repr(entry) in str(refused.value)
 
 
+@pytest.mark.parametrize("entry", ["/webhooks/x?token=1", "POST /webhooks/x?", "/docs#top"])
+def test_an_entry_with_a_query_or_fragment_is_refused(entry: str) -> None:
+    with pytest.raises(ValidationError, match="has a query or fragment") as refused:
+        BaseServiceSettings(auth_public_paths=[entry])
+    assert repr(entry) in str(refused.value)
+
+
 def test_a_bad_entry_is_refused_by_the_middleware_too() -> None:
     async def app(scope: Any, receive: Any, send: Any) -> None:  # pragma: no cover
         pass
