@@ -31,44 +31,19 @@ import os
 import re
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from installed_bytecode import compile_spaps
+from process_timing import compile_spaps, timed_run
 
 TARGET_RATIO = 0.5
 SPAPS = [sys.executable, "-c", "from spaps_cli.app import main; main()"]
 FLOOR = "start-up floor"
 LIBCST = "import libcst"
 BARE_PYTHON = "python -c pass"
-
-
-def _run(
-    argv: list[str], cwd: Path, *, prefix: tuple[str, ...] = (), env: dict[str, str] | None = None
-) -> str:
-    completed = subprocess.run(
-        [*prefix, *argv],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-        env=env,
-    )
-    if completed.returncode != 0:
-        raise SystemExit(f"{' '.join(argv)} failed:\n{completed.stdout}{completed.stderr[-2000:]}")
-    return completed.stderr
-
-
-def _timed(argv: list[str], cwd: Path) -> float:
-    started = time.perf_counter()
-    _run(argv, cwd)
-    return time.perf_counter() - started
 
 
 def processes(workdir: Path, name: str) -> dict[str, tuple[list[str], Path]]:
@@ -121,7 +96,7 @@ def timed(rounds: int, warmup: int) -> Measurement:
         workdir = Path(temp)
         for index in range(warmup + rounds):
             measured = {
-                label: _timed(argv, cwd)
+                label: timed_run(argv, cwd=cwd).seconds
                 for label, (argv, cwd) in processes(workdir, f"bench-{index}-api").items()
             }
             if index < warmup:
@@ -155,13 +130,13 @@ def instructions() -> Measurement:
     with tempfile.TemporaryDirectory(prefix="spaps-bench-") as temp:
         workdir = Path(temp)
         # add domain needs a service to add to; new service is counted on another name.
-        _run([*SPAPS, "new", "service", "bench-target-api"], workdir)
+        timed_run([*SPAPS, "new", "service", "bench-target-api"], cwd=workdir)
         runs = processes(workdir, "bench-target-api")
         runs["new service"] = ([*SPAPS, "new", "service", "bench-counted-api"], workdir)
 
         def count(label: str) -> float:
             argv, cwd = runs[label]
-            found = _COLLECTED.search(_run(argv, cwd, prefix=prefix, env=env))
+            found = _COLLECTED.search(timed_run([*prefix, *argv], cwd=cwd, env=env).stderr)
             if found is None:
                 raise SystemExit(f"callgrind printed no instruction count for {label}")
             return float(found.group(1))

@@ -20,12 +20,10 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import subprocess
 import sys
-import time
 from pathlib import Path
 
-from installed_bytecode import compile_spaps
+from process_timing import compile_spaps, timed_run
 
 TARGET_RATIO = 1.3
 BIN = Path(sys.executable).parent
@@ -45,11 +43,7 @@ def commands() -> dict[str, list[str]]:
 
 
 def wall_time(argv: list[str]) -> float:
-    started = time.perf_counter()
-    subprocess.run(
-        argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True, timeout=60
-    )
-    return time.perf_counter() - started
+    return timed_run(argv, capture=False, limit=60).seconds
 
 
 def main() -> int:

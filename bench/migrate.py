@@ -29,6 +29,8 @@ import textwrap
 import time
 from pathlib import Path
 
+from process_timing import compile_spaps
+
 NOOP_COMMAND = """\
 from libcst.codemod import VisitorBasedCodemodCommand
 
@@ -299,6 +301,7 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=len(os.sched_getaffinity(0)))
     parser.add_argument("--skip-libcst", action="store_true", help="skip the slow LibCST run")
     args = parser.parse_args()
+    compile_spaps()
 
     with tempfile.TemporaryDirectory(prefix="spaps-bench-") as scratch:
         root = Path(scratch) / "fleet"

@@ -17,14 +17,13 @@ import json
 import re
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-from installed_bytecode import compile_spaps
+from process_timing import compile_spaps, timed_run
 
 REPO = Path(__file__).resolve().parents[1]
 TEMPLATE = REPO / "templates" / "service"
@@ -181,9 +180,7 @@ def runners(
 
 
 def _run(argv: list[str]) -> None:
-    completed = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False)
-    if completed.returncode != 0:
-        raise SystemExit(f"{' '.join(argv)} failed:\n{completed.stdout}{completed.stderr}")
+    timed_run(argv, limit=120)
 
 
 def file_list(root: Path) -> set[str]:

@@ -1,0 +1,84 @@
+"""Time whole ``spaps`` processes as a user meets them.
+
+Two things stood between the benches' stopwatch and that figure; every bench that starts
+processes goes through this module, which removes both:
+
+- **Bytecode.** pip compiles every module of a wheel when it installs it, so a user's
+  ``spaps`` never compiles Python source. An editable checkout gets its ``.pyc`` files only when
+  Python may write them, and ``PYTHONDONTWRITEBYTECODE=1`` (``.ci/run`` sets it, and so may a
+  shell) stops that: every timed process then compiled each spaps module it imports from
+  source. Counted with callgrind on 2026-12-03 that is 116M of the 760M instructions of
+  ``spaps new service`` (15%), paid by no user and by none of the baselines (copier,
+  cookiecutter, Typer and libcst are installed by pip, with their bytecode). Hence
+  :func:`compile_spaps`, called before anything is timed.
+- **Waiting.** ``subprocess.run(..., timeout=...)`` waits for the child by polling
+  ``waitpid`` with sleeps that double up to 50 ms. With the output sent to ``DEVNULL`` there is
+  no pipe to wake the parent, so every process longer than 64 ms was measured as
+  ``64.5 + 50k`` ms: ``import typer``, ``spaps --help`` and ``spaps doctor --help`` all came
+  out at 114.6 ms, and ``bench/cli_startup.py`` printed 1.00x whatever they cost.
+  :func:`timed_run` blocks in ``communicate()`` instead, which returns as the child exits, and
+  a watchdog thread kills a child that hangs.
+"""
+
+from __future__ import annotations
+
+import compileall
+import importlib.util
+import subprocess
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+
+def compile_spaps() -> None:
+    """Write the ``.pyc`` files of the installed ``spaps_cli`` (a no-op when they are current).
+
+    ``compileall`` writes them whatever ``PYTHONDONTWRITEBYTECODE`` says, as pip does.
+    """
+    spec = importlib.util.find_spec("spaps_cli")
+    if spec is None or not spec.submodule_search_locations:
+        raise SystemExit("spaps_cli is not installed in this environment: pip install -e . first")
+    for location in spec.submodule_search_locations:
+        if not compileall.compile_dir(location, quiet=1):
+            raise SystemExit(f"could not compile {location} to bytecode")
+
+
+@dataclass(frozen=True)
+class Finished:
+    """A process that exited 0: its wall time and what it printed (empty unless captured)."""
+
+    seconds: float
+    stdout: str
+    stderr: str
+
+
+def timed_run(
+    argv: list[str],
+    *,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+    capture: bool = True,
+    limit: float = 600.0,
+) -> Finished:
+    """Run ``argv`` to completion and time it; any failure ends the bench with its output.
+
+    ``capture=False`` sends the output to ``DEVNULL``, for processes compared with a baseline
+    that prints nothing.
+    """
+    stream = subprocess.PIPE if capture else subprocess.DEVNULL
+    started = time.perf_counter()
+    process = subprocess.Popen(argv, cwd=cwd, env=env, stdout=stream, stderr=stream, text=True)
+    watchdog = threading.Timer(limit, process.kill)
+    watchdog.start()
+    try:
+        stdout, stderr = process.communicate()
+    finally:
+        watchdog.cancel()
+    seconds = time.perf_counter() - started
+    if process.returncode != 0:
+        why = f"killed after {limit:g} s" if seconds >= limit else f"exit {process.returncode}"
+        raise SystemExit(
+            f"{' '.join(argv)} failed ({why}):\n{stdout or ''}{(stderr or '')[-2000:]}"
+        )
+    return Finished(seconds, stdout or "", stderr or "")
