@@ -18,9 +18,9 @@ included, must fit in ``new / 2 - floor``; the bench prints that budget beside l
 so a run also says whether the target is within reach at all on its machine and Python.
 
 ``--instructions`` runs each process once under valgrind's callgrind (``PYTHONHASHSEED=0``)
-and compares instruction counts, which repeat exactly whatever the machine's load; wall times
-on a shared 2-core machine drift by 20% between rounds. ``--check`` exits 1 when the ratio
-misses the target.
+and compares instruction counts, which repeat to within 0.02% whatever the machine's load
+(only temporary paths and the clock differ between runs); wall times on a shared 2-core
+machine drift by 20% between rounds. ``--check`` exits 1 when the ratio misses the target.
 """
 
 from __future__ import annotations
@@ -125,7 +125,7 @@ def instructions() -> Measurement:
     if valgrind is None:
         raise SystemExit("bench/add_domain.py: --instructions needs valgrind on PATH")
     prefix = (valgrind, "--tool=callgrind", "--callgrind-out-file=/dev/null")
-    # A fixed hash seed: dict and set layouts, hence the counts, repeat exactly.
+    # A fixed hash seed: dict and set layouts, hence the counts, repeat from run to run.
     env = {**os.environ, "PYTHONHASHSEED": "0"}
     with tempfile.TemporaryDirectory(prefix="spaps-bench-") as temp:
         workdir = Path(temp)
