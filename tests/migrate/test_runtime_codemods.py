@@ -26,10 +26,14 @@ class HTMASettings(BaseSettings):
     redis_url: str | None = None
 """
     after = """\
+from pydantic_settings import SettingsConfigDict
 from spaps_server_quickstart.settings import BaseServiceSettings
 
 
 class HTMASettings(BaseServiceSettings):
+    model_config = SettingsConfigDict(env_file=None, extra="forbid", env_ignore_empty=False)
+    production_environments: list[str] = []
+
     model_path: str = "/models"
 """
     assert_migrates(before, after, SettingsToRuntime, MigrateConfig(settings_class="HTMASettings"))
@@ -43,7 +47,7 @@ def test_settings_field_with_other_type_or_default_is_kept_and_reported() -> Non
     before = """\
 from typing import Optional
 
-from pydantic import BaseSettings
+from pydantic_settings import BaseSettings
 
 
 class Settings(BaseSettings):
@@ -57,8 +61,76 @@ class Settings(BaseSettings):
     assert "debug: int = 0" in output
     assert "spaps_application_id" not in output  # Optional[str] = None is the base's field
     assert "from typing import Optional" not in output
-    assert len(follow) == 3
-    assert any("bump-pydantic" in message for message in follow)
+    assert sum("overrides the base's" in message for message in follow) == 2
+    assert any("production guard off" in message for message in follow)
+
+
+def test_pydantic_v1_settings_are_refused_not_rewritten() -> None:
+    before = """\
+from pydantic import BaseSettings
+
+
+class Settings(BaseSettings):
+    token: str = ""
+"""
+    output, fixed, follow = transform(before, SettingsToRuntime)
+    assert output == before
+    assert not fixed
+    assert "bump-pydantic" in follow[0]
+
+
+def test_base_fields_table_matches_the_runtime_class() -> None:
+    """The codemod's copy of the base's fields is the runtime's list, name for name."""
+    from spaps_server_quickstart.settings import BaseServiceSettings
+
+    from spaps_cli.codemods.settings_to_runtime import BASE_FIELDS, BASE_MEMBERS
+
+    assert set(BASE_FIELDS) == set(BaseServiceSettings.model_fields)
+    members = {
+        name
+        for name, value in vars(BaseServiceSettings).items()
+        if not name.startswith("__")
+        and name not in {"model_config"}
+        and (callable(value) or isinstance(value, property | classmethod | staticmethod))
+    }
+    assert members - {"model_post_init"} <= BASE_MEMBERS | {"model_fields", "model_computed_fields"}
+
+
+def test_a_base_field_is_dropped_only_when_it_loads_the_same() -> None:
+    """``database_pool_size: int = 5`` accepted 0; the base's field does not (ge=1): kept."""
+    before = """\
+from pydantic_settings import BaseSettings
+
+
+class Settings(BaseSettings):
+    database_pool_size: int = 5
+    log_level: str = "INFO"
+"""
+    output, _fixed, follow = transform(before, SettingsToRuntime)
+    assert "database_pool_size: int = 5" in output
+    assert "log_level" not in output
+    assert any("database_pool_size" in message for message in follow)
+
+
+def test_a_name_other_modules_import_from_the_settings_module_stays() -> None:
+    """``from app.config import BaseSettings`` in a test keeps that import in app/config.py."""
+    from spaps_cli.codemods.project_scan import scan_sources
+    from spaps_cli.codemods.runner import migrate_source
+
+    source = b"""\
+from pydantic_settings import BaseSettings
+
+
+class Settings(BaseSettings):
+    token: str = ""
+"""
+    facts = scan_sources(
+        {"app/config.py": source, "tests/test_config.py": b"from app.config import BaseSettings\n"}
+    )
+    kept = migrate_source(source, [SettingsToRuntime], MigrateConfig(), "app/config.py", facts)
+    assert b"from pydantic_settings import BaseSettings, SettingsConfigDict" in kept.new_source
+    alone = migrate_source(source, [SettingsToRuntime], MigrateConfig(), "app/config.py")
+    assert b"import BaseSettings" not in alone.new_source
 
 
 def test_lru_cache_getter_with_arguments_is_a_follow_up() -> None:

@@ -1,0 +1,282 @@
+"""What one file cannot show: the facts a codemod needs from the rest of the project.
+
+A codemod sees one module. Whether ``get_current_user`` (imported from ``app.auth``) validates
+SPAPS sessions or decodes a local JWT, whether ``get_db`` yields an async or a sync session,
+whether the app is built by the runtime's ``create_app``, and whether a test still imports a
+name the codemod is about to drop: all of that lives in other files. So the runner scans the
+project once, before any rewrite, and hands every codemod the same small, frozen, picklable
+:class:`ProjectFacts`. The scan is cheap by design: a byte test decides whether a file is worth
+parsing with :mod:`ast` at all, and most files are not.
+
+Module names are compared by dotted suffix (``src.app.auth`` is ``app.auth``), because a file's
+path does not say which directory is on ``sys.path``; a relative import is compared without its
+dots. Both err towards "still imported" and "not proven", the safe answers.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+#: Dependency names auth-to-runtime is about (see auth_to_runtime.py for what each becomes).
+USER_DEPENDENCIES = frozenset({"get_current_user", "current_user_dependency"})
+ADMIN_DEPENDENCIES = frozenset(
+    {
+        "require_admin",
+        "get_current_admin",
+        "get_admin_user",
+        "get_current_admin_user",
+        "admin_required",
+    }
+)
+SESSION_DEPENDENCIES = frozenset({"get_db", "get_session", "get_async_session", "get_db_session"})
+RUNTIME_PACKAGE = "spaps_server_quickstart"
+
+_FROM_IMPORT = re.compile(
+    rb"^[ \t]*from[ \t]+(\.*[\w.]*)[ \t]+import[ \t]+(\([^)]*\)|[^\n#;]+(?:\\\n[^\n#;]*)*)",
+    re.M,
+)
+_CREATE_APP = re.compile(rb"\bcreate_app\b")
+_DEFINES_DEPENDENCY = re.compile(
+    rb"def[ \t]+(?:"
+    + b"|".join(name.encode() for name in sorted(USER_DEPENDENCIES | ADMIN_DEPENDENCIES))
+    + b"|"
+    + b"|".join(name.encode() for name in sorted(SESSION_DEPENDENCIES))
+    + rb")\b"
+)
+#: Evidence that a dependency validates a SPAPS session: the client library, or its HTTP API.
+_SPAPS_SESSIONS_TEXT = re.compile(r"/sessions/validate|validate_session|AsyncSessionsClient")
+
+
+def module_name(display: str) -> str:
+    """``app/auth.py`` -> ``app.auth``; ``app/__init__.py`` -> ``app``."""
+    name = display.removesuffix(".pyi").removesuffix(".py").replace("\\", "/").strip("/")
+    parts = [part for part in name.split("/") if part and part != "."]
+    if parts and parts[-1] == "__init__":
+        parts = parts[:-1]
+    return ".".join(parts)
+
+
+def same_module(a: str, b: str) -> bool:
+    """Do two dotted names (either may lack leading packages, or carry relative dots) match?"""
+    a, b = a.lstrip("."), b.lstrip(".")
+    if not a or not b:
+        return False
+    return a == b or a.endswith("." + b) or b.endswith("." + a)
+
+
+@dataclass(frozen=True)
+class ProjectFacts:
+    """Facts about the whole project; the defaults describe a project nobody has scanned."""
+
+    #: ``(module, name)`` for every ``from module import name`` in the project, tests included.
+    imports: frozenset[tuple[str, str]] = frozenset()
+    #: The app is built by the runtime's ``create_app`` (it owns DbSession and the auth service).
+    app_on_create_app: bool = False
+    #: ``module.function`` of auth dependencies that call spaps_client or the sessions API.
+    spaps_auth: frozenset[str] = frozenset()
+    #: ``module.function`` of session dependencies that yield an ``AsyncSession``.
+    async_sessions: frozenset[str] = frozenset()
+    #: ``module.function`` of session dependencies that yield a sync ``Session``.
+    sync_sessions: frozenset[str] = frozenset()
+    #: Why each scanned auth dependency is *not* proven (``module.function`` -> reason).
+    auth_reasons: Mapping[str, str] = field(default_factory=dict)
+
+    def __hash__(self) -> int:
+        return hash((self.imports, self.app_on_create_app, self.spaps_auth))
+
+    def imported_elsewhere(self, module: str, name: str) -> bool:
+        """Does any module import ``name`` from ``module`` (``from module import name``)?"""
+        return any(n == name and same_module(m, module) for m, n in self.imports)
+
+    def find(self, qualified: str, names: Iterable[str]) -> bool:
+        """Is ``qualified`` (``app.auth.get_current_user``, maybe relative) one of ``names``?"""
+        return any(same_module(qualified, name) for name in names)
+
+    def auth_reason(self, qualified: str) -> str | None:
+        for name, reason in self.auth_reasons.items():
+            if same_module(qualified, name):
+                return reason
+        return None
+
+
+def scan_sources(sources: Mapping[str, bytes]) -> ProjectFacts:
+    """The facts of a project given as ``display path -> bytes`` (the runner's files)."""
+    imports: set[tuple[str, str]] = set()
+    spaps_auth: set[str] = set()
+    auth_reasons: dict[str, str] = {}
+    async_sessions: set[str] = set()
+    sync_sessions: set[str] = set()
+    app_on_create_app = False
+    for display, data in sources.items():
+        module = module_name(display)
+        for match in _FROM_IMPORT.finditer(data):
+            source = match.group(1).decode("ascii", "replace")
+            if source.startswith("."):
+                source = _absolute(source, module, display)
+            names = match.group(2).decode("utf-8", "replace").strip("()\\ \n")
+            for entry in re.split(r"[,\n\\]", names):
+                parts = entry.split("#")[0].split()
+                if parts:
+                    imports.add((source, parts[0]))
+        if (
+            not app_on_create_app
+            and RUNTIME_PACKAGE.encode() in data
+            and _CREATE_APP.search(data) is not None
+        ):
+            app_on_create_app = _builds_runtime_app(data)
+        if _DEFINES_DEPENDENCY.search(data) is None:
+            continue
+        try:
+            tree = ast.parse(data)
+        except (SyntaxError, ValueError):
+            continue
+        _scan_dependencies(tree, module, spaps_auth, auth_reasons, async_sessions, sync_sessions)
+    return ProjectFacts(
+        imports=frozenset(imports),
+        app_on_create_app=app_on_create_app,
+        spaps_auth=frozenset(spaps_auth),
+        async_sessions=frozenset(async_sessions),
+        sync_sessions=frozenset(sync_sessions),
+        auth_reasons=auth_reasons,
+    )
+
+
+def _absolute(relative: str, module: str, display: str) -> str:
+    dots = len(relative) - len(relative.lstrip("."))
+    package = (
+        module.split(".")
+        if display.endswith(("__init__.py", "__init__.pyi"))
+        else (module.split(".")[:-1])
+    )
+    base = package[: len(package) - (dots - 1)] if dots > 1 else package
+    rest = relative.lstrip(".")
+    return ".".join([*base, rest] if rest else base)
+
+
+def _builds_runtime_app(data: bytes) -> bool:
+    """``create_app`` imported from the runtime and called somewhere in this file."""
+    try:
+        tree = ast.parse(data)
+    except (SyntaxError, ValueError):
+        return False
+    bound: set[str] = set()
+    modules: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(RUNTIME_PACKAGE):
+            bound |= {
+                alias.asname or alias.name for alias in node.names if alias.name == "create_app"
+            }
+        elif isinstance(node, ast.Import):
+            modules |= {
+                alias.asname or alias.name
+                for alias in node.names
+                if alias.name.startswith(RUNTIME_PACKAGE)
+            }
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            func = node.func
+            if isinstance(func, ast.Name) and func.id in bound:
+                return True
+            if isinstance(func, ast.Attribute) and func.attr == "create_app":
+                root = func.value
+                while isinstance(root, ast.Attribute):
+                    root = root.value
+                if isinstance(root, ast.Name) and root.id in modules:
+                    return True
+    return False
+
+
+def _scan_dependencies(
+    tree: ast.Module,
+    module: str,
+    spaps_auth: set[str],
+    auth_reasons: dict[str, str],
+    async_sessions: set[str],
+    sync_sessions: set[str],
+) -> None:
+    spaps_names = _names_from(tree, "spaps_client")
+    functions = {
+        node.name: node
+        for node in tree.body
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+    }
+    proven_users: set[str] = set()
+    for name, node in functions.items():
+        if name in USER_DEPENDENCIES:
+            if _calls_spaps(node, spaps_names):
+                proven_users.add(name)
+                spaps_auth.add(f"{module}.{name}")
+            else:
+                auth_reasons[f"{module}.{name}"] = _local_auth_kind(node)
+    for name, node in functions.items():
+        if name in ADMIN_DEPENDENCIES:
+            uses = {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+            checks_admin = any(
+                isinstance(n, ast.Constant) and n.value == "admin" for n in ast.walk(node)
+            )
+            if checks_admin and (uses & proven_users or _calls_spaps(node, spaps_names)):
+                spaps_auth.add(f"{module}.{name}")
+            elif not checks_admin:
+                auth_reasons[f"{module}.{name}"] = "does not check an 'admin' role"
+            else:
+                auth_reasons[f"{module}.{name}"] = (
+                    "its user does not come from a dependency that validates SPAPS sessions"
+                )
+        elif name in SESSION_DEPENDENCIES:
+            kind = _session_kind(node, tree)
+            if kind == "async":
+                async_sessions.add(f"{module}.{name}")
+            elif kind == "sync":
+                sync_sessions.add(f"{module}.{name}")
+
+
+def _names_from(tree: ast.Module, package: str) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == package:
+            names |= {alias.asname or alias.name for alias in node.names}
+        elif isinstance(node, ast.Import):
+            names |= {
+                (alias.asname or alias.name).split(".")[0]
+                for alias in node.names
+                if alias.name.split(".")[0] == package
+            }
+    return names
+
+
+def _calls_spaps(node: ast.AST, spaps_names: set[str]) -> bool:
+    for child in ast.walk(node):
+        if isinstance(child, ast.Name) and child.id in spaps_names:
+            return True
+        if isinstance(child, ast.Attribute) and _SPAPS_SESSIONS_TEXT.search(child.attr):
+            return True
+        if (
+            isinstance(child, ast.Constant)
+            and isinstance(child.value, str)
+            and _SPAPS_SESSIONS_TEXT.search(child.value)
+        ):
+            return True
+    return False
+
+
+def _local_auth_kind(node: ast.AST) -> str:
+    text = ast.dump(node).lower()
+    if "jwt" in text or "decode" in text:
+        return "it decodes a token locally (JWT), it does not validate a SPAPS session"
+    if "header" in text or "api_key" in text or "apikey" in text:
+        return "it checks a header or an API key, it does not validate a SPAPS session"
+    return "it does not call spaps_client or the SPAPS sessions API"
+
+
+def _session_kind(node: ast.FunctionDef | ast.AsyncFunctionDef, tree: ast.Module) -> str | None:
+    """``async`` for ``async def`` + ``AsyncSession``/``async_sessionmaker``, ``sync`` for a
+    plain ``def`` (FastAPI runs it in a thread and hands endpoints a sync ``Session``)."""
+    if isinstance(node, ast.FunctionDef):
+        return "sync"
+    text = ast.dump(tree)
+    if "AsyncSession" in text or "async_sessionmaker" in text or "create_async_engine" in text:
+        return "async"
+    return None

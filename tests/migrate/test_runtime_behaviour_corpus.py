@@ -1,0 +1,114 @@
+"""Behaviour preservation of the runtime codemods over corpora of app shapes we wrote.
+
+Each shape under ``behaviour_corpus/<codemod>/`` is a small module in the form a service keeps
+it. It is run as written and as rewritten by the codemod, and must behave the same: the same
+settings values under every environment it names (``ENVIRONMENTS``, an optional ``DOTENV`` in the
+working directory), the same answers to the same requests. A shape that sets ``REFUSED`` must be
+left unchanged with a follow-up containing that text.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import types
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from migrate.harness import transform
+from spaps_cli.codemods.base import Codemod
+from spaps_cli.codemods.settings_to_runtime import SettingsToRuntime
+
+CORPUS = Path(__file__).parent / "behaviour_corpus"
+
+
+def shapes(kind: str) -> list[Path]:
+    return sorted((CORPUS / kind).glob("s*.py"))
+
+
+def load_module(source: str, name: str, where: Path) -> types.ModuleType:
+    module = types.ModuleType(name)
+    module.__file__ = str(where / f"{name}.py")
+    sys.modules[name] = module
+    try:
+        exec(compile(source, module.__file__, "exec"), module.__dict__)
+    finally:
+        sys.modules.pop(name, None)
+    return module
+
+
+def migrated(path: Path, codemod: type[Codemod]) -> tuple[str, str, list[str], list[str]]:
+    """(before, after, rewrites, follow-ups); a REFUSED shape must come back unchanged."""
+    before = path.read_text(encoding="utf-8")
+    after, fixed, follow_ups = transform(before, codemod)
+    refused = _constant(before, "REFUSED")
+    if refused is not None:
+        assert after == before, "a refused shape must be left as it was"
+        assert any(refused in message for message in follow_ups), follow_ups
+    else:
+        assert after != before, f"the codemod should have rewritten {path.stem}: {follow_ups}"
+        assert fixed
+    return before, after, fixed, follow_ups
+
+
+def _constant(source: str, name: str) -> Any:
+    import ast
+
+    for node in ast.parse(source).body:
+        if (
+            isinstance(node, ast.Assign)
+            and isinstance(node.targets[0], ast.Name)
+            and node.targets[0].id == name
+        ):
+            return ast.literal_eval(node.value)
+    return None
+
+
+@contextmanager
+def environment(values: dict[str, str], cwd: Path) -> Iterator[None]:
+    """Exactly ``values`` as the process environment, ``cwd`` as the working directory."""
+    saved = dict(os.environ)
+    old_cwd = Path.cwd()
+    os.environ.clear()
+    os.environ.update(values)
+    os.chdir(cwd)
+    try:
+        yield
+    finally:
+        os.chdir(old_cwd)
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+# -- settings-to-runtime ---------------------------------------------------------------------
+
+
+def _load_settings(module: types.ModuleType, fields: list[str]) -> dict[str, Any] | str:
+    try:
+        loaded = module.Settings()
+    except Exception as exc:  # what a service sees at start-up
+        return f"fails: {type(exc).__name__}"
+    return {name: getattr(loaded, name) for name in fields}
+
+
+@pytest.mark.parametrize("path", shapes("settings"), ids=lambda p: p.stem)
+def test_settings_shapes_load_the_same_values(path: Path, tmp_path: Path) -> None:
+    before, after, _fixed, _follow = migrated(path, SettingsToRuntime)
+    environments: dict[str, dict[str, str]] = _constant(before, "ENVIRONMENTS") or {}
+    dotenv = _constant(before, "DOTENV")
+    if dotenv is not None:
+        (tmp_path / ".env").write_text(dotenv, encoding="utf-8")
+    for label, values in environments.items():
+        with environment(values, tmp_path):
+            old = load_module(before, f"{path.stem}_before", tmp_path)
+            new = load_module(after, f"{path.stem}_after", tmp_path)
+            fields = list(old.Settings.model_fields)
+            assert _load_settings(new, fields) == _load_settings(old, fields), label
+
+
+def test_settings_corpus_size() -> None:
+    assert len(shapes("settings")) >= 10
