@@ -83,6 +83,10 @@ class ProjectFacts:
     sync_sessions: frozenset[str] = frozenset()
     #: Why each scanned auth dependency is *not* proven (``module.function`` -> reason).
     auth_reasons: Mapping[str, str] = field(default_factory=dict)
+    #: Why each scanned session dependency is *not* proven (``module.function`` -> reason).
+    session_reasons: Mapping[str, str] = field(default_factory=dict)
+    #: Session dependencies that commit when the endpoint returns, as the runtime's does.
+    session_commits: frozenset[str] = frozenset()
 
     def __hash__(self) -> int:
         return hash((self.imports, self.app_on_create_app, self.spaps_auth))
@@ -96,10 +100,17 @@ class ProjectFacts:
         return any(same_module(qualified, name) for name in names)
 
     def auth_reason(self, qualified: str) -> str | None:
-        for name, reason in self.auth_reasons.items():
-            if same_module(qualified, name):
-                return reason
-        return None
+        return _reason(self.auth_reasons, qualified)
+
+    def session_reason(self, qualified: str) -> str | None:
+        return _reason(self.session_reasons, qualified)
+
+
+def _reason(reasons: Mapping[str, str], qualified: str) -> str | None:
+    for name, reason in reasons.items():
+        if same_module(qualified, name):
+            return reason
+    return None
 
 
 def scan_sources(sources: Mapping[str, bytes]) -> ProjectFacts:
@@ -107,8 +118,7 @@ def scan_sources(sources: Mapping[str, bytes]) -> ProjectFacts:
     imports: set[tuple[str, str]] = set()
     spaps_auth: set[str] = set()
     auth_reasons: dict[str, str] = {}
-    async_sessions: set[str] = set()
-    sync_sessions: set[str] = set()
+    sessions = _Sessions()
     app_on_create_app = False
     for display, data in sources.items():
         module = module_name(display)
@@ -133,15 +143,25 @@ def scan_sources(sources: Mapping[str, bytes]) -> ProjectFacts:
             tree = ast.parse(data)
         except (SyntaxError, ValueError):
             continue
-        _scan_dependencies(tree, module, spaps_auth, auth_reasons, async_sessions, sync_sessions)
+        _scan_dependencies(tree, module, spaps_auth, auth_reasons, sessions)
     return ProjectFacts(
         imports=frozenset(imports),
         app_on_create_app=app_on_create_app,
         spaps_auth=frozenset(spaps_auth),
-        async_sessions=frozenset(async_sessions),
-        sync_sessions=frozenset(sync_sessions),
+        async_sessions=frozenset(sessions.async_),
+        sync_sessions=frozenset(sessions.sync),
         auth_reasons=auth_reasons,
+        session_reasons=sessions.reasons,
+        session_commits=frozenset(sessions.commits),
     )
+
+
+@dataclass
+class _Sessions:
+    async_: set[str] = field(default_factory=set)
+    sync: set[str] = field(default_factory=set)
+    commits: set[str] = field(default_factory=set)
+    reasons: dict[str, str] = field(default_factory=dict)
 
 
 def _absolute(relative: str, module: str, display: str) -> str:
@@ -194,8 +214,7 @@ def _scan_dependencies(
     module: str,
     spaps_auth: set[str],
     auth_reasons: dict[str, str],
-    async_sessions: set[str],
-    sync_sessions: set[str],
+    sessions: _Sessions,
 ) -> None:
     spaps_names = _names_from(tree, "spaps_client")
     functions = {
@@ -226,11 +245,7 @@ def _scan_dependencies(
                     "its user does not come from a dependency that validates SPAPS sessions"
                 )
         elif name in SESSION_DEPENDENCIES:
-            kind = _session_kind(node, tree)
-            if kind == "async":
-                async_sessions.add(f"{module}.{name}")
-            elif kind == "sync":
-                sync_sessions.add(f"{module}.{name}")
+            _scan_session(node, tree, f"{module}.{name}", sessions)
 
 
 def _names_from(tree: ast.Module, package: str) -> set[str]:
@@ -271,12 +286,82 @@ def _local_auth_kind(node: ast.AST) -> str:
     return "it does not call spaps_client or the SPAPS sessions API"
 
 
-def _session_kind(node: ast.FunctionDef | ast.AsyncFunctionDef, tree: ast.Module) -> str | None:
-    """``async`` for ``async def`` + ``AsyncSession``/``async_sessionmaker``, ``sync`` for a
-    plain ``def`` (FastAPI runs it in a thread and hands endpoints a sync ``Session``)."""
-    if isinstance(node, ast.FunctionDef):
-        return "sync"
-    text = ast.dump(tree)
-    if "AsyncSession" in text or "async_sessionmaker" in text or "create_async_engine" in text:
-        return "async"
+def _engine_of(node: ast.AsyncFunctionDef, tree: ast.Module) -> ast.Call | None:
+    """The ``create_async_engine(...)`` call behind the session factory ``node`` uses.
+
+    Followed through module-level assignments (``SessionLocal = async_sessionmaker(engine)``,
+    ``engine = create_async_engine(url)``), a few steps deep.
+    """
+    assigned: dict[str, ast.expr] = {}
+    for statement in tree.body:
+        if isinstance(statement, ast.Assign):
+            for target in statement.targets:
+                if isinstance(target, ast.Name):
+                    assigned[target.id] = statement.value
+        elif (
+            isinstance(statement, ast.AnnAssign)
+            and isinstance(statement.target, ast.Name)
+            and statement.value is not None
+        ):
+            assigned[statement.target.id] = statement.value
+
+    def engine_in(expression: ast.expr | None, depth: int) -> ast.Call | None:
+        if depth > 4 or expression is None:
+            return None
+        if isinstance(expression, ast.Name):
+            return engine_in(assigned.get(expression.id), depth + 1)
+        if not isinstance(expression, ast.Call):
+            return None
+        func = expression.func
+        called = func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
+        if called == "create_async_engine":
+            return expression
+        for argument in [*expression.args, *(keyword.value for keyword in expression.keywords)]:
+            found = engine_in(argument, depth + 1)
+            if found is not None:
+                return found
+        return None
+
+    for call in ast.walk(node):
+        if isinstance(call, ast.Call) and isinstance(call.func, ast.Name):
+            found = engine_in(call.func, 0)
+            if found is not None:
+                return found
     return None
+
+
+def _scan_session(
+    node: ast.FunctionDef | ast.AsyncFunctionDef, tree: ast.Module, qualified: str, into: _Sessions
+) -> None:
+    """Is this the async session of the database the runtime would open (``DATABASE_URL``)?
+
+    A plain ``def`` hands endpoints a sync ``Session`` (``db.query(...)``), which the runtime's
+    ``AsyncSession`` is not. An async one counts only when its engine is built from
+    ``settings.database_url`` (the variable the runtime reads): any other source may name
+    another database.
+    """
+    if isinstance(node, ast.FunctionDef):
+        into.sync.add(qualified)
+        into.reasons[qualified] = (
+            "it yields a sync SQLAlchemy Session (db.query(...)) and the runtime's DbSession is"
+            " an AsyncSession: port these endpoints to async SQLAlchemy first"
+        )
+        return
+    engine = _engine_of(node, tree)
+    if engine is None:
+        into.reasons[qualified] = (
+            "its session does not come from create_async_engine(...) in its module, so which"
+            " database it opens is unknown"
+        )
+        return
+    url = engine.args[0] if engine.args else None
+    url_text = ast.unparse(url) if url is not None else "nothing"
+    if not (isinstance(url, ast.Attribute) and url.attr.lower() == "database_url"):
+        into.reasons[qualified] = (
+            f"its engine connects to {url_text}, the runtime's to settings.database_url"
+            " (DATABASE_URL): build the engine from settings.database_url first"
+        )
+        return
+    into.async_.add(qualified)
+    if any(isinstance(call, ast.Attribute) and call.attr == "commit" for call in ast.walk(node)):
+        into.commits.add(qualified)

@@ -112,3 +112,78 @@ def test_settings_shapes_load_the_same_values(path: Path, tmp_path: Path) -> Non
 
 def test_settings_corpus_size() -> None:
     assert len(shapes("settings")) >= 10
+
+
+# -- apps answering scripted requests ---------------------------------------------------------
+
+#: Headers that differ between any two runs (fresh ids, timings, the clock).
+VOLATILE_HEADERS = frozenset({"date", "x-request-id", "server-timing", "x-process-time"})
+
+
+def migrated_project(path: Path, codemod: type[Codemod]) -> tuple[str, str, list[str]]:
+    """Through the runner's own path: the shape is the whole project (scan, prerequisites)."""
+    from spaps_cli.codemods.config import MigrateConfig
+    from spaps_cli.codemods.runner import migrate_source
+
+    before = path.read_text(encoding="utf-8")
+    migration = migrate_source(before.encode(), [codemod], MigrateConfig(), f"{path.stem}.py")
+    after = migration.new_source.decode()
+    follow_ups = [f.message for f in migration.findings if not f.auto_fixable]
+    refused = _constant(before, "REFUSED")
+    if refused is not None:
+        assert after == before, "a refused shape must be left as it was"
+        assert any(refused in message for message in follow_ups), follow_ups
+    else:
+        assert after != before, f"the codemod should have rewritten {path.stem}: {follow_ups}"
+    return before, after, follow_ups
+
+
+def answers(source: str, name: str, where: Path, env: dict[str, str]) -> list[object]:
+    """Import the shape, start its app and send its REQUESTS: what a client would see."""
+    from fastapi.testclient import TestClient
+
+    saved = dict(os.environ)
+    os.environ.update(env)
+    sys.path.insert(0, str(where))
+    try:
+        module = load_module(source, name, where)
+        seen: list[object] = []
+        with TestClient(module.app, raise_server_exceptions=False) as client:
+            for request in module.REQUESTS:
+                method, url, *rest = request
+                headers = rest[0] if rest else {}
+                response = client.request(method, url, headers=headers)
+                kept = {
+                    key: value
+                    for key, value in response.headers.items()
+                    if key not in VOLATILE_HEADERS
+                }
+                seen.append((method, url, response.status_code, kept, response.text))
+        return seen
+    finally:
+        sys.path.remove(str(where))
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+# -- db-session-to-runtime -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", shapes("db_session"), ids=lambda p: p.stem)
+def test_db_session_shapes_answer_the_same(path: Path, tmp_path: Path) -> None:
+    from spaps_cli.codemods.db_session_to_runtime import DbSessionToRuntime
+
+    before, after, _ = migrated_project(path, DbSessionToRuntime)
+    if _constant(before, "REFUSED") is not None:
+        return
+    runs = []
+    for label, source in (("before", before), ("after", after)):
+        url = f"sqlite+aiosqlite:///{tmp_path / label}.db"
+        runs.append(
+            answers(source, f"{path.stem}_{label}", path.parent, {"CORPUS_DATABASE_URL": url})
+        )
+    assert runs[1] == runs[0]
+
+
+def test_db_session_corpus_size() -> None:
+    assert len(shapes("db_session")) >= 10

@@ -598,3 +598,95 @@ celery_app = Celery("orders", broker=settings.celery_broker_url, set_as_current=
     assert f"celery_app = {expected}\n" in output
     assert not follow
     assert_migrates(source, output, CeleryToRuntime)
+
+
+# -- db-session-to-runtime: what the project shows ---------------------------------------------
+
+_ROUTER = b"""\
+from fastapi import APIRouter, Depends
+from sqlalchemy.orm import Session
+
+from app.db import get_db
+
+router = APIRouter()
+
+
+@router.get("/items")
+def list_items(db: Session = Depends(get_db)):
+    return db.query(Item).all()
+"""
+_ASYNC_ROUTER = b"""\
+from fastapi import APIRouter, Depends
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db import get_db
+
+router = APIRouter()
+
+
+@router.get("/items")
+async def list_items(db: AsyncSession = Depends(get_db)):
+    return await db.get(Item, 1)
+"""
+_SYNC_DB = b"""\
+from sqlalchemy import create_engine
+from sqlalchemy.orm import sessionmaker
+
+SessionLocal = sessionmaker(bind=create_engine("sqlite://"))
+
+
+def get_db():
+    db = SessionLocal()
+    try:
+        yield db
+    finally:
+        db.close()
+"""
+_ASYNC_DB = b"""\
+from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+
+from app.config import settings
+
+SessionLocal = async_sessionmaker(create_async_engine(settings.database_url))
+
+
+async def get_db():
+    async with SessionLocal() as session:
+        yield session
+        await session.commit()
+"""
+_MAIN_ON_RUNTIME = b"""\
+from spaps_server_quickstart import create_app
+
+from app.config import settings
+from app.routers import router
+
+app = create_app(settings=settings, routers=[router])
+"""
+
+
+def _migrate_in_project(
+    files: dict[str, bytes], path: str, codemod: type
+) -> tuple[bytes, list[str]]:
+    from spaps_cli.codemods.project_scan import scan_sources
+    from spaps_cli.codemods.runner import migrate_source
+
+    migration = migrate_source(files[path], [codemod], MigrateConfig(), path, scan_sources(files))
+    return migration.new_source, [f.message for f in migration.findings if not f.auto_fixable]
+
+
+def test_sync_session_endpoints_are_a_follow_up_not_db_session() -> None:
+    files = {"app/db.py": _SYNC_DB, "app/routers.py": _ROUTER, "app/main.py": _MAIN_ON_RUNTIME}
+    output, follow = _migrate_in_project(files, "app/routers.py", DbSessionToRuntime)
+    assert output == _ROUTER
+    assert any("sync SQLAlchemy Session" in message for message in follow)
+
+
+def test_async_sessions_wait_for_the_app_on_create_app() -> None:
+    files = {"app/db.py": _ASYNC_DB, "app/routers.py": _ASYNC_ROUTER}
+    output, follow = _migrate_in_project(files, "app/routers.py", DbSessionToRuntime)
+    assert output == _ASYNC_ROUTER
+    assert any("not built by spaps_server_quickstart.create_app" in m for m in follow)
+    files["app/main.py"] = _MAIN_ON_RUNTIME
+    output, follow = _migrate_in_project(files, "app/routers.py", DbSessionToRuntime)
+    assert b"db: DbSession" in output
