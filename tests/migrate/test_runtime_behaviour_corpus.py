@@ -138,8 +138,13 @@ def migrated_project(path: Path, codemod: type[Codemod]) -> tuple[str, str, list
     return before, after, follow_ups
 
 
-def answers(source: str, name: str, where: Path, env: dict[str, str]) -> list[object]:
-    """Import the shape, start its app and send its REQUESTS: what a client would see."""
+def answers(
+    source: str, name: str, where: Path, env: dict[str, str], tokens: dict[str, str] | None = None
+) -> list[tuple[str, str, int, dict[str, str], str]]:
+    """Import the shape, start its app and send its REQUESTS: what a client would see.
+
+    Header values may name ``{user}``/``{admin}``: the ``tokens`` the test registered.
+    """
     from fastapi.testclient import TestClient
 
     saved = dict(os.environ)
@@ -147,11 +152,13 @@ def answers(source: str, name: str, where: Path, env: dict[str, str]) -> list[ob
     sys.path.insert(0, str(where))
     try:
         module = load_module(source, name, where)
-        seen: list[object] = []
+        seen: list[tuple[str, str, int, dict[str, str], str]] = []
         with TestClient(module.app, raise_server_exceptions=False) as client:
             for request in module.REQUESTS:
                 method, url, *rest = request
-                headers = rest[0] if rest else {}
+                headers = {
+                    k: v.format(**(tokens or {})) for k, v in (rest[0] if rest else {}).items()
+                }
                 response = client.request(method, url, headers=headers)
                 kept = {
                     key: value
@@ -187,3 +194,50 @@ def test_db_session_shapes_answer_the_same(path: Path, tmp_path: Path) -> None:
 
 def test_db_session_corpus_size() -> None:
     assert len(shapes("db_session")) >= 10
+
+
+# -- auth-to-runtime -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def spaps() -> Iterator[dict[str, str]]:
+    """A SPAPS stand-in with one user and one admin; the settings and tokens to reach it."""
+    from spaps_server_quickstart.testing.spaps_standin import serve_spaps_standin
+
+    with serve_spaps_standin() as standin:
+        yield {
+            "SPAPS_API_URL": standin.url,
+            "SPAPS_API_KEY": standin.api_key,
+            "SPAPS_APPLICATION_ID": standin.application_id,
+            "user": standin.register_user("usr_1"),
+            "admin": standin.register_admin("adm_1"),
+        }
+
+
+@pytest.mark.parametrize("path", shapes("auth"), ids=lambda p: p.stem)
+def test_auth_shapes_answer_the_same(path: Path, spaps: dict[str, str]) -> None:
+    """Successful answers match in full; refusals match in status (their bodies are the
+    runtime's, which the report says)."""
+    from spaps_cli.codemods.auth_to_runtime import AuthToRuntime
+
+    before, after, _ = migrated_project(path, AuthToRuntime)
+    if _constant(before, "REFUSED") is not None:
+        return
+    tokens = {"user": spaps["user"], "admin": spaps["admin"]}
+    env = {key: value for key, value in spaps.items() if key.isupper()}
+    runs = []
+    for label, source in (("before", before), ("after", after)):
+        seen = answers(source, f"{path.stem}_{label}", path.parent, env, tokens)
+        runs.append(
+            [
+                (method, url, status, *((headers, body) if status < 400 else ()))
+                for method, url, status, headers, body in seen
+            ]
+        )
+    assert any(status < 400 for _m, _u, status, *_ in runs[0]), "the shape answered nothing"
+    assert any(status >= 400 for _m, _u, status, *_ in runs[0]), "the shape refused nothing"
+    assert runs[1] == runs[0]
+
+
+def test_auth_corpus_size() -> None:
+    assert len(shapes("auth")) >= 10

@@ -690,3 +690,106 @@ def test_async_sessions_wait_for_the_app_on_create_app() -> None:
     files["app/main.py"] = _MAIN_ON_RUNTIME
     output, follow = _migrate_in_project(files, "app/routers.py", DbSessionToRuntime)
     assert b"db: DbSession" in output
+
+
+# -- auth-to-runtime: only SPAPS session validation moves ----------------------------------------
+
+_JWT_AUTH = b"""\
+import jwt
+from fastapi import Header
+
+
+def get_current_user(authorization: str = Header()):
+    return jwt.decode(authorization.removeprefix("Bearer "), "k", algorithms=["HS256"])
+
+
+def require_admin(authorization: str = Header()):
+    if authorization != "Bearer admin":
+        raise PermissionError
+"""
+_AUTH_ROUTER = b"""\
+from fastapi import APIRouter, Depends
+
+from app.auth import get_current_user, require_admin
+
+router = APIRouter()
+
+
+@router.get("/me")
+async def me(user=Depends(get_current_user)):
+    return {"id": user.user_id}
+
+
+@router.delete("/x", dependencies=[Depends(require_admin)])
+async def wipe() -> None: ...
+"""
+_SPAPS_AUTH = b"""\
+from fastapi import Depends, Header
+from spaps_client.sessions_async import AsyncSessionsClient
+
+
+async def get_current_user(authorization: str = Header()):
+    client = AsyncSessionsClient(base_url="u", api_key="k", access_token=authorization)
+    return (await client.validate_session()).session
+
+
+async def require_admin(user=Depends(get_current_user)):
+    if user.tier != "admin":
+        raise PermissionError
+"""
+
+
+def test_local_jwt_and_header_auth_stay_and_say_why() -> None:
+    files = {
+        "app/auth.py": _JWT_AUTH,
+        "app/routers.py": _AUTH_ROUTER,
+        "app/main.py": _MAIN_ON_RUNTIME,
+    }
+    output, follow = _migrate_in_project(files, "app/routers.py", AuthToRuntime)
+    assert output == _AUTH_ROUTER
+    assert any("decodes a token locally" in message for message in follow)
+    assert any("require_admin" in message for message in follow)
+
+
+def test_spaps_session_dependencies_move() -> None:
+    files = {
+        "app/auth.py": _SPAPS_AUTH,
+        "app/routers.py": _AUTH_ROUTER,
+        "app/main.py": _MAIN_ON_RUNTIME,
+    }
+    output, _follow = _migrate_in_project(files, "app/routers.py", AuthToRuntime)
+    assert b"Depends(current_user)" in output
+    assert b'Depends(require_roles("admin"))' in output
+
+
+def test_every_attribute_the_reports_name_exists_on_authenticated_user() -> None:
+    """Messages that list what AuthenticatedUser offers list only what the class has."""
+    import dataclasses
+    import re
+
+    from spaps_server_quickstart.auth.models import AuthenticatedUser
+
+    fields = {field.name for field in dataclasses.fields(AuthenticatedUser)}
+    files = {"app/auth.py": _SPAPS_AUTH, "app/main.py": _MAIN_ON_RUNTIME}
+    listed_any = False
+    for use in ("user.email", "user.user_id"):
+        files["app/routers.py"] = _AUTH_ROUTER.replace(b"user.user_id", use.encode())
+        _output, follow = _migrate_in_project(files, "app/routers.py", AuthToRuntime)
+        for message in follow:
+            for listed in re.findall(r"AuthenticatedUser[^(]*\(([^)]*)\)", message):
+                listed_any = True
+                for name in re.findall(r"[a-z_]+", listed.replace("it has", "")):
+                    assert hasattr(AuthenticatedUser, name) or name in fields, (name, message)
+    assert listed_any
+
+
+def test_the_attribute_list_is_the_runtime_class() -> None:
+    import dataclasses
+
+    from spaps_server_quickstart.auth.models import AuthenticatedUser
+
+    from spaps_cli.codemods.auth_to_runtime import AUTHENTICATED_USER_ATTRIBUTES
+
+    fields = {field.name for field in dataclasses.fields(AuthenticatedUser)}
+    assert fields <= set(AUTHENTICATED_USER_ATTRIBUTES)
+    assert all(hasattr(AuthenticatedUser, n) or n in fields for n in AUTHENTICATED_USER_ATTRIBUTES)
