@@ -200,9 +200,7 @@ async def orders(user=Depends(get_current_user)):
     def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
         """Block the parameters whose value the endpoint uses in ways AuthenticatedUser breaks."""
         for param in [*node.params.params, *node.params.kwonly_params]:
-            calls = [
-                call for call in _depends_calls(param) if _depends_name(call) in self._local
-            ]
+            calls = [call for call in _depends_calls(param) if _depends_name(call) in self._local]
             if not calls:
                 continue
             name = _depends_name(calls[0])
