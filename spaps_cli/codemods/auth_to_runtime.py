@@ -44,7 +44,8 @@ AUTHENTICATED_USER_ATTRIBUTES = (
     "has_role",
     "has_roles",
 )
-_AUTH_MIDDLEWARE_TEXT = re.compile(r"authorization|bearer|spaps", re.I)
+#: Auth work in a middleware body (the text middleware-to-runtime leaves to this codemod).
+_AUTH_MIDDLEWARE_TEXT = re.compile(r"authorization|bearer|\bauth|token|spaps", re.I)
 
 
 class AuthToRuntime(Codemod):
@@ -65,6 +66,8 @@ class AuthToRuntime(Codemod):
         b"get_admin_user",
         b"admin_required",
         b"AuthMiddleware",
+        b"BaseHTTPMiddleware",
+        b'.middleware("http")',
     )
     EXAMPLES: ClassVar[tuple[Example, ...]] = (
         Example(
@@ -182,12 +185,18 @@ async def orders(user=Depends(get_current_user)):
                     )
             elif (
                 isinstance(statement, cst.ClassDef)
-                and "Auth" in statement.name.value
                 and (
                     any(base.endswith("BaseHTTPMiddleware") for base in class_bases(statement))
-                    or "__call__" in code(statement.body)
+                    or ("Auth" in statement.name.value and "__call__" in code(statement.body))
                 )
-                and _AUTH_MIDDLEWARE_TEXT.search(code(statement.body))
+                and _AUTH_MIDDLEWARE_TEXT.search(statement.name.value + code(statement.body))
+            ) or (
+                isinstance(statement, cst.FunctionDef)
+                and any(
+                    code(decorator.decorator).replace("'", '"').endswith('.middleware("http")')
+                    for decorator in statement.decorators
+                )
+                and _AUTH_MIDDLEWARE_TEXT.search(statement.name.value + code(statement.body))
             ):
                 self.follow_up(
                     statement,

@@ -10,6 +10,7 @@ left unchanged with a follow-up containing that text.
 from __future__ import annotations
 
 import os
+import re
 import sys
 import types
 from collections.abc import Iterator
@@ -116,8 +117,24 @@ def test_settings_corpus_size() -> None:
 
 # -- apps answering scripted requests ---------------------------------------------------------
 
-#: Headers that differ between any two runs (fresh ids, timings, the clock).
-VOLATILE_HEADERS = frozenset({"date", "x-request-id", "server-timing", "x-process-time"})
+_GENERATED_ID = re.compile(
+    r"^(?:[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$"
+)
+_NUMBER = re.compile(r"^\d+(?:\.\d+)?(?:e-?\d+)?$")
+
+
+def _client_view(key: str, value: str) -> str:
+    """What a client can rely on in a header whose value differs on every run: that it is
+    there, and its kind (a generated id, a number of seconds, a Server-Timing entry)."""
+    if key == "content-length":
+        return value
+    if _GENERATED_ID.match(value):
+        return "<generated id>"
+    if _NUMBER.match(value):
+        return "<number>"
+    if value.startswith("app;dur="):
+        return "<server-timing>"
+    return value
 
 
 def migrated_project(path: Path, codemod: type[Codemod]) -> tuple[str, str, list[str]]:
@@ -161,9 +178,9 @@ def answers(
                 }
                 response = client.request(method, url, headers=headers)
                 kept = {
-                    key: value
+                    key: _client_view(key, value)
                     for key, value in response.headers.items()
-                    if key not in VOLATILE_HEADERS
+                    if key != "date"
                 }
                 seen.append((method, url, response.status_code, kept, response.text))
         return seen
@@ -241,3 +258,27 @@ def test_auth_shapes_answer_the_same(path: Path, spaps: dict[str, str]) -> None:
 
 def test_auth_corpus_size() -> None:
     assert len(shapes("auth")) >= 10
+
+
+# -- middleware-to-runtime -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", shapes("middleware"), ids=lambda p: p.stem)
+def test_middleware_shapes_keep_the_header_contract(path: Path) -> None:
+    from spaps_cli.codemods.middleware_to_runtime import MiddlewareToRuntime
+
+    before, after, _ = migrated_project(path, MiddlewareToRuntime)
+    if _constant(before, "REFUSED") is not None:
+        return
+    code_after = after.split('"""', 2)[2]  # past the shape's docstring
+    assert "BaseHTTPMiddleware" not in code_after
+    assert 'middleware("http")' not in code_after
+    runs = [
+        answers(source, f"{path.stem}_{label}", path.parent, {})
+        for label, source in (("before", before), ("after", after))
+    ]
+    assert runs[1] == runs[0]
+
+
+def test_middleware_corpus_size() -> None:
+    assert len(shapes("middleware")) >= 10

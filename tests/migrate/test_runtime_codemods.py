@@ -191,7 +191,7 @@ app.add_middleware(RequestIdMiddleware)
 EXPORTED = [RequestIdMiddleware]
 """
     output, _fixed, follow = transform(source, MiddlewareToRuntime)
-    assert "app.add_middleware(RequestContextMiddleware)" in output
+    assert "app.add_middleware(RequestContextMiddleware, " in output
     assert "class RequestIdMiddleware" in output
     assert "from starlette.middleware.base import BaseHTTPMiddleware" in output
     assert any("still referenced" in message for message in follow)
@@ -255,7 +255,7 @@ app.add_middleware(RequestIdMiddleware)
 from spaps_server_quickstart.request_context import RequestContextMiddleware
 
 
-app.add_middleware(RequestContextMiddleware)
+app.add_middleware(RequestContextMiddleware, request_id_header="", timing_header="")
 """,
         MiddlewareToRuntime,
     )
@@ -443,7 +443,7 @@ from spaps_server_quickstart.request_context import RequestContextMiddleware
 from starlette.middleware import Middleware
 
 
-app = FastAPI(middleware=[Middleware(RequestContextMiddleware)])
+app = FastAPI(middleware=[Middleware(RequestContextMiddleware, request_id_header="", timing_header="")])
 """,
         MiddlewareToRuntime,
     )
@@ -551,7 +551,7 @@ from spaps_server_quickstart.request_context import RequestContextMiddleware
 app = FastAPI()
 
 
-app.add_middleware(RequestContextMiddleware)
+app.add_middleware(RequestContextMiddleware, timing_header="")
 """,
         MiddlewareToRuntime,
     )
