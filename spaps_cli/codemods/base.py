@@ -26,15 +26,26 @@ PREREQUISITES: dict[str, str] = {
         " database (DbSession) and SPAPS auth service: build the app with"
         " create_app(settings, routers=[...]) first, then re-run"
     ),
+    "settings-on-runtime": (
+        "the service's settings are not a BaseServiceSettings (the object the runtime's"
+        " factories read celery_broker_url, celery_result_backend and service_name from), and"
+        " settings-to-runtime cannot move them in this run: migrate the settings class first"
+    ),
 }
 
 
 def prerequisite_met(name: str, facts: ProjectFacts, provided: frozenset[str]) -> bool:
-    """Is ``name`` true of the project already, or provided by a codemod earlier in this run?"""
-    if name in provided:
-        return True
+    """Is ``name`` true of the project already, or made true by a codemod of this run?
+
+    ``provided`` holds what the run's selected codemods provide; whether one of them can
+    provide it *for this project* is a fact of the scan (settings-to-runtime moves only a
+    class its proof accepts).
+    """
     if name == "app-on-create-app":
         return facts.app_on_create_app
+    if name == "settings-on-runtime":
+        states = set(facts.settings_objects.values())
+        return "runtime" in states or ("provable" in states and name in provided)
     return False
 
 

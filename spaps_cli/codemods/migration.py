@@ -39,7 +39,10 @@ def check_tree(root: Path) -> list[FileResult]:
     codemods = select_codemods(config.select, config.ignore)
     found = discover([root], config.exclude, root)
     options = RunOptions(
-        Mode.CHECK, tuple(codemod.ID for codemod in codemods), config, scan_project(found.files)
+        Mode.CHECK,
+        tuple(codemod.ID for codemod in codemods),
+        config,
+        scan_project(found.files, config.settings_class),
     )
     return [*found.errors, *run(found.files, options, jobs=default_jobs())]
 
@@ -91,7 +94,9 @@ def run_migration(
         mode,
         tuple(codemod.ID for codemod in codemods),
         config,
-        scan_project(_project_files(paths, found.files, (*config.exclude, *exclude))),
+        scan_project(
+            _project_files(paths, found.files, (*config.exclude, *exclude)), config.settings_class
+        ),
     )
     results: list[FileResult] = list(found.errors)
     show_progress = (

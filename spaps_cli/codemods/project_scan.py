@@ -87,6 +87,13 @@ class ProjectFacts:
     session_reasons: Mapping[str, str] = field(default_factory=dict)
     #: Session dependencies that commit when the endpoint returns, as the runtime's does.
     session_commits: frozenset[str] = frozenset()
+    #: The service's settings objects (``module.settings``, ``module.get_settings``) ->
+    #: ``"runtime"`` (a BaseServiceSettings already) or ``"provable"`` (a BaseSettings class
+    #: settings-to-runtime can move, when it runs).
+    settings_objects: Mapping[str, str] = field(default_factory=dict)
+
+    def settings_state(self, qualified: str) -> str | None:
+        return _reason(self.settings_objects, qualified)
 
     def __hash__(self) -> int:
         return hash((self.imports, self.app_on_create_app, self.spaps_auth))
@@ -113,12 +120,13 @@ def _reason(reasons: Mapping[str, str], qualified: str) -> str | None:
     return None
 
 
-def scan_sources(sources: Mapping[str, bytes]) -> ProjectFacts:
+def scan_sources(sources: Mapping[str, bytes], settings_class: str = "Settings") -> ProjectFacts:
     """The facts of a project given as ``display path -> bytes`` (the runner's files)."""
     imports: set[tuple[str, str]] = set()
     spaps_auth: set[str] = set()
     auth_reasons: dict[str, str] = {}
     sessions = _Sessions()
+    settings_objects: dict[str, str] = {}
     app_on_create_app = False
     for display, data in sources.items():
         module = module_name(display)
@@ -137,6 +145,8 @@ def scan_sources(sources: Mapping[str, bytes]) -> ProjectFacts:
             and _CREATE_APP.search(data) is not None
         ):
             app_on_create_app = _builds_runtime_app(data)
+        if b"Settings" in data:
+            settings_objects.update(_settings_objects(data, module, settings_class))
         if _DEFINES_DEPENDENCY.search(data) is None:
             continue
         try:
@@ -153,7 +163,85 @@ def scan_sources(sources: Mapping[str, bytes]) -> ProjectFacts:
         auth_reasons=auth_reasons,
         session_reasons=sessions.reasons,
         session_commits=frozenset(sessions.commits),
+        settings_objects=settings_objects,
     )
+
+
+def _settings_objects(data: bytes, module: str, settings_class: str) -> dict[str, str]:
+    """Module-level settings objects of this module and whether they are on the runtime.
+
+    ``settings = Settings()``, ``get_settings = create_settings_loader(Settings)`` and a
+    getter returning ``Settings()`` count. A class is ``runtime`` when it subclasses
+    ``BaseServiceSettings`` (or a runtime class of the same module), ``provable`` when it is
+    the configured settings class on ``BaseSettings`` and settings-to-runtime's proof accepts
+    it.
+    """
+    try:
+        tree = ast.parse(data)
+    except (SyntaxError, ValueError):
+        return {}
+    imported = {
+        alias.asname or alias.name: f"{node.module}.{alias.name}"
+        for node in tree.body
+        if isinstance(node, ast.ImportFrom) and node.module
+        for alias in node.names
+    }
+    classes: dict[str, str] = {}
+    for node in tree.body:
+        if not isinstance(node, ast.ClassDef):
+            continue
+        bases = [ast.unparse(base) for base in node.bases]
+        sources = [imported.get(base, base) for base in bases]
+        if any(
+            source.startswith(RUNTIME_PACKAGE) and source.endswith("BaseServiceSettings")
+            for source in sources
+        ) or any(classes.get(base) == "runtime" for base in bases):
+            classes[node.name] = "runtime"
+        elif (
+            node.name == settings_class
+            and any(
+                source.startswith("pydantic_settings") and source.endswith("BaseSettings")
+                for source in sources
+            )
+            and _provable(data, node.name)
+        ):
+            classes[node.name] = "provable"
+    found: dict[str, str] = {}
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
+            call = node.value
+            called = ast.unparse(call.func)
+            state = classes.get(called)
+            if called.endswith("create_settings_loader") and call.args:
+                state = classes.get(ast.unparse(call.args[0]))
+            if state is not None:
+                for target in node.targets:
+                    if isinstance(target, ast.Name):
+                        found[f"{module}.{target.id}"] = state
+        elif isinstance(node, ast.FunctionDef):
+            returns = [n.value for n in ast.walk(node) if isinstance(n, ast.Return)]
+            for value in returns:
+                if isinstance(value, ast.Call) and ast.unparse(value.func) in classes:
+                    found[f"{module}.{node.name}"] = classes[ast.unparse(value.func)]
+    return found
+
+
+def _provable(data: bytes, class_name: str) -> bool:
+    """settings-to-runtime's own proof, on this class (libcst: only for the settings module)."""
+    import libcst as cst
+
+    from spaps_cli.codemods.import_edits import imported_names
+    from spaps_cli.codemods.settings_to_runtime import prove
+
+    try:
+        module = cst.parse_module(data)
+    except cst.ParserSyntaxError:
+        return False
+    imports = imported_names(module)
+    for statement in module.body:
+        if isinstance(statement, cst.ClassDef) and statement.name.value == class_name:
+            return not prove(statement, imports).blockers
+    return False
 
 
 @dataclass

@@ -164,7 +164,7 @@ def migrate_source(
     """
     check_source(data)
     if facts is None:
-        facts = scan_sources({display: data})
+        facts = scan_sources({display: data}, config.settings_class)
     selected = wanted_codemods(data, codemods, config)
     if not selected:
         return Migration(data, (), (), parsed=False)
@@ -176,7 +176,8 @@ def migrate_source(
         raise BadSource(f"cannot decode: {exc}") from None
     counts: list[tuple[str, int]] = []
     located: list[tuple[str, cst.Module, Sequence[PendingFinding]]] = []
-    provided: set[str] = set()
+    # What the run's codemods make true of the project (checked against the scan's facts).
+    provided = {name for codemod in codemods for name in codemod.PROVIDES}
     dotted = module_name(display)
     for codemod in selected:
         before = module
@@ -205,7 +206,6 @@ def migrate_source(
         module = outcome.module
         if outcome.changes:
             counts.append((codemod.ID, outcome.changes))
-            provided.update(codemod.PROVIDES)
         if outcome.pending:
             located.append((codemod.ID, before, outcome.pending))
     # Line numbers refer to the file as it was before the run: that is what --check and
@@ -517,7 +517,7 @@ def _relative_parts(current: Path, top: Path) -> list[Path]:
 # -- the run -------------------------------------------------------------------------------
 
 
-def scan_project(sources: Sequence[SourceFile]) -> ProjectFacts:
+def scan_project(sources: Sequence[SourceFile], settings_class: str = "Settings") -> ProjectFacts:
     """Read every file once for :func:`scan_sources`; unreadable files are the run's errors."""
     contents: dict[str, bytes] = {}
     for source in sources:
@@ -526,7 +526,7 @@ def scan_project(sources: Sequence[SourceFile]) -> ProjectFacts:
                 contents[source.display] = source.path.read_bytes()
         except OSError:
             continue
-    return scan_sources(contents)
+    return scan_sources(contents, settings_class)
 
 
 def run(

@@ -282,6 +282,7 @@ class SettingsToRuntime(Codemod):
         "Subclass BaseServiceSettings, drop fields it provides, use create_settings_loader."
     )
     NEEDLES: ClassVar[tuple[bytes, ...]] = (b"BaseSettings", b"lru_cache", b"functools.cache")
+    PROVIDES: ClassVar[tuple[str, ...]] = ("settings-on-runtime",)
     EXAMPLES: ClassVar[tuple[Example, ...]] = (
         Example(
             "the service's Settings class and its cached getter",

@@ -282,3 +282,49 @@ def test_middleware_shapes_keep_the_header_contract(path: Path) -> None:
 
 def test_middleware_corpus_size() -> None:
     assert len(shapes("middleware")) >= 10
+
+
+# -- celery-to-runtime -----------------------------------------------------------------------
+
+
+def _celery_view(module: types.ModuleType, with_backend: bool) -> dict[str, object]:
+    """What workers and callers get from the app: its name, broker, backend, task modules and
+    whether ``@shared_task`` tasks land on it."""
+    from celery import _state
+
+    app = module.celery_app
+    view: dict[str, object] = {
+        "main": app.main,
+        "broker": app.conf.broker_url,
+        "include": tuple(app.conf.include or ()),
+        "shared tasks bind here": _state.get_current_app() is app,
+    }
+    if with_backend:
+        view["backend"] = app.conf.result_backend
+    return view
+
+
+@pytest.mark.parametrize("path", shapes("celery"), ids=lambda p: p.stem)
+def test_celery_shapes_build_the_same_app(path: Path, tmp_path: Path) -> None:
+    from celery import _state
+
+    from spaps_cli.codemods.celery_to_runtime import CeleryToRuntime
+
+    before, after, _ = migrated_project(path, CeleryToRuntime)
+    if _constant(before, "REFUSED") is not None:
+        return
+    with_backend = "backend=" in before
+    for label, values in (_constant(before, "ENVIRONMENTS") or {}).items():
+        views = []
+        for name, source in (("before", before), ("after", after)):
+            _state._tls.current_app = None
+            _state.default_app = None
+            with environment(values, tmp_path):
+                views.append(
+                    _celery_view(load_module(source, f"{path.stem}_{name}", tmp_path), with_backend)
+                )
+        assert views[1] == views[0], label
+
+
+def test_celery_corpus_size() -> None:
+    assert len(shapes("celery")) >= 10

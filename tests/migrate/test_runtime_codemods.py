@@ -211,7 +211,7 @@ class AuthMiddleware(BaseHTTPMiddleware):
     output, fixed, follow = transform(source, MiddlewareToRuntime)
     assert output == source
     assert not fixed
-    assert not follow
+    assert not follow  # auth-to-runtime reports it
 
 
 def test_middleware_registered_with_arguments_is_a_follow_up() -> None:
@@ -372,7 +372,7 @@ SessionLocal = async_sessionmaker(engine)
 # -- celery-to-runtime -----------------------------------------------------------------------
 
 
-def test_celery_with_other_setting_names_reports_the_rename() -> None:
+def test_celery_with_other_setting_names_is_kept_and_says_which_field() -> None:
     source = """\
 from celery import Celery
 
@@ -381,11 +381,42 @@ from app.config import get_settings
 celery = Celery("worker", broker=get_settings().redis_url)
 celery.conf.update(task_acks_late=True)
 """
-    output, _fixed, follow = transform(source, CeleryToRuntime)
-    assert 'celery = create_celery_app(get_settings(), name="worker", as_default=True)' in output
-    assert "celery.conf.update(task_acks_late=True)" in output
+    output, fixed, follow = transform(source, CeleryToRuntime)
+    assert output == source
+    assert not fixed
     assert any("CELERY_BROKER_URL" in message for message in follow)
-    assert any("conf.update" in message for message in follow)
+
+
+def test_celery_with_the_projects_own_config_object_is_kept() -> None:
+    """The issue's case: CELERY_BROKER_URL on a config object with no service_name."""
+    from spaps_cli.codemods.project_scan import scan_sources
+    from spaps_cli.codemods.runner import migrate_source
+
+    config = b"""\
+import os
+
+
+class Config:
+    CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "redis://localhost:6379/0")
+    celery_broker_url = CELERY_BROKER_URL
+
+
+config = Config()
+"""
+    worker = b"""\
+from celery import Celery
+
+from app.config import config
+
+celery_app = Celery("worker", broker=config.celery_broker_url)
+"""
+    files = {"app/config.py": config, "app/worker.py": worker}
+    migration = migrate_source(
+        worker, [CeleryToRuntime], MigrateConfig(), "app/worker.py", scan_sources(files)
+    )
+    assert migration.new_source == worker
+    follow = [f.message for f in migration.findings if not f.auto_fixable]
+    assert any("not a BaseServiceSettings" in m or "not shown to be" in m for m in follow)
 
 
 def test_celery_with_literal_broker_is_a_follow_up() -> None:
@@ -574,7 +605,7 @@ def ping() -> str:
     output, _fixed, follow = transform(source, CeleryToRuntime)
     assert 'celery_app = create_celery_app(settings, name="orders", as_default=True)' in output
     assert not any("set_default" in message for message in follow)
-    assert not follow
+    assert all("result backend" in message for message in follow)
     assert_migrates(source, output, CeleryToRuntime)
 
 
@@ -596,7 +627,7 @@ celery_app = Celery("orders", broker=settings.celery_broker_url, set_as_current=
 """
     output, _fixed, follow = transform(source, CeleryToRuntime)
     assert f"celery_app = {expected}\n" in output
-    assert not follow
+    assert all("result backend" in message for message in follow)
     assert_migrates(source, output, CeleryToRuntime)
 
 
@@ -793,3 +824,64 @@ def test_the_attribute_list_is_the_runtime_class() -> None:
     fields = {field.name for field in dataclasses.fields(AuthenticatedUser)}
     assert fields <= set(AUTHENTICATED_USER_ATTRIBUTES)
     assert all(hasattr(AuthenticatedUser, n) or n in fields for n in AUTHENTICATED_USER_ATTRIBUTES)
+
+
+def test_auth_middleware_of_any_name_is_reported_by_auth_to_runtime() -> None:
+    source = """\
+from starlette.middleware.base import BaseHTTPMiddleware
+
+
+class Gatekeeper(BaseHTTPMiddleware):
+    async def dispatch(self, request, call_next):
+        if not request.headers.get("Authorization"):
+            raise PermissionError
+        return await call_next(request)
+"""
+    output, _fixed, follow = transform(source, AuthToRuntime)
+    assert output == source
+    assert any("Gatekeeper" in message for message in follow)
+
+
+def test_dependency_order_puts_providers_first() -> None:
+    from spaps_cli.codemods.registry import CODEMODS, dependency_order
+
+    ordered = dependency_order(tuple(reversed(CODEMODS)))
+    ids = [codemod.ID for codemod in ordered]
+    for codemod in ordered:
+        for other in ordered:
+            if set(other.PROVIDES) & set(codemod.REQUIRES):
+                assert ids.index(other.ID) < ids.index(codemod.ID)
+    assert ids.index("settings-to-runtime") < ids.index("celery-to-runtime")
+
+
+def test_celery_waits_for_the_settings_move_in_the_same_run() -> None:
+    """A plain BaseSettings class settings-to-runtime can move: celery moves with it, in one
+    run; without settings-to-runtime selected, celery is a follow-up naming the prerequisite."""
+    from spaps_cli.codemods.project_scan import scan_sources
+    from spaps_cli.codemods.runner import migrate_source
+
+    config = b"""\
+from pydantic_settings import BaseSettings
+
+
+class Settings(BaseSettings):
+    celery_broker_url: str = "redis://localhost:6379/0"
+
+
+settings = Settings()
+"""
+    worker = b"""\
+from celery import Celery
+
+from app.config import settings
+
+celery_app = Celery("worker", broker=settings.celery_broker_url)
+"""
+    facts = scan_sources({"app/config.py": config, "app/worker.py": worker})
+    both = migrate_source(
+        worker, [SettingsToRuntime, CeleryToRuntime], MigrateConfig(), "app/worker.py", facts
+    )
+    assert b"create_celery_app(settings" in both.new_source
+    alone = migrate_source(worker, [CeleryToRuntime], MigrateConfig(), "app/worker.py", facts)
+    assert alone.new_source == worker
+    assert any("settings are not a BaseServiceSettings" in f.message for f in alone.findings)
