@@ -209,6 +209,11 @@ def _prove_field(
     annotation = code(small.annotation.annotation)
     if name.startswith("_") or annotation.startswith(("ClassVar", "typing.ClassVar")):
         return
+    if "alias" in annotation:
+        proof.blockers.append(
+            (statement, f"field '{name}' sets an alias inside its annotation: not covered")
+        )
+        return
     env_name = name
     value = small.value
     if isinstance(value, cst.Call) and code(value.func).split(".")[-1] == "Field":

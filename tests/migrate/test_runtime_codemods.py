@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from migrate.harness import assert_migrates, transform
@@ -885,3 +887,64 @@ celery_app = Celery("worker", broker=settings.celery_broker_url)
     alone = migrate_source(worker, [CeleryToRuntime], MigrateConfig(), "app/worker.py", facts)
     assert alone.new_source == worker
     assert any("settings are not a BaseServiceSettings" in f.message for f in alone.findings)
+
+
+def test_a_middleware_class_the_tests_import_is_kept() -> None:
+    """Deleting it would break ``from app.main import RequestIdMiddleware`` in the tests."""
+    from spaps_cli.codemods.project_scan import scan_sources
+    from spaps_cli.codemods.runner import migrate_source
+
+    main = b"""\
+import uuid
+
+from fastapi import FastAPI, Request
+from starlette.middleware.base import BaseHTTPMiddleware
+
+
+class RequestIdMiddleware(BaseHTTPMiddleware):
+    async def dispatch(self, request: Request, call_next):
+        request_id = request.headers.get("X-Request-ID") or uuid.uuid4().hex
+        response = await call_next(request)
+        response.headers["X-Request-ID"] = request_id
+        return response
+
+
+app = FastAPI()
+app.add_middleware(RequestIdMiddleware)
+"""
+    tests = b"from app.main import RequestIdMiddleware\n"
+    for files, kept in (
+        ({"app/main.py": main}, False),
+        ({"app/main.py": main, "tests/test_mw.py": tests}, True),
+    ):
+        migration = migrate_source(
+            main, [MiddlewareToRuntime], MigrateConfig(), "app/main.py", scan_sources(files)
+        )
+        assert b'add_middleware(RequestContextMiddleware, timing_header="")' in migration.new_source
+        assert (b"class RequestIdMiddleware" in migration.new_source) is kept
+
+
+def test_migrating_one_directory_still_sees_the_tests(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``spaps migrate app`` scans the whole project (tests included) before rewriting."""
+    import json
+
+    from spaps_cli.app import run
+
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "svc"\nversion = "1"\n')
+    (tmp_path / "app").mkdir()
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "app" / "config.py").write_text(
+        "from pydantic_settings import BaseSettings\n\n\nclass Settings(BaseSettings):\n"
+        '    token: str = ""\n'
+    )
+    (tmp_path / "tests" / "test_config.py").write_text("from app.config import BaseSettings\n")
+    monkeypatch.chdir(tmp_path)
+    capsys.readouterr()
+    assert run(["migrate", "app", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["changed_files"] == ["app/config.py"]
+    written = (tmp_path / "app" / "config.py").read_text()
+    assert "BaseServiceSettings" in written
+    assert "from pydantic_settings import BaseSettings, SettingsConfigDict" in written
