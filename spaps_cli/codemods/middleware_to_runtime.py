@@ -158,6 +158,7 @@ app.add_middleware(RequestContextMiddleware, request_id_header="X-Correlation-ID
         self._middleware_entries = 0
         self._module: cst.Module | None = None
         self._kwargs: list[cst.Arg] = []
+        self._runtime_apps: set[str] = set()  # apps built by create_app in this module
 
     # -- analysis ---------------------------------------------------------------------------
 
@@ -186,6 +187,7 @@ app.add_middleware(RequestContextMiddleware, request_id_header="X-Correlation-ID
                 if name is not None and name in self._functions:
                     self._function_candidate(self._functions[name])
         self._settle_contract()
+        self._runtime_apps = _apps_built_by_create_app(node, self._imports)
         if imported_names(node).get(RUNTIME_CLASS) == f"{RUNTIME_MODULE}.{RUNTIME_CLASS}":
             # Already migrated apps: a second pass must not add the middleware twice.
             self._registered.update(_apps_with_runtime_middleware(node))
@@ -266,6 +268,23 @@ app.add_middleware(RequestContextMiddleware, request_id_header="X-Correlation-ID
         self._removed_nodes.append(updated)
         return updated.with_changes(body=[cst.Expr(_with_commas(call))])
 
+    def _on_runtime_app(self, app: str, anchor: cst.CSTNode, name: str) -> bool:
+        """An app built by create_app already has RequestContextMiddleware: say what to set."""
+        if app not in self._runtime_apps:
+            return False
+        settings = ", ".join(
+            f"{arg.keyword.value.upper()}={code(arg.value)}"
+            for arg in self._kwargs
+            if arg.keyword is not None
+        )
+        self.follow_up(
+            anchor,
+            f"{name} runs on an app built by create_app, which installs {RUNTIME_CLASS} from"
+            f" the settings: set {settings or 'nothing (the defaults match)'} in the service's"
+            " environment, then delete this middleware",
+        )
+        return True
+
     def _refuse(self, anchor: cst.CSTNode, candidate: _Candidate) -> None:
         self.follow_up(
             anchor,
@@ -301,6 +320,8 @@ app.add_middleware(RequestContextMiddleware, request_id_header="X-Correlation-ID
             if candidate.reason is not None:
                 self._refuse(original_node, candidate)
                 return updated_node
+            if self._on_runtime_app(app, original_node, function_name):
+                return updated_node
             return self._registration(app, original_node, updated_node, function_name)
         if not (
             isinstance(call.func, cst.Attribute)
@@ -322,6 +343,8 @@ app.add_middleware(RequestContextMiddleware, request_id_header="X-Correlation-ID
                 f"{name} is registered with arguments: replace it with {RUNTIME_CLASS} by hand"
                 " (its request_id_header= and timing_header= keep the header names)",
             )
+            return updated_node
+        if self._on_runtime_app(code(call.func.value), original_node, name):
             return updated_node
         return self._registration(code(call.func.value), original_node, updated_node, name)
 
@@ -348,6 +371,8 @@ app.add_middleware(RequestContextMiddleware, request_id_header="X-Correlation-ID
         assert isinstance(decorator, cst.Call)
         assert isinstance(decorator.func, cst.Attribute)
         app = code(decorator.func.value)
+        if self._on_runtime_app(app, original_node, name):
+            return updated_node
         self._removed_nodes.append(updated_node)
         self._replaced.add(name)
         self.changed(original_node, f"@{app}.middleware function '{name}' replaced")
@@ -472,6 +497,20 @@ class _NameCounter(cst.CSTVisitor):
     def visit_Name(self, node: cst.Name) -> None:
         if node.value == self.name:
             self.count += 1
+
+
+def _apps_built_by_create_app(module: cst.Module, imports: dict[str, str]) -> set[str]:
+    """Names assigned ``create_app(...)`` of the runtime at module level."""
+    apps: set[str] = set()
+    for statement in module.body:
+        if not isinstance(statement, cst.SimpleStatementLine):
+            continue
+        for small in statement.body:
+            if isinstance(small, cst.Assign) and isinstance(small.value, cst.Call):
+                called = resolve(code(small.value.func), imports)
+                if called.startswith("spaps_server_quickstart") and called.endswith("create_app"):
+                    apps.update(code(target.target) for target in small.targets)
+    return apps
 
 
 def _with_commas(call: cst.Call) -> cst.Call:
