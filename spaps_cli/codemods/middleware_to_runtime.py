@@ -159,6 +159,7 @@ app.add_middleware(RequestContextMiddleware, request_id_header="X-Correlation-ID
         self._module: cst.Module | None = None
         self._kwargs: list[cst.Arg] = []
         self._runtime_apps: set[str] = set()  # apps built by create_app in this module
+        self._reported: set[str] = set()  # candidates already reported as kept
 
     # -- analysis ---------------------------------------------------------------------------
 
@@ -286,6 +287,7 @@ app.add_middleware(RequestContextMiddleware, request_id_header="X-Correlation-ID
         return True
 
     def _refuse(self, anchor: cst.CSTNode, candidate: _Candidate) -> None:
+        self._reported.add(candidate.name)
         self.follow_up(
             anchor,
             f"{candidate.name} does request-context work (request id, timing or access log) but"
@@ -461,7 +463,9 @@ app.add_middleware(RequestContextMiddleware, request_id_header="X-Correlation-ID
             ):
                 continue  # a decorated function: leave_FunctionDef replaced or reported it
             if name not in self._replaced:
-                if candidate.reason is None:
+                if candidate.reason is not None and name not in self._reported:
+                    self._refuse(definition, candidate)
+                elif candidate.reason is None:
                     self.follow_up(
                         definition,
                         f"{name} does the runtime's job (request id/access log/timing) but no"

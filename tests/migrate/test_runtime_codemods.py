@@ -948,3 +948,26 @@ def test_migrating_one_directory_still_sees_the_tests(
     written = (tmp_path / "app" / "config.py").read_text()
     assert "BaseServiceSettings" in written
     assert "from pydantic_settings import BaseSettings, SettingsConfigDict" in written
+
+
+def test_request_logging_middleware_registered_elsewhere_is_still_reported() -> None:
+    source = """\
+import logging
+
+from starlette.middleware.base import BaseHTTPMiddleware
+
+log = logging.getLogger(__name__)
+
+
+class Journal(BaseHTTPMiddleware):
+    async def dispatch(self, request, call_next):
+        try:
+            return await call_next(request)
+        finally:
+            log.info("done %s", request.url.path)
+            await notify(request)
+"""
+    output, fixed, follow = transform(source, MiddlewareToRuntime)
+    assert output == source
+    assert not fixed
+    assert any("Journal" in message and "other work" in message for message in follow)
