@@ -135,6 +135,26 @@ async def read_item(item_id: int, db: DbSession):
                 self._qualified[statement.name.value] = (
                     f"{self.module_name or '<this module>'}.{statement.name.value}"
                 )
+        for statement in node.body:
+            alias = _dependency_alias(statement, self._local)
+            if alias is not None:
+                target, used = alias
+                qualified = self._qualified.get(used, used)
+                reason = (
+                    self.facts.session_reason(qualified)
+                    if not self.facts.find(qualified, self.facts.async_sessions)
+                    else None
+                )
+                self.follow_up(
+                    statement,
+                    f"'{target}' names Depends({used}) for the endpoints that use it, and is"
+                    " not rewritten: "
+                    + (
+                        reason
+                        or "each endpoint using it must be async and commit as the runtime's"
+                        " session does; then replace it with DbSession by hand"
+                    ),
+                )
         defines = [
             statement
             for statement in node.body
@@ -326,6 +346,21 @@ async def read_item(item_id: int, db: DbSession):
         for name in sorted(self._needed):
             module = add_import(module, RUNTIME_DB, name)
         return remove_unused_imports(module, self.removable(self._touched - self._keep))
+
+
+def _dependency_alias(statement: cst.BaseStatement, local: set[str]) -> tuple[str, str] | None:
+    """``SessionDep = Annotated[Session, Depends(get_db)]``: (``SessionDep``, ``get_db``)."""
+    if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
+        return None
+    small = statement.body[0]
+    if not isinstance(small, cst.Assign | cst.AnnAssign) or small.value is None:
+        return None
+    text = code(small.value).replace(" ", "")
+    for name in local:
+        if f"Depends({name})" in text:
+            target = small.targets[0].target if isinstance(small, cst.Assign) else small.target
+            return code(target), name
+    return None
 
 
 _MUTATIONS = frozenset({"add", "add_all", "delete", "merge", "flush"})

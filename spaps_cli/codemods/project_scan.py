@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ast
 import re
+import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -147,11 +148,23 @@ def scan_sources(sources: Mapping[str, bytes], settings_class: str = "Settings")
             app_on_create_app = _builds_runtime_app(data)
         if b"Settings" in data:
             settings_objects.update(_settings_objects(data, module, settings_class))
-        if _DEFINES_DEPENDENCY.search(data) is None:
+        defined = _DEFINES_DEPENDENCY.findall(data)
+        if not defined:
             continue
         try:
             tree = ast.parse(data)
         except (SyntaxError, ValueError):
+            # Newer syntax than this Python reads (PEP 758 ``except A, B:``): say so rather
+            # than call the dependency unknown.
+            unreadable = (
+                f"{display} does not parse with Python {sys.version_info.major}."
+                f"{sys.version_info.minor}, so what it does is unknown: run spaps with the"
+                " service's Python"
+            )
+            for match in defined:
+                name = match.decode().split()[-1]
+                auth_reasons.setdefault(f"{module}.{name}", unreadable)
+                sessions.reasons.setdefault(f"{module}.{name}", unreadable)
             continue
         _scan_dependencies(tree, module, spaps_auth, auth_reasons, sessions)
     return ProjectFacts(

@@ -971,3 +971,22 @@ class Journal(BaseHTTPMiddleware):
     assert output == source
     assert not fixed
     assert any("Journal" in message and "other work" in message for message in follow)
+
+
+def test_a_session_alias_is_reported_not_silent() -> None:
+    """``SessionDep = Annotated[Session, Depends(get_db)]``: its users are not rewritten."""
+    deps = _SYNC_DB + b"\nSessionDep = Annotated[Session, Depends(get_db)]\n"
+    files = {"app/db.py": deps, "app/main.py": _MAIN_ON_RUNTIME}
+    output, follow = _migrate_in_project(files, "app/db.py", DbSessionToRuntime)
+    assert output == deps
+    assert any("'SessionDep' names Depends(get_db)" in message for message in follow)
+
+
+def test_a_module_this_python_cannot_parse_is_named_in_the_reason() -> None:
+    from spaps_cli.codemods.project_scan import scan_sources
+
+    newer = b"def get_current_user():\n    try:\n        pass\n    except A, B:\n        pass\n"
+    facts = scan_sources({"app/auth.py": newer})
+    reason = facts.auth_reason("app.auth.get_current_user")
+    assert reason is not None
+    assert "app/auth.py does not parse with Python" in reason
