@@ -328,3 +328,17 @@ def test_celery_shapes_build_the_same_app(path: Path, tmp_path: Path) -> None:
 
 def test_celery_corpus_size() -> None:
     assert len(shapes("celery")) >= 10
+
+
+ALL_SHAPES = [
+    path
+    for kind in ("settings", "db_session", "auth", "middleware", "celery")
+    for path in shapes(kind)
+]
+
+
+@pytest.mark.parametrize("path", ALL_SHAPES, ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_every_codemod_together_reaches_a_fixed_point(path: Path) -> None:
+    from migrate.harness import assert_all_codemods_idempotent
+
+    assert_all_codemods_idempotent(path.read_bytes())
