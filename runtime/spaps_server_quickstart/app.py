@@ -121,7 +121,12 @@ def create_app(
 
         public_paths = dict.fromkeys([*resolved.auth_public_paths, *HEALTH_PATHS])
         app.add_middleware(SpapsAuthMiddleware, public_paths=tuple(public_paths))
-    app.add_middleware(RequestContextMiddleware, access_log=access_log)
+    app.add_middleware(
+        RequestContextMiddleware,
+        access_log=access_log,
+        request_id_header=resolved.request_id_header,
+        timing_header=resolved.timing_header,
+    )
 
     for router in routers:
         app.include_router(router)

@@ -29,8 +29,11 @@ from .cached_logger import CachedLogger
 #: What an incoming ``X-Request-ID`` must look like to be trusted; anything else is replaced.
 REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 
-#: The header carrying the request id in both directions.
+#: The header carrying the request id in both directions (``request_id_header=`` changes it).
 REQUEST_ID_HEADER = "X-Request-ID"
+
+#: The header the request's duration goes in by default (``timing_header=`` changes it).
+SERVER_TIMING_HEADER = "Server-Timing"
 
 #: The logger name of the access log (one line per request or WebSocket session).
 ACCESS_LOGGER_NAME = "spaps.access"
@@ -136,14 +139,16 @@ _REQUEST_ID_HEADER_KEY = REQUEST_ID_HEADER.lower().encode("latin-1")
 _INTERNAL_ERROR_BODY = b'{"detail":"Internal Server Error"}'
 
 
-def _without_request_id(headers: Iterable[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
-    """The app's headers minus any ``X-Request-ID`` it set: ours replaces it.
+def _without_request_id(
+    headers: Iterable[tuple[bytes, bytes]], key: bytes = _REQUEST_ID_HEADER_KEY
+) -> list[tuple[bytes, bytes]]:
+    """The app's headers minus any request-id header it set: ours replaces it.
 
     Ours, not theirs, because it is the id in every log line of the request (and the one the
     client sent, if valid); two headers, or the app's own, would point the client at an id
     the logs do not know.
     """
-    return [header for header in headers if header[0].lower() != _REQUEST_ID_HEADER_KEY]
+    return [header for header in headers if header[0].lower() != key]
 
 
 class RequestContextMiddleware:
@@ -162,6 +167,14 @@ class RequestContextMiddleware:
     - A cancelled request (the client went away, the server is stopping) is logged as
       ``request_cancelled``, with a status only if a response had started: nothing was sent.
     - Lifespan (and any other) scopes pass straight through.
+
+    The header names are the service's contract with its clients, so they are options
+    (``REQUEST_ID_HEADER`` / ``TIMING_HEADER`` in the settings): ``request_id_header`` is read
+    and echoed (``X-Correlation-ID`` stays ``X-Correlation-ID``), and ``timing_header`` gets the
+    duration, as ``app;dur=<ms>`` for ``Server-Timing`` and in seconds for any other name (what
+    ``X-Process-Time`` conventionally carries); ``""`` or ``server_timing=False`` sends none.
+    ``request_id_header=""`` neither reads nor sends an id header (the id is still generated,
+    logged and bound), for services whose clients never had one.
     """
 
     def __init__(
@@ -171,11 +184,17 @@ class RequestContextMiddleware:
         access_log: bool = True,
         server_timing: bool = True,
         logger_name: str = ACCESS_LOGGER_NAME,
+        request_id_header: str = REQUEST_ID_HEADER,
+        timing_header: str = SERVER_TIMING_HEADER,
     ) -> None:
         self.app = app
         self.access_log = access_log
-        self.server_timing = server_timing
+        self.server_timing = server_timing and bool(timing_header)
         self._logger = CachedLogger(logger_name)
+        self._request_id_key = request_id_header.strip().lower().encode("latin-1")
+        self._send_request_id = bool(self._request_id_key)
+        self._timing_key = timing_header.strip().lower().encode("latin-1")
+        self._timing_in_seconds = self._timing_key != b"server-timing"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         scope_type = scope["type"]
@@ -183,16 +202,22 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send)
             return
 
-        request_id = sanitize_request_id(_header(scope, _REQUEST_ID_HEADER_KEY))
+        request_id_key = self._request_id_key
+        send_request_id = self._send_request_id
+        request_id = sanitize_request_id(
+            _header(scope, request_id_key) if send_request_id else None
+        )
         state = scope.get("state")
         if state is None:
             state = scope["state"] = {}
         state["request_id"] = request_id
-        request_id_header = (_REQUEST_ID_HEADER_KEY, request_id.encode("latin-1"))
+        request_id_header = (request_id_key, request_id.encode("latin-1"))
         started = time.perf_counter()
         status: int | None = 500 if scope_type == "http" else 1006  # what a crash answers
         response_started = False
         server_timing = self.server_timing
+        timing_key = self._timing_key
+        timing_in_seconds = self._timing_in_seconds
 
         async def send_with_request_id(message: Message) -> None:
             nonlocal status, response_started
@@ -200,17 +225,22 @@ class RequestContextMiddleware:
             if message_type == "http.response.start":
                 response_started = True
                 status = message["status"]
-                headers = _without_request_id(message.get("headers", ()))
-                headers.append(request_id_header)
+                headers = _without_request_id(message.get("headers", ()), request_id_key)
+                if send_request_id:
+                    headers.append(request_id_header)
                 if server_timing:
-                    elapsed_ms = (time.perf_counter() - started) * 1000
-                    headers.append((b"server-timing", b"app;dur=%.1f" % elapsed_ms))
+                    elapsed = time.perf_counter() - started
+                    if timing_in_seconds:
+                        headers.append((timing_key, b"%.6f" % elapsed))
+                    else:
+                        headers.append((timing_key, b"app;dur=%.1f" % (elapsed * 1000)))
                 message = {**message, "headers": headers}
             elif message_type == "websocket.accept":
                 response_started = True
                 status = 101
-                headers = _without_request_id(message.get("headers") or ())
-                headers.append(request_id_header)
+                headers = _without_request_id(message.get("headers") or (), request_id_key)
+                if send_request_id:
+                    headers.append(request_id_header)
                 message = {**message, "headers": headers}
             elif message_type == "websocket.close":
                 status = message.get("code", 1000)

@@ -12,18 +12,41 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable
-from typing import Any, Generic, Literal, Protocol, TypeVar
+from typing import Annotated, Any, Generic, Literal, Protocol, TypeVar
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import BeforeValidator, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-Environment = Literal["dev", "test", "staging", "prod"]
+#: Any name a service gives its environments (``dev``, ``staging``, ``production``, ``eu-prod``).
+#: Which of them are production is the ``production_environments`` setting, not this type.
+Environment = str
 AuthMode = Literal["spaps", "local", "disabled"]
 
 #: Secret values that only ever appear in examples. Refused in production.
 PLACEHOLDER_SECRETS = frozenset(
     {"", "change-me", "changeme", "changethis", "secret", "dev", "local-dev-secret", "example"}
 )
+
+
+#: The words pydantic's ``bool`` reads as false; see :func:`debug_flag`.
+_FALSE_WORDS = frozenset({"", "0", "off", "f", "false", "n", "no"})
+
+
+def debug_flag(value: object) -> object:
+    """``DEBUG`` as services have always read it: a false word is off, any other word is on.
+
+    pydantic's ``bool`` refuses ``DEBUG=verbose`` or ``DEBUG=*``, values that older services
+    (``if os.environ.get("DEBUG"):``) and other tools sharing the environment use; refusing
+    them would stop a migrated service at start-up. Every value pydantic accepts keeps its
+    meaning.
+    """
+    if isinstance(value, str):
+        return value.strip().lower() not in _FALSE_WORDS
+    return value
+
+
+#: A flag that reads any word; see :func:`debug_flag`.
+DebugFlag = Annotated[bool, BeforeValidator(debug_flag)]
 
 
 class SettingsError(ValueError):
@@ -85,11 +108,20 @@ class BaseServiceSettings(BaseSettings):
 
     service_name: str = "spaps-service"
     env: Environment = "dev"
-    debug: bool = False
+    #: Environment names (compared case-insensitively) that run the production guard.
+    production_environments: list[str] = Field(default_factory=lambda: ["prod", "production"])
+    debug: DebugFlag = False
 
     # Logging
     log_level: str = "INFO"
     log_format: Literal["json", "console"] = "console"
+
+    # Request context: the header carrying the request id (read and echoed) and the header the
+    # request's duration goes in (``Server-Timing`` as ``app;dur=<ms>``; any other name gets
+    # the seconds, as ``X-Process-Time`` conventionally does). Services keep their clients'
+    # contract: ``REQUEST_ID_HEADER=X-Correlation-ID``, ``TIMING_HEADER=X-Process-Time``.
+    request_id_header: str = "X-Request-ID"
+    timing_header: str = "Server-Timing"
 
     # Database (async SQLAlchemy URL)
     database_url: str = "sqlite+aiosqlite:///./service.db"
@@ -143,7 +175,8 @@ class BaseServiceSettings(BaseSettings):
 
     @property
     def is_production(self) -> bool:
-        return self.env == "prod"
+        names = {name.strip().lower() for name in self.production_environments}
+        return self.env.strip().lower() in names
 
     @property
     def uses_sqlite(self) -> bool:
@@ -190,7 +223,7 @@ class BaseServiceSettings(BaseSettings):
         if self.is_production:
             problems = self.production_problems()
             if problems:
-                raise SettingsError("refusing to run with env=prod: " + "; ".join(problems))
+                raise SettingsError(f"refusing to run with env={self.env}: " + "; ".join(problems))
         return self
 
 

@@ -10,13 +10,43 @@ have findings.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar
 
 import libcst as cst
 
 from spaps_cli.codemods.config import MigrateConfig
+from spaps_cli.codemods.project_scan import ProjectFacts
+
+#: What a codemod may need before its output can run, and the manual step that provides it.
+PREREQUISITES: dict[str, str] = {
+    "app-on-create-app": (
+        "the app is not built by spaps_server_quickstart.create_app, which wires the runtime's"
+        " database (DbSession) and SPAPS auth service: build the app with"
+        " create_app(settings, routers=[...]) first, then re-run"
+    ),
+    "settings-on-runtime": (
+        "the service's settings are not a BaseServiceSettings (the object the runtime's"
+        " factories read celery_broker_url, celery_result_backend and service_name from), and"
+        " settings-to-runtime cannot move them in this run: migrate the settings class first"
+    ),
+}
+
+
+def prerequisite_met(name: str, facts: ProjectFacts, provided: frozenset[str]) -> bool:
+    """Is ``name`` true of the project already, or made true by a codemod of this run?
+
+    ``provided`` holds what the run's selected codemods provide; whether one of them can
+    provide it *for this project* is a fact of the scan (settings-to-runtime moves only a
+    class its proof accepts).
+    """
+    if name == "app-on-create-app":
+        return facts.app_on_create_app
+    if name == "settings-on-runtime":
+        states = set(facts.settings_objects.values())
+        return "runtime" in states or ("provable" in states and name in provided)
+    return False
 
 
 @dataclass(frozen=True)
@@ -76,10 +106,20 @@ class Codemod(cst.CSTTransformer):
     EXAMPLES: ClassVar[tuple[Example, ...]]
     #: The configuration the examples assume (the imports map needs one).
     EXAMPLE_CONFIG: ClassVar[MigrateConfig] = MigrateConfig()
+    #: The project facts the examples assume (what the rest of their project shows).
+    EXAMPLE_FACTS: ClassVar[ProjectFacts] = ProjectFacts()
+    #: Names from :data:`PREREQUISITES` this codemod's output needs; the runner reports its
+    #: rewrites as follow-ups naming the prerequisite when it is not met.
+    REQUIRES: ClassVar[tuple[str, ...]] = ()
+    #: Prerequisites this codemod makes true when it rewrites (it runs before their users).
+    PROVIDES: ClassVar[tuple[str, ...]] = ()
 
-    def __init__(self, config: MigrateConfig) -> None:
+    def __init__(self, config: MigrateConfig, facts: ProjectFacts | None = None) -> None:
         super().__init__()
         self.config = config
+        self.facts = facts if facts is not None else ProjectFacts()
+        #: The dotted name of the module being migrated (set by the runner; "" when unknown).
+        self.module_name = ""
         self.changes = 0
         self.pending: list[PendingFinding] = []
 
@@ -102,6 +142,14 @@ class Codemod(cst.CSTTransformer):
         new_module = module.visit(self)
         assert isinstance(new_module, cst.Module)
         return Outcome(new_module, self.changes, self.pending)
+
+    def imported_elsewhere(self, name: str) -> bool:
+        """Does another module of the project (tests included) import ``name`` from this one?"""
+        return bool(self.module_name) and self.facts.imported_elsewhere(self.module_name, name)
+
+    def removable(self, names: Iterable[str]) -> set[str]:
+        """``names`` minus those another module still imports from this one."""
+        return {name for name in names if not self.imported_elsewhere(name)}
 
     def changed(self, anchor: cst.CSTNode | None, message: str, *, hint: str | None = None) -> None:
         """Record an automatic rewrite (shown in --json as an auto-fixable finding)."""

@@ -1,5 +1,14 @@
 """celery-to-runtime: a local ``Celery(...)`` construction → ``create_celery_app(settings, ...)``.
 
+``create_celery_app`` reads ``celery_broker_url``, ``celery_result_backend`` and
+``service_name`` from a ``BaseServiceSettings``. So the construction is rewritten only when the
+object it passes is proven to be one: the broker and backend are read from the service's
+settings object (``settings.celery_broker_url``, ``get_settings().celery_result_backend``), and
+the project scan shows that object is an instance or loader of a ``BaseServiceSettings``
+subclass, or of the settings class settings-to-runtime moves in the same run (prerequisite
+``settings-on-runtime``). A project's own config object (``CELERY_BROKER_URL`` attributes, no
+``service_name``) is a follow-up.
+
 The runtime's factory sets the reliability options the fleet agreed on (late acks, prefetch 1,
 JSON only, time limits below the visibility timeout, request-id propagation;
 shared/notes/runtime.md section 3) from ``CELERY_*`` settings. The construction is rewritten
@@ -18,12 +27,14 @@ from typing import ClassVar
 import libcst as cst
 
 from spaps_cli.codemods.base import Codemod, Example
+from spaps_cli.codemods.config import MigrateConfig
 from spaps_cli.codemods.import_edits import (
     add_import,
     dotted_name,
     imported_names,
     remove_unused_imports,
 )
+from spaps_cli.codemods.project_scan import ProjectFacts
 from spaps_cli.codemods.statements import code, resolve
 
 RUNTIME_TASKS = "spaps_server_quickstart.tasks"
@@ -61,6 +72,10 @@ class CeleryToRuntime(Codemod):
         "Build the Celery app with create_celery_app(settings, task_modules=...)."
     )
     NEEDLES: ClassVar[tuple[bytes, ...]] = (b"Celery(",)
+    REQUIRES: ClassVar[tuple[str, ...]] = ("settings-on-runtime",)
+    EXAMPLE_FACTS: ClassVar[ProjectFacts] = ProjectFacts(
+        settings_objects={"app.config.settings": "runtime", "app.config.get_settings": "runtime"}
+    )
     EXAMPLES: ClassVar[tuple[Example, ...]] = (
         Example(
             "broker and backend from settings",
@@ -101,8 +116,8 @@ celery_app = create_celery_app(settings, name="orders")
         ),
     )
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, config: MigrateConfig, facts: ProjectFacts | None = None) -> None:
+        super().__init__(config, facts)
         self._imports: dict[str, str] = {}
         self._apps: set[str] = set()
         self._removed: set[str] = set()
@@ -161,9 +176,29 @@ celery_app = create_celery_app(settings, name="orders")
             if root[1] != SETTING_FOR[key]:
                 self.follow_up(
                     original_node,
-                    f"{key} came from settings.{root[1]}; the runtime reads"
-                    f" settings.{SETTING_FOR[key]} (env {SETTING_FOR[key].upper()}): set it",
+                    f"Celery(...) kept: {key} comes from {code(settings_expression)}.{root[1]},"
+                    f" and create_celery_app reads .{SETTING_FOR[key]} of a BaseServiceSettings:"
+                    " move the value into that field (same variable"
+                    f" {SETTING_FOR[key].upper()}), then re-run",
                 )
+                return updated_node
+        owner = self._settings_owner(settings_expression)
+        if self.facts.settings_state(owner) is None:
+            self.follow_up(
+                original_node,
+                f"Celery(...) kept: {code(settings_expression)} is not shown to be the service's"
+                f" settings ({self.config.settings_class} on BaseServiceSettings), and"
+                " create_celery_app reads celery_broker_url, celery_result_backend and"
+                " service_name from one: pass the service's settings by hand",
+            )
+            return updated_node
+        if "backend" not in keywords:
+            self.follow_up(
+                original_node,
+                "create_celery_app also sets a result backend (CELERY_RESULT_BACKEND, SQLite"
+                " by default) where this app had none: results are now stored; set"
+                " CELERY_RESULT_BACKEND or check that nothing relies on their absence",
+            )
         args = [cst.Arg(settings_expression)]
         # The app's name (``Celery("orders")``) names its tasks and workers: keep it.
         main = positional[0].value if positional else keywords.get("main")
@@ -192,6 +227,15 @@ celery_app = create_celery_app(settings, name="orders")
             value=cst.Call(func=cst.Name("create_celery_app"), args=args)
         )
 
+    def _settings_owner(self, expression: cst.BaseExpression) -> str:
+        """``app.config.settings`` for ``settings`` imported from ``app.config`` (or defined
+        here), the getter's qualified name for ``get_settings()``."""
+        name = code(expression.func if isinstance(expression, cst.Call) else expression)
+        source = self._imports.get(name)
+        if source is not None:
+            return source.lstrip(".")
+        return f"{self.module_name or '<this module>'}.{name}"
+
     def leave_Expr(self, original_node: cst.Expr, updated_node: cst.Expr) -> cst.Expr:
         call = updated_node.value
         if not isinstance(call, cst.Call):
@@ -211,4 +255,4 @@ celery_app = create_celery_app(settings, name="orders")
         if not self.changes:
             return updated_node
         module = add_import(updated_node, RUNTIME_TASKS, "create_celery_app")
-        return remove_unused_imports(module, self._removed)
+        return remove_unused_imports(module, self.removable(self._removed))

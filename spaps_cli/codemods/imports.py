@@ -17,6 +17,7 @@ import libcst as cst
 from spaps_cli.codemods.base import Codemod, Example
 from spaps_cli.codemods.config import MigrateConfig
 from spaps_cli.codemods.import_edits import bound_name, dotted_name, module_of
+from spaps_cli.codemods.project_scan import ProjectFacts
 from spaps_cli.codemods.statements import comment_lines
 
 
@@ -63,8 +64,8 @@ from spaps_server_quickstart.request_context import RequestContextMiddleware as 
     def needles(cls, config: MigrateConfig) -> tuple[bytes, ...]:
         return tuple(key.split(":")[0].encode() for key in config.modules)
 
-    def __init__(self, config: MigrateConfig) -> None:
-        super().__init__(config)
+    def __init__(self, config: MigrateConfig, facts: ProjectFacts | None = None) -> None:
+        super().__init__(config, facts)
         self._modules = {k: v for k, v in config.modules.items() if ":" not in k}
         self._names: dict[tuple[str, str], tuple[str, str]] = {}
         for key, value in config.modules.items():

@@ -17,9 +17,11 @@ from spaps_cli.codemods.runner import (
     FileResult,
     Mode,
     RunOptions,
+    SourceFile,
     default_jobs,
     discover,
     run,
+    scan_project,
 )
 from spaps_cli.errors import UsageError
 
@@ -35,9 +37,32 @@ def check_tree(root: Path) -> list[FileResult]:
     """
     config = load_config(root)
     codemods = select_codemods(config.select, config.ignore)
-    options = RunOptions(Mode.CHECK, tuple(codemod.ID for codemod in codemods), config)
     found = discover([root], config.exclude, root)
+    options = RunOptions(
+        Mode.CHECK,
+        tuple(codemod.ID for codemod in codemods),
+        config,
+        scan_project(found.files, config.settings_class),
+    )
     return [*found.errors, *run(found.files, options, jobs=default_jobs())]
+
+
+def _project_files(
+    paths: Sequence[Path], files: list[SourceFile], exclude: Sequence[str]
+) -> list[SourceFile]:
+    """The files the project scan reads: the whole project, tests included.
+
+    Migrating ``app/`` alone must still see ``tests/`` importing a name from a module it
+    rewrites, so the scan covers the nearest directory holding ``pyproject.toml`` (or ``.git``)
+    above the paths, when there is one.
+    """
+    start = (paths[0] if paths else Path(".")).resolve()
+    for directory in (start, *start.parents):
+        if (directory / "pyproject.toml").is_file() or (directory / ".git").exists():
+            if all(directory in (p.resolve(), *p.resolve().parents) for p in paths):
+                return discover([directory], exclude, directory).files
+            break
+    return files
 
 
 def run_migration(
@@ -64,8 +89,15 @@ def run_migration(
         print_codemod_list(codemods, json_output=json_output)
         return 0
     mode = Mode.CHECK if check else Mode.DIFF if diff else Mode.WRITE
-    options = RunOptions(mode, tuple(codemod.ID for codemod in codemods), config)
     found = discover(list(paths), (*config.exclude, *exclude), Path.cwd())
+    options = RunOptions(
+        mode,
+        tuple(codemod.ID for codemod in codemods),
+        config,
+        scan_project(
+            _project_files(paths, found.files, (*config.exclude, *exclude)), config.settings_class
+        ),
+    )
     results: list[FileResult] = list(found.errors)
     show_progress = (
         not json_output and console.stderr.is_terminal and len(found.files) >= PROGRESS_THRESHOLD

@@ -43,4 +43,25 @@ def select_codemods(
         )
     chosen = set(select) if select else set(known)
     chosen -= set(ignore)
-    return tuple(codemod for codemod in CODEMODS if codemod.ID in chosen)
+    return dependency_order(tuple(codemod for codemod in CODEMODS if codemod.ID in chosen))
+
+
+def dependency_order(codemods: Sequence[type[Codemod]]) -> tuple[type[Codemod], ...]:
+    """Registry order, except that a codemod providing a prerequisite runs before its users."""
+    ordered: list[type[Codemod]] = []
+    pending = list(codemods)
+    while pending:
+        for codemod in pending:
+            waits_for = [
+                other
+                for other in pending
+                if other is not codemod and set(other.PROVIDES) & set(codemod.REQUIRES)
+            ]
+            if not waits_for:
+                ordered.append(codemod)
+                pending.remove(codemod)
+                break
+        else:  # a cycle: keep registry order rather than loop
+            ordered.extend(pending)
+            break
+    return tuple(ordered)

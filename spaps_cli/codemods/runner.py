@@ -25,8 +25,15 @@ from pathlib import Path
 
 import libcst as cst
 
-from spaps_cli.codemods.base import Codemod, Finding, PendingFinding
+from spaps_cli.codemods.base import (
+    PREREQUISITES,
+    Codemod,
+    Finding,
+    PendingFinding,
+    prerequisite_met,
+)
 from spaps_cli.codemods.config import MigrateConfig
+from spaps_cli.codemods.project_scan import ProjectFacts, module_name, scan_sources
 from spaps_cli.codemods.registry import select_codemods
 from spaps_cli.plan import atomic_write
 
@@ -71,6 +78,8 @@ class RunOptions:
     mode: Mode
     codemod_ids: tuple[str, ...]
     config: MigrateConfig
+    #: The project scan (:func:`scan_project`); None scans each file on its own.
+    facts: ProjectFacts | None = None
 
 
 @dataclass(frozen=True)
@@ -147,9 +156,15 @@ def migrate_source(
     codemods: Sequence[type[Codemod]],
     config: MigrateConfig,
     display: str = "<source>",
+    facts: ProjectFacts | None = None,
 ) -> Migration:
-    """Run ``codemods`` over ``data`` (bytes, BOM and newlines kept); raise BadSource if unusable."""
+    """Run ``codemods`` over ``data`` (bytes, BOM and newlines kept); raise BadSource if unusable.
+
+    ``facts`` is the project scan; without one, the file is the whole project.
+    """
     check_source(data)
+    if facts is None:
+        facts = scan_sources({display: data}, config.settings_class)
     selected = wanted_codemods(data, codemods, config)
     if not selected:
         return Migration(data, (), (), parsed=False)
@@ -161,9 +176,33 @@ def migrate_source(
         raise BadSource(f"cannot decode: {exc}") from None
     counts: list[tuple[str, int]] = []
     located: list[tuple[str, cst.Module, Sequence[PendingFinding]]] = []
+    # What the run's codemods make true of the project (checked against the scan's facts).
+    provided = {name for codemod in codemods for name in codemod.PROVIDES}
+    dotted = module_name(display)
     for codemod in selected:
         before = module
-        outcome = codemod(config).apply(module)
+        instance = codemod(config, facts)
+        instance.module_name = dotted
+        outcome = instance.apply(module)
+        unmet = [
+            name
+            for name in codemod.REQUIRES
+            if not prerequisite_met(name, facts, frozenset(provided))
+        ]
+        if unmet and outcome.changes:
+            # Its output would not run: what it would have rewritten becomes a follow-up that
+            # names the missing prerequisite, and the module stays as it was.
+            reason = "; ".join(PREREQUISITES[name] for name in unmet)
+            pending = [
+                PendingFinding(
+                    item.anchor, f"not rewritten, {reason} ({item.message})", False, item.hint
+                )
+                if item.auto_fixable
+                else item
+                for item in outcome.pending
+            ]
+            located.append((codemod.ID, before, pending))
+            continue
         module = outcome.module
         if outcome.changes:
             counts.append((codemod.ID, outcome.changes))
@@ -283,7 +322,7 @@ def process_file(source: SourceFile, options: RunOptions) -> FileResult:
         return FileResult(display)
     codemods = select_codemods(options.codemod_ids)
     try:
-        migration = migrate_source(data, codemods, options.config, display)
+        migration = migrate_source(data, codemods, options.config, display, options.facts)
     except BadSource as exc:
         return FileResult(display, error=str(exc))
     except RecursionError:
@@ -476,6 +515,18 @@ def _relative_parts(current: Path, top: Path) -> list[Path]:
 
 
 # -- the run -------------------------------------------------------------------------------
+
+
+def scan_project(sources: Sequence[SourceFile], settings_class: str = "Settings") -> ProjectFacts:
+    """Read every file once for :func:`scan_sources`; unreadable files are the run's errors."""
+    contents: dict[str, bytes] = {}
+    for source in sources:
+        try:
+            if source.path.stat().st_size <= MAX_FILE_BYTES:
+                contents[source.display] = source.path.read_bytes()
+        except OSError:
+            continue
+    return scan_sources(contents, settings_class)
 
 
 def run(

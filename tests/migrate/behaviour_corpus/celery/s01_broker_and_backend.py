@@ -1,0 +1,25 @@
+"""Broker and backend from the service's runtime settings, a name and task modules."""
+
+from celery import Celery
+from spaps_server_quickstart.settings import BaseServiceSettings
+
+
+class Settings(BaseServiceSettings):
+    pass
+
+
+settings = Settings()
+
+celery_app = Celery(
+    "orders",
+    broker=settings.celery_broker_url,
+    backend=settings.celery_result_backend,
+    include=["orders.tasks"],
+)
+ENVIRONMENTS = {
+    "defaults": {},
+    "redis": {
+        "CELERY_BROKER_URL": "redis://cache:6379/1",
+        "CELERY_RESULT_BACKEND": "redis://cache:6379/2",
+    },
+}

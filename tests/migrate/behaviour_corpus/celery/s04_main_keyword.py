@@ -1,0 +1,22 @@
+"""The name given as main=."""
+
+from celery import Celery
+from spaps_server_quickstart.settings import BaseServiceSettings
+
+
+class Settings(BaseServiceSettings):
+    pass
+
+
+settings = Settings()
+
+celery_app = Celery(
+    main="reports", broker=settings.celery_broker_url, backend=settings.celery_result_backend
+)
+ENVIRONMENTS = {
+    "defaults": {},
+    "redis": {
+        "CELERY_BROKER_URL": "redis://cache:6379/1",
+        "CELERY_RESULT_BACKEND": "redis://cache:6379/2",
+    },
+}

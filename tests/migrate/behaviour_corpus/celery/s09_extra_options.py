@@ -1,0 +1,14 @@
+"""Options of its own (task_serializer): the runtime sets those itself, so a follow-up."""
+
+from celery import Celery
+from spaps_server_quickstart.settings import BaseServiceSettings
+
+
+class Settings(BaseServiceSettings):
+    pass
+
+
+settings = Settings()
+
+celery_app = Celery("orders", broker=settings.celery_broker_url, task_serializer="pickle")
+REFUSED = "options the runtime sets itself"

@@ -1,0 +1,23 @@
+"""A conf.update after the construction: rewritten, and the update reported."""
+
+from celery import Celery
+from spaps_server_quickstart.settings import BaseServiceSettings
+
+
+class Settings(BaseServiceSettings):
+    pass
+
+
+settings = Settings()
+
+celery_app = Celery(
+    "orders", broker=settings.celery_broker_url, backend=settings.celery_result_backend
+)
+celery_app.conf.update(worker_prefetch_multiplier=4)
+ENVIRONMENTS = {
+    "defaults": {},
+    "redis": {
+        "CELERY_BROKER_URL": "redis://cache:6379/1",
+        "CELERY_RESULT_BACKEND": "redis://cache:6379/2",
+    },
+}

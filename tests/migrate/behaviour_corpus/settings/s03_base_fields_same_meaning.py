@@ -1,0 +1,17 @@
+"""Fields the runtime's base already has, with the same type and default."""
+
+from pydantic_settings import BaseSettings
+
+
+class Settings(BaseSettings):
+    debug: bool = False
+    log_level: str = "INFO"
+    report_bucket: str = "reports"
+
+
+ENVIRONMENTS = {
+    "nothing set": {},
+    "debug on": {"DEBUG": "true", "LOG_LEVEL": "DEBUG"},
+    "debug word": {"DEBUG": "yes"},
+    "ENV=production": {"ENV": "production", "DEBUG": "on"},
+}
