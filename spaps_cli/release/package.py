@@ -75,6 +75,7 @@ class Package:
     version_file: VersionFile | None
     tag_prefix: str
     urls: dict[str, str]
+    series: str | None = None  # [tool.spaps.release] series: the maintenance series, "1.1"
 
     @property
     def pyproject_path(self) -> Path:
@@ -163,6 +164,12 @@ def load_package(root: Path) -> Package:
     tool = document.get("tool", {})
     release = dict(tool.get("spaps", {}).get("release", {}))
     tag_prefix = str(release.get("tag-prefix", DEFAULT_TAG_PREFIX))
+    series = release.get("series")
+    if series is not None and not isinstance(series, str):
+        raise UsageError(
+            f"{path}: [tool.spaps.release] series = {series} must be a string",
+            hint=f'quote it: series = "{series}"',
+        )
     urls = {str(k): str(v) for k, v in dict(project.get("urls", {})).items()}
     dynamic = "version" in [str(item) for item in project.get("dynamic", [])]
     hatch_version = tool.get("hatch", {}).get("version", {})
@@ -183,7 +190,16 @@ def load_package(root: Path) -> Package:
         version_file = _read_version_file(hatch_file, required=True)
         assert version_file is not None
         return Package(
-            root, name, document, text, version_file.value, True, version_file, tag_prefix, urls
+            root,
+            name,
+            document,
+            text,
+            version_file.value,
+            True,
+            version_file,
+            tag_prefix,
+            urls,
+            series,
         )
 
     version = project.get("version")
@@ -203,7 +219,9 @@ def load_package(root: Path) -> Package:
         version_file = _read_version_file(_inside(root, explicit, setting), required=True)
     else:
         version_file = _find_version_file(root, name, tool, hatch_path)
-    return Package(root, name, document, text, str(version), False, version_file, tag_prefix, urls)
+    return Package(
+        root, name, document, text, str(version), False, version_file, tag_prefix, urls, series
+    )
 
 
 def _find_version_file(root: Path, name: str, tool: Any, hatch_path: object) -> VersionFile | None:

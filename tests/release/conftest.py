@@ -93,6 +93,13 @@ FOREIGN_RUNTIME = "spaps-server-quickstart"
 FOREIGN_RUNTIME_VERSIONS = ["0.1.0", "0.1.1", "0.1.2", "0.5.0", "0.9.0", "0.9.1"]
 
 
+#: Projects with two release series on the index (name -> versions, files for each).
+SERIES_PROJECTS: dict[str, list[str]] = {
+    "next-rc": ["1.0.0", "1.1.0", "2.0.0rc1"],  # the next series is in pre-release
+    "next-out": ["1.0.0", "1.1.0", "1.1.1", "2.0.0"],  # the next series is out
+}
+
+
 def json_api_page(name: str, releases: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
     latest = max(releases) if releases else None
     return {
@@ -186,6 +193,8 @@ class _Handler(BaseHTTPRequestHandler):
         releases = {"pip": PIP_RELEASES, "demo-pkg": DEMO_RELEASES}.get(name)
         if name == FOREIGN_RUNTIME:
             releases = {v: _release(name, v) for v in FOREIGN_RUNTIME_VERSIONS}
+        elif name in SERIES_PROJECTS:
+            releases = {v: _release(name, v) for v in SERIES_PROJECTS[name]}
         if name == "broken":
             self._send(500, b"Internal Server Error", "text/plain")
         elif name == "slow":
