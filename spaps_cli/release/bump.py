@@ -110,7 +110,9 @@ def plan_bump(request: BumpRequest) -> BumpOutcome:
 
     _check_flags(request)
     date = _release_date(request.date)
-    pkg = package_module.load_package(package_module.locate(request.package, cwd=request.cwd))
+    # never walks up: a bump edits the distribution it was started in, or the one named
+    located = package_module.locate(request.package, cwd=request.cwd, walk_up=False)
+    pkg = package_module.load_package(located)
     local = parse_version(pkg.version_text, where=f"{pkg.pyproject_path} version")
     drift = pkg.drift()
     if drift is not None:
@@ -138,10 +140,10 @@ def plan_bump(request: BumpRequest) -> BumpOutcome:
             package_module.write_pyproject_version(pkg, new_text),
             is_edit=True,
         )
-    if pkg.version_file is not None:
+    for version_file in pkg.version_files:
         plan.add(
-            pkg.version_file.path.relative_to(pkg.root),
-            pkg.version_file.with_version(new_text),
+            version_file.path.relative_to(pkg.root),
+            version_file.with_version(new_text),
             is_edit=True,
         )
     _plan_changelog(plan, pkg, result.new, date, request.strict, warnings)

@@ -61,6 +61,7 @@ class CheckReport:
     outcome: Outcome | None = None
     version_file: str | None = None
     version_file_value: str | None = None
+    version_files: list[dict[str, Any]] = field(default_factory=list)  # every __version__
     tag_exists: bool | None = None  # None: not a git repository
     tag_at_head: bool | None = None
     changelog: str | None = None
@@ -108,6 +109,7 @@ class CheckReport:
             },
             "version_file": self.version_file,
             "version_file_value": self.version_file_value,
+            "version_files": self.version_files,
             "tag_exists": self.tag_exists,
             "tag_at_head": self.tag_at_head,
             "changelog": self.changelog,
@@ -190,10 +192,14 @@ def compare(
 
 
 def _check_version_file(pkg: package_module.Package, report: CheckReport) -> None:
-    if pkg.version_file is None:
+    report.version_files = [
+        {"path": pkg.display(f.path), "line": f.line, "value": f.value} for f in pkg.version_files
+    ]
+    if pkg.version_file is None and not pkg.version_files:
         return
-    report.version_file = pkg.display(pkg.version_file.path)
-    report.version_file_value = pkg.version_file.value
+    if pkg.version_file is not None:
+        report.version_file = pkg.display(pkg.version_file.path)
+        report.version_file_value = pkg.version_file.value
     drift = pkg.drift()
     if drift is not None:
         report.problems.append(f"version drift: {drift}")

@@ -6,11 +6,17 @@
 (setuptools-scm, hatch-vcs even next to a ``path``, ``attr:``) is a clear error: the version
 comes from somewhere this tool cannot and should not edit.
 
-The ``__version__`` file is, in order: ``[tool.spaps.release] version-file``, hatch's version
-path, the ``__init__.py`` of each ``[tool.hatch.build.targets.wheel] packages`` entry,
-``src/<name>/__init__.py``, ``<name>/__init__.py``. A package without ``__version__`` is fine;
-a ``__version__`` that disagrees with ``pyproject.toml`` is drift, an error naming both values.
-The file must lie inside the distribution directory (the bump writes it with the other files).
+The main ``__version__`` file is, in order: ``[tool.spaps.release] version-file``, hatch's
+version path, the ``__init__.py`` of each ``[tool.hatch.build.targets.wheel] packages`` entry,
+``src/<name>/__init__.py``, ``<name>/__init__.py``. It is not the only one that can go stale: a
+``_version.py`` in a src layout, an import package named unlike the distribution, a second
+literal next to hatch's version path. So every module directly inside each of the
+distribution's import packages is read too (:func:`import_packages` says which they are), and
+each plain ``__version__`` literal found there is kept in sync with the rest. Subpackages are
+not read: a vendored library (``pkg/_vendor/six.py``) carries its own ``__version__``. A
+package without ``__version__`` is fine; a ``__version__`` that disagrees with the version is
+drift, an error naming ``file:line`` and both values. Every file must lie inside the
+distribution directory (the bump writes them with the other files).
 
 ``__version__`` is found with :mod:`ast`, not a line pattern: a pattern misses indented
 assignments (``try:``/``if`` blocks), chained ones (``__version__ = version = "1.0"``) and
@@ -46,6 +52,27 @@ _STRING_LITERAL = re.compile(
 #: Lines as Python's tokenizer counts them (``ast`` line numbers), each with its line ending.
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
 _SUPPORTED_FORM = f'the supported form is one plain string literal: {DUNDER} = "1.2.3"'
+#: Top-level directories that hold no import package of the distribution, even with __init__.py.
+_NOT_PACKAGES = frozenset(
+    {
+        "tests",
+        "test",
+        "docs",
+        "doc",
+        "examples",
+        "example",
+        "bench",
+        "benchmarks",
+        "scripts",
+        "tools",
+        "build",
+        "dist",
+        "migrations",
+        "templates",
+        "site-packages",
+        "node_modules",
+    }
+)
 
 
 class VersionDriftError(UsageError):
@@ -63,6 +90,10 @@ class VersionFile:
         start, end = self.span
         return self.text[:start] + version + self.text[end:]
 
+    @property
+    def line(self) -> int:
+        return len(_LINE.findall(self.text[: self.span[0]])) or 1
+
 
 @dataclass(frozen=True)
 class Package:
@@ -76,6 +107,13 @@ class Package:
     tag_prefix: str
     urls: dict[str, str]
     series: str | None = None  # [tool.spaps.release] series: the maintenance series, "1.1"
+    #: Every other plain ``__version__`` literal in the import packages, kept in sync too.
+    other_version_files: tuple[VersionFile, ...] = ()
+
+    @property
+    def version_files(self) -> tuple[VersionFile, ...]:
+        main = () if self.version_file is None else (self.version_file,)
+        return main + self.other_version_files
 
     @property
     def pyproject_path(self) -> Path:
@@ -89,21 +127,30 @@ class Package:
         return f"{self.tag_prefix}{version}"
 
     def drift(self) -> str | None:
-        """A one-line description of pyproject/``__version__`` disagreement, or None."""
+        """A one-line description of the first ``__version__`` that disagrees, or None.
+
+        The version is ``[project].version``, or with a dynamic version the hatch file's value;
+        the message names the stale file as ``path:line``, so it can be fixed without a search.
+        """
         from packaging.version import InvalidVersion, Version
 
-        if self.version_file is None or self.dynamic:
-            return None
-        try:
-            same = Version(self.version_file.value) == Version(self.version_text)
-        except InvalidVersion:
-            same = self.version_file.value == self.version_text
-        if same:
-            return None
-        return (
-            f"{self.pyproject_path.name} says {self.version_text} but "
-            f"{self.display(self.version_file.path)} says __version__ = {self.version_file.value}"
-        )
+        if self.dynamic and self.version_file is not None:
+            source = f"{self.display(self.version_file.path)}:{self.version_file.line}"
+        else:
+            source = self.pyproject_path.name
+        for found in self.version_files:
+            if self.dynamic and found is self.version_file:
+                continue
+            try:
+                same = Version(found.value) == Version(self.version_text)
+            except InvalidVersion:
+                same = found.value == self.version_text
+            if not same:
+                return (
+                    f"{source} says {self.version_text} but"
+                    f" {self.display(found.path)}:{found.line} says __version__ = {found.value}"
+                )
+        return None
 
     def display(self, path: Path) -> str:
         """``path`` relative to the distribution when inside it, else as given."""
@@ -113,14 +160,27 @@ class Package:
             return str(path)
 
 
-def locate(package: str | None, *, cwd: Path | None = None) -> Path:
+def locate(package: str | None, *, cwd: Path | None = None, walk_up: bool = True) -> Path:
     """The directory of the distribution: ``--package`` as a path, else the nearest pyproject.
 
     ``--package runtime`` is tried relative to the current directory, then relative to the
     repository root (the nearest directory with ``.git``), so it works from anywhere in the repo.
+    With ``walk_up=False`` (``bump``, which writes) the current directory itself must be the
+    distribution: run from ``docs/`` or ``src/pkg/`` of a project, a bump that walked up would
+    edit a distribution nobody named, in the worst case the parent of a nested one.
     """
     here = (cwd or Path.cwd()).resolve()
     if package is None:
+        if not walk_up:
+            if (here / PYPROJECT).is_file():
+                return here
+            above = next((d for d in here.parents if (d / PYPROJECT).is_file()), None)
+            hint = "run it in the distribution's directory or pass --package PATH"
+            if above is not None:
+                hint = f"to bump {above / PYPROJECT}, pass --package {above} (or run it there)"
+            raise UsageError(
+                f"no {PYPROJECT} in {here}: the bump only edits a named one", hint=hint
+            )
         for directory in (here, *here.parents):
             if (directory / PYPROJECT).is_file():
                 return directory
@@ -189,6 +249,7 @@ def load_package(root: Path) -> Package:
         hatch_file = _inside(root, hatch_path, f"{path.name} [tool.hatch.version] path")
         version_file = _read_version_file(hatch_file, required=True)
         assert version_file is not None
+        others = _other_version_files(root, name, tool, version_file)
         return Package(
             root,
             name,
@@ -200,6 +261,7 @@ def load_package(root: Path) -> Package:
             tag_prefix,
             urls,
             series,
+            others,
         )
 
     version = project.get("version")
@@ -219,8 +281,19 @@ def load_package(root: Path) -> Package:
         version_file = _read_version_file(_inside(root, explicit, setting), required=True)
     else:
         version_file = _find_version_file(root, name, tool, hatch_path)
+    others = _other_version_files(root, name, tool, version_file)
     return Package(
-        root, name, document, text, str(version), False, version_file, tag_prefix, urls, series
+        root,
+        name,
+        document,
+        text,
+        str(version),
+        False,
+        version_file,
+        tag_prefix,
+        urls,
+        series,
+        others,
     )
 
 
@@ -243,6 +316,97 @@ def _find_version_file(root: Path, name: str, tool: Any, hatch_path: object) -> 
         if found is not None:
             return found
     return None
+
+
+def import_packages(root: Path, name: str, tool: Any) -> list[Path]:
+    """The directories of the distribution's import packages (regular packages only).
+
+    Named ones first: ``[tool.hatch.build.targets.wheel] packages``, the directory of hatch's
+    version path, ``[tool.spaps] package``, setuptools' ``packages`` (dotted names, top level);
+    then what a build backend would find on its own: every package under ``src/``, or, in a
+    flat layout, every top-level package except the usual non-package directories (tests,
+    docs, ...). The import name need not match the distribution's (``pillow`` ships ``PIL``).
+    """
+    base = root.resolve()
+    named: list[Path] = []
+    hatch = tool.get("hatch", {})
+    wheel = hatch.get("build", {}).get("targets", {}).get("wheel", {})
+    named += [root / str(entry) for entry in wheel.get("packages", [])]
+    hatch_path = hatch.get("version", {}).get("path")
+    if isinstance(hatch_path, str):
+        named.append((root / hatch_path).parent)
+    spaps_package = tool.get("spaps", {}).get("package")
+    import_name = re.sub(r"[-.]+", "_", name).lower()
+    for module in filter(None, [spaps_package, import_name]):
+        named += [root / "src" / str(module), root / str(module)]
+    setuptools_packages = tool.get("setuptools", {}).get("packages", [])
+    if isinstance(setuptools_packages, list):
+        for dotted in setuptools_packages:
+            top = str(dotted).split(".", 1)[0]
+            named += [root / "src" / top, root / top]
+    source = root / "src"
+    found = sorted(source.iterdir()) if source.is_dir() else []
+    if not found:
+        found = [
+            d
+            for d in sorted(root.iterdir())
+            if d.name not in _NOT_PACKAGES and not d.name.startswith((".", "_"))
+        ]
+    packages: list[Path] = []
+    for directory in [*named, *found]:
+        if not (directory / "__init__.py").is_file():
+            continue
+        resolved = directory.resolve()
+        if resolved != base and base not in resolved.parents:
+            continue  # a symlink out of the distribution: not ours to edit
+        if resolved not in packages:
+            packages.append(resolved)
+    return packages
+
+
+def _other_version_files(
+    root: Path, name: str, tool: Any, main: VersionFile | None
+) -> tuple[VersionFile, ...]:
+    """Every plain ``__version__`` literal in a module directly inside an import package.
+
+    Forms other than a plain literal (``__version__ = VERSION``, a metadata call) derive the
+    value from somewhere else and are left alone here; only the main file must be a literal.
+    """
+    seen = {main.path.resolve()} if main is not None else set()
+    found: list[VersionFile] = []
+    for package in import_packages(root, name, tool):
+        for module in sorted(package.glob("*.py")):
+            resolved = module.resolve()
+            if resolved in seen or not module.is_file():
+                continue
+            seen.add(resolved)
+            try:
+                text = module.read_bytes().decode("utf-8")
+            except (OSError, UnicodeDecodeError):
+                continue  # unreadable: nothing this tool could edit either
+            if DUNDER not in text:
+                continue
+            try:
+                literal = _find_dunder_version(module, text)
+            except UsageError:
+                if _has_plain_literal(text):
+                    raise  # a literal this tool cannot keep in sync must not go stale quietly
+                continue  # not a plain literal: derived from somewhere else
+            if literal is not None:
+                found.append(literal)
+    return tuple(found)
+
+
+def _has_plain_literal(text: str) -> bool:
+    bom = 1 if text.startswith("\ufeff") else 0
+    try:
+        tree = ast.parse(text[bom:])
+    except SyntaxError:
+        return False
+    return any(
+        isinstance(value, ast.Constant) and isinstance(value.value, str)
+        for _, value in _dunder_assignments(tree)
+    )
 
 
 def _inside(root: Path, given: str, setting: str) -> Path:
