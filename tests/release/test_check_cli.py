@@ -291,3 +291,30 @@ def test_index_credentials_are_never_printed(
         for secret in ("pa55word", "alice"):
             assert secret not in result.stderr
             assert secret not in result.stdout
+
+
+# --------------------------------------------------------------------------- the runtime's versions
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize("base", ["", "/simple", "/html/simple"])
+def test_the_runtime_is_ahead_of_the_other_distribution_of_its_name(
+    spaps: Any, index_server: IndexServer, base: str
+) -> None:
+    """The loopback index serves the other spaps-server-quickstart's versions, 0.1.0 to 0.9.1."""
+    result = spaps(
+        "release",
+        "check",
+        "--package",
+        "runtime",
+        "--index",
+        f"{index_server.url}{base}",
+        "--json",
+        cwd=REPO,
+    )
+    report = result.json()
+    assert result.code == 0, report
+    assert report["outcome"] == "AHEAD"
+    assert report["published"] == "0.9.1"
+    assert report["version"] == "1.0.0"
