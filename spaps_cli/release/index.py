@@ -128,8 +128,12 @@ def display_url(url: str) -> str:
         parts = urlsplit(url)
         host = parts.hostname or ""
         port = parts.port
-    except ValueError:
-        return "<the --index URL>" if "@" in url or "?" in url else url
+    except ValueError:  # malformed: hide what looks like user info and a query, as text
+        scheme, slashes, rest = url.partition("//")
+        rest = rest.split("?", 1)[0] + ("?***" if "?" in rest else "")
+        if "@" in rest:
+            rest = "***@" + rest.rpartition("@")[2]
+        return f"{scheme}{slashes}{rest}"
     netloc = parts.netloc
     if "@" in netloc:
         netloc = f"***@{host}" + (f":{port}" if port is not None else "")
@@ -138,14 +142,22 @@ def display_url(url: str) -> str:
 
 
 def _scrub(text: str, url: str) -> str:
-    """``text`` with every secret part of ``url`` (user info, query) replaced by ***."""
+    """``text`` with every secret part of ``url`` (user info, query) replaced by ***.
+
+    An exception message may quote the URL it failed on. The user info is replaced with its
+    ``@`` and the query with its ``?``, so a one-letter user name does not garble the text;
+    the user name and password on their own only when they are long enough to be secrets.
+    """
     try:
         parts = urlsplit(url)
     except ValueError:
-        return text
-    secrets = [parts.username, parts.password, parts.query, parts.netloc.rpartition("@")[0]]
+        userinfo = url.rpartition("@")[0].partition("//")[2]
+        return text.replace(f"{userinfo}@", "***@") if userinfo else text
+    userinfo = parts.netloc.rpartition("@")[0]
+    secrets = [f"{userinfo}@" if userinfo else "", f"?{parts.query}" if parts.query else ""]
+    secrets += [part for part in (parts.username, parts.password) if part and len(part) >= 4]
     for secret in sorted(filter(None, secrets), key=len, reverse=True):
-        text = text.replace(secret, "***")
+        text = text.replace(secret, "***@" if secret.endswith("@") else "***")
     return text
 
 
