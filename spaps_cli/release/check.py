@@ -32,6 +32,7 @@ from spaps_cli.release.version import (
     declared_series,
     format_series,
     highest_in_series,
+    series_of,
 )
 
 if TYPE_CHECKING:
@@ -165,6 +166,14 @@ def run_check(request: CheckRequest) -> CheckReport:
         return report
     report.series = None if series is None else format_series(series)
     report.outcome = compare(version, lookup, series)
+    if report.outcome is Outcome.BEHIND and series is None:
+        own = series_of(version)
+        if compare(version, lookup, own) is Outcome.MAINTENANCE:
+            report.warnings.append(
+                f"{version} is newer than everything published in {format_series(own)}: for a"
+                f" maintenance release declare the series (--series {format_series(own)}, or"
+                f' [tool.spaps.release] series = "{format_series(own)}")'
+            )
     _check_tag(pkg, report)
     return report
 

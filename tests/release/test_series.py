@@ -139,3 +139,16 @@ def test_a_malformed_series_is_exit_2(spaps: Any, tmp_path: Path, bad: str) -> N
         result = spaps("release", *command, "--series", bad, cwd=root)
         assert result.code == 2, result.stderr
         assert "is not a release series" in result.stderr
+
+
+def test_behind_says_how_to_publish_a_maintenance_release(
+    spaps: Any, index_server: IndexServer, tmp_path: Path
+) -> None:
+    root = make_distribution(tmp_path / "dist", name="next-out", version="1.1.2")
+    result = spaps("release", "check", "--index", index_server.url, "--json", cwd=root)
+    assert result.code == 12
+    assert any("--series 1.1" in warning for warning in result.json()["warnings"])
+    behind = make_distribution(tmp_path / "behind", name="next-out", version="1.1.1rc1")
+    quiet = spaps("release", "check", "--index", index_server.url, "--json", cwd=behind)
+    assert quiet.code == 12
+    assert not any("--series" in warning for warning in quiet.json()["warnings"])
