@@ -18,25 +18,24 @@ package without ``__version__`` is fine; a ``__version__`` that disagrees with t
 drift, an error naming ``file:line`` and both values. Every file must lie inside the
 distribution directory (the bump writes them with the other files).
 
-``__version__`` is found with :mod:`ast`, not a line pattern: a pattern misses indented
-assignments (``try:``/``if`` blocks), chained ones (``__version__ = version = "1.0"``) and
-triple-quoted values, and matches ``__version__ = "..."`` inside a docstring; each miss is a
-stale version nobody notices. Only one plain string literal can be kept in sync, edited in place
-by its source span (quotes and layout kept); any other form (a tuple, a name, an expression,
-several assignments) is refused rather than skipped. A value read from the installed metadata
-(``importlib.metadata.version(...)``) cannot go stale, so such a file has no ``__version__`` to
-edit.
+How one module's ``__version__`` is read and edited: :mod:`.version_literal`.
 """
 
 from __future__ import annotations
 
-import ast
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from spaps_cli.errors import UsageError
+from spaps_cli.release.version_literal import (
+    DUNDER,
+    VersionFile,
+    find_dunder_version,
+    has_plain_literal,
+    read_version_file,
+)
 
 if TYPE_CHECKING:
     import tomlkit.toml_document
@@ -44,14 +43,6 @@ if TYPE_CHECKING:
 PYPROJECT = "pyproject.toml"
 CHANGELOG = "CHANGELOG.md"
 DEFAULT_TAG_PREFIX = "v"
-DUNDER = "__version__"
-#: A string literal as written: optional r/u prefix, the quotes, the text between them.
-_STRING_LITERAL = re.compile(
-    r"(?P<prefix>[rRuU]?)(?P<quote>\"\"\"|'''|\"|')(?P<body>.*)(?P=quote)", re.DOTALL
-)
-#: Lines as Python's tokenizer counts them (``ast`` line numbers), each with its line ending.
-_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
-_SUPPORTED_FORM = f'the supported form is one plain string literal: {DUNDER} = "1.2.3"'
 #: Top-level directories that hold no import package of the distribution, even with __init__.py.
 _NOT_PACKAGES = frozenset(
     {
@@ -77,22 +68,6 @@ _NOT_PACKAGES = frozenset(
 
 class VersionDriftError(UsageError):
     """``pyproject.toml`` and ``__version__`` disagree."""
-
-
-@dataclass(frozen=True)
-class VersionFile:
-    path: Path
-    text: str
-    value: str
-    span: tuple[int, int]  # where the value sits in ``text``
-
-    def with_version(self, version: str) -> str:
-        start, end = self.span
-        return self.text[:start] + version + self.text[end:]
-
-    @property
-    def line(self) -> int:
-        return len(_LINE.findall(self.text[: self.span[0]])) or 1
 
 
 @dataclass(frozen=True)
@@ -247,7 +222,7 @@ def load_package(root: Path) -> Package:
                 hint='set a static [project].version, or [tool.hatch.version] path = "pkg/__init__.py"',
             )
         hatch_file = _inside(root, hatch_path, f"{path.name} [tool.hatch.version] path")
-        version_file = _read_version_file(hatch_file, required=True)
+        version_file = read_version_file(hatch_file, required=True)
         assert version_file is not None
         others = _other_version_files(root, name, tool, version_file)
         return Package(
@@ -278,7 +253,7 @@ def load_package(root: Path) -> Package:
     explicit = release.get("version-file")
     if isinstance(explicit, str):
         setting = f"{path.name} [tool.spaps.release] version-file"
-        version_file = _read_version_file(_inside(root, explicit, setting), required=True)
+        version_file = read_version_file(_inside(root, explicit, setting), required=True)
     else:
         version_file = _find_version_file(root, name, tool, hatch_path)
     others = _other_version_files(root, name, tool, version_file)
@@ -312,7 +287,7 @@ def _find_version_file(root: Path, name: str, tool: Any, hatch_path: object) -> 
             root / str(module) / "__init__.py",
         ]
     for candidate in candidates:
-        found = _read_version_file(candidate, required=False)
+        found = read_version_file(candidate, required=False)
         if found is not None:
             return found
     return None
@@ -387,26 +362,14 @@ def _other_version_files(
             if DUNDER not in text:
                 continue
             try:
-                literal = _find_dunder_version(module, text)
+                literal = find_dunder_version(module, text)
             except UsageError:
-                if _has_plain_literal(text):
+                if has_plain_literal(text):
                     raise  # a literal this tool cannot keep in sync must not go stale quietly
                 continue  # not a plain literal: derived from somewhere else
             if literal is not None:
                 found.append(literal)
     return tuple(found)
-
-
-def _has_plain_literal(text: str) -> bool:
-    bom = 1 if text.startswith("\ufeff") else 0
-    try:
-        tree = ast.parse(text[bom:])
-    except SyntaxError:
-        return False
-    return any(
-        isinstance(value, ast.Constant) and isinstance(value.value, str)
-        for _, value in _dunder_assignments(tree)
-    )
 
 
 def _inside(root: Path, given: str, setting: str) -> Path:
@@ -425,131 +388,6 @@ def _inside(root: Path, given: str, setting: str) -> Path:
             hint="point it at the file inside the distribution, e.g. src/<package>/__init__.py",
         )
     return base / resolved.relative_to(base)
-
-
-def _read_version_file(path: Path, *, required: bool) -> VersionFile | None:
-    try:
-        text = path.read_bytes().decode("utf-8")  # bytes: keep CRLF as it is
-    except FileNotFoundError as exc:
-        if required:
-            raise UsageError(f"version file {path} does not exist") from exc
-        return None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"could not read version file {path}: {exc}") from exc
-    found = _find_dunder_version(path, text) if DUNDER in text else None
-    if found is None and required:
-        raise UsageError(f'{path} has no {DUNDER} = "..." assignment', hint=_SUPPORTED_FORM)
-    return found
-
-
-def _find_dunder_version(path: Path, text: str) -> VersionFile | None:
-    """The one ``__version__ = "X"`` of the module, located by its exact source span."""
-    bom = 1 if text.startswith("\ufeff") else 0
-    try:
-        tree = ast.parse(text[bom:], filename=str(path))
-    except SyntaxError as exc:
-        raise UsageError(
-            f"{path}:{exc.lineno or 1}: does not parse ({exc.msg}), so {DUNDER} cannot be read",
-            hint="fix the syntax error first",
-        ) from exc
-    assignments = _dunder_assignments(tree)
-    if not assignments:
-        return None
-    if any(_reads_metadata(value) for _, value in assignments):
-        return None  # derived from the installed metadata: nothing here can go stale
-    if len(assignments) > 1:
-        lines = ", ".join(str(node.lineno) for node, _ in assignments)
-        raise UsageError(
-            f"{path} assigns {DUNDER} {len(assignments)} times (lines {lines})",
-            hint=f"keep one assignment so the bump knows which to change; {_SUPPORTED_FORM}",
-        )
-    node, value = assignments[0]
-    if value is None:
-        raise UsageError(
-            f"{path}:{node.lineno}: {DUNDER} is assigned by unpacking or augmented assignment",
-            hint=_SUPPORTED_FORM,
-        )
-    start, end = _offsets(text, bom, value)
-    literal = _STRING_LITERAL.fullmatch(text[start:end])
-    if (
-        not isinstance(value, ast.Constant)
-        or not isinstance(value.value, str)
-        or literal is None
-        or literal["body"] != value.value  # escapes or implicit concatenation ("1." "0")
-    ):
-        raise UsageError(
-            f"{path}:{node.lineno}: {DUNDER} = {' '.join(text[start:end].split())} is not"
-            " a plain string literal",
-            hint=_SUPPORTED_FORM,
-        )
-    body_start = start + literal.start("body")
-    return VersionFile(path, text, value.value, (body_start, body_start + len(value.value)))
-
-
-def _dunder_assignments(tree: ast.Module) -> list[tuple[ast.stmt, ast.expr | None]]:
-    """Every statement binding the module's ``__version__``, with the assigned value.
-
-    Statements inside ``if``/``try``/``with``/loops count (they run at import); function and
-    class bodies do not (they bind a local name). The value is None for forms that bind it
-    without a single value: tuple unpacking and augmented assignment.
-    """
-    found: list[tuple[ast.stmt, ast.expr | None]] = []
-    pending: list[ast.AST] = list(tree.body)
-    while pending:
-        node = pending.pop(0)
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            continue
-        if isinstance(node, ast.Assign):
-            if any(_is_dunder(target) for target in node.targets):
-                found.append((node, node.value))
-            elif any(_binds_dunder(target) for target in node.targets):
-                found.append((node, None))
-        elif isinstance(node, ast.AnnAssign) and _is_dunder(node.target):
-            if node.value is not None:  # a bare annotation binds nothing
-                found.append((node, node.value))
-        elif isinstance(node, ast.AugAssign) and _is_dunder(node.target):
-            found.append((node, None))
-        elif _is_block(node):
-            pending.extend(child for child in ast.iter_child_nodes(node) if _is_block(child))
-    return sorted(found, key=lambda item: item[0].lineno)
-
-
-def _is_block(node: ast.AST) -> bool:
-    return isinstance(node, (ast.stmt, ast.excepthandler, ast.match_case))
-
-
-def _is_dunder(target: ast.expr) -> bool:
-    return isinstance(target, ast.Name) and target.id == DUNDER
-
-
-def _binds_dunder(target: ast.expr) -> bool:
-    """True for ``__version__`` inside an unpacking target such as ``__version__, x = ...``."""
-    return any(_is_dunder(node) for node in ast.walk(target) if isinstance(node, ast.Name))
-
-
-def _reads_metadata(value: ast.expr | None) -> bool:
-    """``version("pkg")`` / ``importlib.metadata.version("pkg")``: the installed version."""
-    if not isinstance(value, ast.Call):
-        return False
-    function = value.func
-    name = function.attr if isinstance(function, ast.Attribute) else getattr(function, "id", "")
-    return name == "version"
-
-
-def _offsets(text: str, bom: int, node: ast.expr) -> tuple[int, int]:
-    """``node``'s span as offsets into ``text`` (ast counts columns in UTF-8 bytes)."""
-    starts: list[int] = []
-    lines: list[str] = []
-    for match in _LINE.finditer(text, bom):
-        starts.append(match.start())
-        lines.append(match.group())
-    end_line, end_column = node.end_lineno or node.lineno, node.end_col_offset or 0
-
-    def offset(line: int, column: int) -> int:
-        prefix = lines[line - 1].encode("utf-8")[:column].decode("utf-8")
-        return starts[line - 1] + len(prefix)
-
-    return offset(node.lineno, node.col_offset), offset(end_line, end_column)
 
 
 def write_pyproject_version(package: Package, version: str) -> str:
