@@ -2,8 +2,8 @@
 
 "Not published" has to be proved, never assumed. A 404 for the project's page means NOT_FOUND
 only when the same base URL demonstrably is a package index: it answers for another project
-that is on every index (``pip``) in the expected shape, or (Simple API) its root lists projects
-the PEP 691/503 way and not this one. A 404 from a wrong base path (``.../legacy``,
+that is on every index (``pip``, ``setuptools`` or ``wheel``) in the expected shape, or
+(Simple API) its root lists projects the PEP 691/503 way and not this one. A 404 from a wrong base path (``.../legacy``,
 ``.../pypi``, a typo) fails that proof, and so does a 404 reached through a redirect to some
 other path: both are UNVERIFIABLE, like a time-out, a 5xx, a DNS or connection failure, any
 other status, or a body that is not the page it should be. The release gate fails closed
@@ -52,9 +52,10 @@ DEFAULT_TIMEOUT = 10.0
 SIMPLE_JSON = index_pages.SIMPLE_JSON
 #: What a Simple API request asks for: PEP 691 JSON first, PEP 503 HTML as pip accepts it.
 SIMPLE_ACCEPT = f"{SIMPLE_JSON}, {index_pages.SIMPLE_HTML};q=0.2, text/html;q=0.01"
-#: A project every index and mirror carries (it bootstraps every virtualenv): if the index
-#: answers for it in the expected shape, the base URL is right and a 404 for ours is real.
-REFERENCE_PROJECT = "pip"
+#: Projects every index and mirror carries (they bootstrap every virtualenv), asked in turn
+#: until one answers: if the index answers for one in the expected shape, the base URL is right
+#: and a 404 for ours is real. Several, because a test index need not carry each of them.
+REFERENCE_PROJECTS = ("pip", "setuptools", "wheel")
 #: Answers larger than this are not read to the end (an index root can list a million names).
 MAX_BODY_BYTES = 64 * 1024 * 1024
 #: Last path segments that select the Simple API (devpi serves it under ``+simple``).
@@ -317,35 +318,39 @@ def _absent(
     return IndexLookup(
         LookupStatus.NOT_FOUND,
         display_url(url),
-        reason=f"404 Not Found; the index answers for {REFERENCE_PROJECT} or lists its projects",
+        reason="404 Not Found; the index answers for other projects in the expected shape",
     )
 
 
 def _not_an_index(client: Any, base: str, name: str, gave_up: threading.Event) -> str | None:
     """None when ``base`` answers as a package index; else what it answered instead.
 
-    JSON API: the reference project's page is a JSON API page. Simple API: the reference
-    project's page is a project page (JSON or HTML), or the root lists projects and not ``name``.
+    JSON API: a reference project's page is a JSON API page. Simple API: a reference project's
+    page is a project page (JSON or HTML), or the root lists projects and not ``name``.
     """
     simple = is_simple(base)
-    reference = project_url(base, REFERENCE_PROJECT)
-    answer = _get(client, reference, gave_up)
-    if answer.status == 200 and answer.moved_to is None:
-        try:
-            _read_versions(REFERENCE_PROJECT, answer, simple=simple)
-            return None
-        except (index_pages.PageShapeError, ValueError, RecursionError):
-            pass
-    seen = f"{REFERENCE_PROJECT}: HTTP {answer.status}"
+    seen: list[str] = []
+    for reference in REFERENCE_PROJECTS:
+        answer = _get(client, project_url(base, reference), gave_up)
+        if answer.status == 200 and answer.moved_to is None:
+            try:
+                _read_versions(reference, answer, simple=simple)
+                return None
+            except (index_pages.PageShapeError, ValueError, RecursionError) as exc:
+                seen.append(f"{reference}: {exc.__class__.__name__}")
+                continue
+        seen.append(f"{reference}: HTTP {answer.status}")
+        if answer.status != 404:
+            break  # a server that fails one way fails the same way for the next
     if not simple:
-        return seen
+        return ", ".join(seen)
     root = _get(client, f"{base}/", gave_up)
     if root.status != 200 or root.moved_to is not None:
-        return f"{seen}, root: HTTP {root.status}"
+        return f"{', '.join(seen)}, root: HTTP {root.status}"
     try:
         listed = index_pages.root_projects(root.body, root.content_type)
     except index_pages.PageShapeError as exc:
-        return f"{seen}, root: {exc}"
+        return f"{', '.join(seen)}, root: {exc}"
     if normalise_name(name) in listed:
         return f"the root lists {normalise_name(name)} but its page is missing"
     return None
