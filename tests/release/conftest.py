@@ -4,7 +4,7 @@ The server speaks the shapes package indexes serve: the PyPI JSON API (``/pypi/<
 the Simple API as PEP 691 JSON or PEP 503 HTML by the Accept header (``/simple/``), an
 HTML-only PEP 503 index (``/html/simple/``), a base path that redirects every project to a page
 that does not exist (``/moved/simple/``), and ``pip`` on every one of them (what proves a base
-URL is an index). Any other path is a 404, like a wrong base path. It misbehaves on demand:
+URL is an index; ``/no-pip`` is a JSON API index with ``setuptools`` instead). Any other path is a 404, like a wrong base path. It misbehaves on demand:
 404, 500, a body that is not JSON, JSON nested 100,000 deep, an endpoint that never answers and
 one that drips its answer a few bytes at a time (for time-outs). Every test talks to it over
 real HTTP through httpx, as a release would.
@@ -182,6 +182,12 @@ class _Handler(BaseHTTPRequestHandler):
             self._project(parts[1], simple=True, html_only=not wants_json)
         elif len(parts) == 3 and parts[:2] == ["html", "simple"]:
             self._project(parts[2], simple=True, html_only=True)
+        elif len(parts) == 4 and parts[:2] == ["no-pip", "pypi"] and parts[3] == "json":
+            if parts[2] == "setuptools":  # an index without pip: setuptools proves it instead
+                page = json_api_page("setuptools", {"80.0": []})
+                self._send(200, json.dumps(page).encode(), "application/json")
+            else:
+                self._send(404, b'{"message": "Not Found"}', "application/json")
         elif parts == ["moved", "simple"]:
             self._redirect("/simple/")
         elif len(parts) == 3 and parts[:2] == ["moved", "simple"]:

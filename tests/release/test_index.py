@@ -143,6 +143,17 @@ def test_a_404_from_a_proven_index_is_not_found(index_server: IndexServer, base:
     assert result.status is LookupStatus.NOT_FOUND, result.reason
 
 
+def test_an_index_without_pip_is_proven_by_another_reference(index_server: IndexServer) -> None:
+    result = lookup("never-uploaded", index=f"{index_server.url}/no-pip", timeout=5)
+    assert result.status is LookupStatus.NOT_FOUND, result.reason
+    asked = [path for path, _ in index_server.requests[-3:]]
+    assert asked == [
+        "/no-pip/pypi/never-uploaded/json",
+        "/no-pip/pypi/pip/json",
+        "/no-pip/pypi/setuptools/json",
+    ]
+
+
 @pytest.mark.parametrize(
     "base",
     [
