@@ -47,7 +47,7 @@ ANSWERS: dict[str, object] = {
     "initial_revision": "202601010000_core",
     "cli_version": "0.1.0",
     "template_version": "1",
-    "runtime_requirement": "spaps-server-quickstart[postgres,redis,server]>=0.1.0,<0.2",
+    "runtime_requirement": "spaps-server-quickstart[postgres,redis,server]>=1.0,<2",
     "python_version": "3.11",
 }
 

@@ -44,6 +44,15 @@ TimeoutOption = Annotated[
     float, typer.Option("--timeout", help="Seconds to wait for the index before UNVERIFIABLE.")
 ]
 StrictOption = Annotated[bool, typer.Option("--strict", help="Treat warnings as errors.")]
+SeriesOption = Annotated[
+    str | None,
+    typer.Option(
+        "--series",
+        metavar="MAJOR.MINOR",
+        help="Maintenance series (e.g. 1.1): compare and bump within it. "
+        "Overrides [tool.spaps.release] series.",
+    ),
+]
 
 
 @release_app.command("bump")
@@ -88,6 +97,7 @@ def bump(
     tag: Annotated[
         bool, typer.Option("--tag", help="git tag the release commit (needs --commit).")
     ] = False,
+    series: SeriesOption = None,
 ) -> None:
     """Bump the version in pyproject.toml, __version__ and CHANGELOG.md, together or not at all."""
     from spaps_cli.errors import UsageError
@@ -113,6 +123,7 @@ def bump(
         strict=strict,
         commit=commit,
         tag=tag,
+        series=series,
         cwd=Path.cwd(),
     )
     try:
@@ -134,11 +145,12 @@ def check(
     ] = None,
     json_output: JsonOption = False,
     strict: StrictOption = False,
+    series: SeriesOption = None,
 ) -> None:
     """Check version consistency and compare with the index; the exit code is the outcome.
 
     0 AHEAD (or OFFLINE), 10 NOT_PUBLISHED, 11 ALREADY_PUBLISHED, 12 BEHIND, 13 UNVERIFIABLE,
-    1 a local consistency problem, 2 bad input.
+    14 MAINTENANCE (newest of its declared series), 1 a local consistency problem, 2 bad input.
     """
     from spaps_cli.release.check import CheckRequest, run_check
 
@@ -150,6 +162,7 @@ def check(
             timeout=timeout,
             tag_prefix=tag_prefix,
             strict=strict,
+            series=series,
             cwd=Path.cwd(),
         )
     )

@@ -586,8 +586,13 @@ def run_doctor(
         python=str(interpreter),
         env=probe.get("env") if isinstance(probe.get("env"), str) else env,
     )
+    from spaps_cli.fleet.runtime_origin import check_runtime_origin  # imports Finding from here
+
     families: dict[str, Callable[[], list[Finding]]] = {
-        "runtime": lambda: check_runtime_version(project, probe, matrix or load_matrix()),
+        "runtime": lambda: (
+            check_runtime_origin(probe)
+            + check_runtime_version(project, probe, matrix or load_matrix())
+        ),
         "settings": lambda: check_settings(probe),
         "database": lambda: check_database(project, probe, fleet),
         "migrations": lambda: check_migrations(project),

@@ -30,6 +30,21 @@ def _runtime_version() -> str | None:
         return None
 
 
+def _runtime_urls() -> list[str]:
+    """The installed runtime's ``Project-URL`` and ``Home-page`` entries: where it comes from.
+
+    Read from the distribution's metadata, not by importing it: the doctor tells this project's
+    runtime from another distribution of the same name without running that one's code.
+    """
+    try:
+        metadata = importlib.metadata.metadata(RUNTIME_DISTRIBUTION)
+    except importlib.metadata.PackageNotFoundError:
+        return []
+    urls = [str(entry) for entry in metadata.get_all("Project-URL") or []]
+    urls += [f"Home-page, {home}" for home in metadata.get_all("Home-page") or []]
+    return urls
+
+
 def _settings_source(package: str) -> tuple[type[Any], str, Any]:
     """The service's settings class, its env prefix and its module.
 
@@ -74,6 +89,7 @@ def _env_name(prefix: str, field_name: str, field: Any) -> str:
 def probe(package: str, env: str | None = None) -> dict[str, Any]:
     result: dict[str, Any] = {
         "runtime_version": _runtime_version(),
+        "runtime_urls": _runtime_urls(),
         "python": sys.executable,
         "pgvector_installed": importlib.util.find_spec("pgvector") is not None,
     }

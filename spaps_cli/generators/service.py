@@ -29,9 +29,11 @@ from spaps_cli.plan import Action, ConflictPolicy, Plan, report
 TEMPLATE_VERSION = "1"
 
 #: The runtime versions this CLI's templates are written against: the range of this template
-#: version in spaps_cli/compat/matrix.toml (tests/fleet/test_compat.py keeps the two equal;
-#: the runtime follows SemVer and 0.x minors may break, so the range stops at the next minor).
-RUNTIME_REQUIREMENT = "spaps-server-quickstart{extras}>=0.1.0,<0.2"
+#: version in spaps_cli/compat/matrix.toml (tests/fleet/test_compat.py keeps the two equal).
+#: The runtime follows SemVer from 1.0.0 (minors add, majors break), so the range stops at the
+#: next major; and its floor, 1.0, is above every release of the other distribution that
+#: carries this name on the public index (0.1.0 to 0.9.1), so no resolver can pick one of them.
+RUNTIME_REQUIREMENT = "spaps-server-quickstart{extras}>=1.0,<2"
 
 #: Template files that exist only when the service has a Celery worker.
 CELERY_ONLY = frozenset(

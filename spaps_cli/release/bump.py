@@ -24,9 +24,14 @@ from spaps_cli.release.version import (
     BumpKind,
     BumpResult,
     PrePhase,
+    Series,
     check_explicit,
     compute_bump,
+    declared_series,
+    format_series,
+    highest_in_series,
     parse_version,
+    series_of,
 )
 
 if TYPE_CHECKING:
@@ -52,6 +57,7 @@ class BumpRequest:
     strict: bool = False
     commit: bool = False
     tag: bool = False
+    series: str | None = None  # --series: overrides [tool.spaps.release] series
     cwd: Path | None = None
 
 
@@ -104,7 +110,9 @@ def plan_bump(request: BumpRequest) -> BumpOutcome:
 
     _check_flags(request)
     date = _release_date(request.date)
-    pkg = package_module.load_package(package_module.locate(request.package, cwd=request.cwd))
+    # never walks up: a bump edits the distribution it was started in, or the one named
+    located = package_module.locate(request.package, cwd=request.cwd, walk_up=False)
+    pkg = package_module.load_package(located)
     local = parse_version(pkg.version_text, where=f"{pkg.pyproject_path} version")
     drift = pkg.drift()
     if drift is not None:
@@ -116,9 +124,9 @@ def plan_bump(request: BumpRequest) -> BumpOutcome:
         git.require_clean(repo)
 
     warnings: list[str] = []
+    series = declared_series(request.series, pkg.series, pkg.pyproject_path.name, local)
     lookup = _ask_index(pkg.name, request, warnings)
-    published = lookup.highest
-    result = _next_version(local, published, lookup, request)
+    result = _next_version(local, lookup, request, series)
     warnings += [note for note in result.notes if note.startswith("--force")]
     tag = pkg.tag_for(result.new)
     if repo is not None and request.tag:
@@ -132,10 +140,10 @@ def plan_bump(request: BumpRequest) -> BumpOutcome:
             package_module.write_pyproject_version(pkg, new_text),
             is_edit=True,
         )
-    if pkg.version_file is not None:
+    for version_file in pkg.version_files:
         plan.add(
-            pkg.version_file.path.relative_to(pkg.root),
-            pkg.version_file.with_version(new_text),
+            version_file.path.relative_to(pkg.root),
+            version_file.with_version(new_text),
             is_edit=True,
         )
     _plan_changelog(plan, pkg, result.new, date, request.strict, warnings)
@@ -254,22 +262,42 @@ def _ask_index(name: str, request: BumpRequest, warnings: list[str]) -> index_cl
 
 def _next_version(
     local: Version,
-    published: Version | None,
     lookup: index_client.IndexLookup,
     request: BumpRequest,
+    series: Series | None,
 ) -> BumpResult:
+    """The new version; with a maintenance series, computed inside it and kept there."""
+    published = lookup.highest if series is None else highest_in_series(lookup.versions, series)
     if request.target in {kind.value for kind in BumpKind}:
-        return compute_bump(
-            local, published, BumpKind(request.target), pre=request.pre, dev=request.dev
+        kind = BumpKind(request.target)
+        if series is not None and kind in {BumpKind.MAJOR, BumpKind.MINOR}:
+            raise UsageError(
+                f"{kind.value} leaves the maintenance series {format_series(series)}",
+                hint="a maintenance series takes patch and prerelease bumps; drop --series"
+                " (or [tool.spaps.release] series) to start a new series",
+            )
+        result = compute_bump(local, published, kind, pre=request.pre, dev=request.dev)
+    else:
+        requested = parse_version(request.target, where="requested version")
+        if series is not None and series_of(requested) != series:
+            raise UsageError(
+                f"{requested} is not in the maintenance series {format_series(series)}",
+                hint="drop --series (or [tool.spaps.release] series) to release outside it",
+            )
+        result = check_explicit(
+            local,
+            published,
+            requested,
+            published_versions=lookup.versions,
+            force=request.force,
         )
-    requested = parse_version(request.target, where="requested version")
-    return check_explicit(
-        local,
-        published,
-        requested,
-        published_versions=lookup.versions,
-        force=request.force,
-    )
+    overall = lookup.highest
+    if series is not None and overall is not None and overall > result.new:
+        result.notes.append(
+            f"maintenance release in the {format_series(series)} series (the index's highest"
+            f" is {overall}; the series' is {published or 'none'})"
+        )
+    return result
 
 
 def _plan_changelog(

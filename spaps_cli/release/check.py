@@ -6,8 +6,11 @@ the comparison with the index, which gives exactly one :class:`Outcome`:
 * the local version is among the index's versions (yanked included) -> ALREADY_PUBLISHED, even if
   newer ones exist: re-running the release of an old tag is a no-op, not a failure;
 * newer than the highest version there (pre-releases and yanked included) -> AHEAD;
-* otherwise -> BEHIND; a 404 -> NOT_PUBLISHED (the local version is the first one, nothing is
-  invented); anything else -> UNVERIFIABLE.
+* with a declared maintenance series (``[tool.spaps.release] series = "1.1"`` or
+  ``--series``), newer than everything published in that series but not overall ->
+  MAINTENANCE (publishable: ``1.1.1`` after ``2.0.0`` is a back-port, not a step back);
+* otherwise -> BEHIND; a proven absence -> NOT_PUBLISHED (the local version is the first one,
+  nothing is invented); anything else -> UNVERIFIABLE.
 
 A local problem wins over the outcome: the exit code is then 1 (CHECK_FAILED).
 """
@@ -23,6 +26,14 @@ from spaps_cli.release import git
 from spaps_cli.release import index as index_client
 from spaps_cli.release import package as package_module
 from spaps_cli.release.outcome import PUBLISHABLE, Outcome, ReleaseExitCode, exit_code_for
+from spaps_cli.release.version import (
+    Series,
+    SeriesMismatchError,
+    declared_series,
+    format_series,
+    highest_in_series,
+    series_of,
+)
 
 if TYPE_CHECKING:
     from packaging.version import Version
@@ -36,6 +47,7 @@ class CheckRequest:
     timeout: float = index_client.DEFAULT_TIMEOUT
     tag_prefix: str | None = None  # overrides [tool.spaps.release] tag-prefix
     strict: bool = False  # warnings (changelog heading missing, ...) fail the check
+    series: str | None = None  # --series: overrides [tool.spaps.release] series
     cwd: Path | None = None
 
 
@@ -50,10 +62,12 @@ class CheckReport:
     outcome: Outcome | None = None
     version_file: str | None = None
     version_file_value: str | None = None
+    version_files: list[dict[str, Any]] = field(default_factory=list)  # every __version__
     tag_exists: bool | None = None  # None: not a git repository
     tag_at_head: bool | None = None
     changelog: str | None = None
     changelog_has_version: bool | None = None
+    series: str | None = None  # the declared maintenance series, "1.1"
     problems: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
@@ -96,10 +110,12 @@ class CheckReport:
             },
             "version_file": self.version_file,
             "version_file_value": self.version_file_value,
+            "version_files": self.version_files,
             "tag_exists": self.tag_exists,
             "tag_at_head": self.tag_at_head,
             "changelog": self.changelog,
             "changelog_has_version": self.changelog_has_version,
+            "series": self.series,
             "problems": self.problems,
             "warnings": self.warnings,
         }
@@ -143,12 +159,28 @@ def run_check(request: CheckRequest) -> CheckReport:
         )
     _check_version_file(pkg, report)
     _check_changelog(pkg, version, report, strict=request.strict)
-    report.outcome = compare(version, lookup)
+    try:
+        series = declared_series(request.series, pkg.series, pkg.pyproject_path.name, version)
+    except SeriesMismatchError as exc:
+        report.problems.append(exc.message)
+        return report
+    report.series = None if series is None else format_series(series)
+    report.outcome = compare(version, lookup, series)
+    if report.outcome is Outcome.BEHIND and series is None:
+        own = series_of(version)
+        if compare(version, lookup, own) is Outcome.MAINTENANCE:
+            report.warnings.append(
+                f"{version} is newer than everything published in {format_series(own)}: for a"
+                f" maintenance release declare the series (--series {format_series(own)}, or"
+                f' [tool.spaps.release] series = "{format_series(own)}")'
+            )
     _check_tag(pkg, report)
     return report
 
 
-def compare(version: Version, lookup: index_client.IndexLookup) -> Outcome:
+def compare(
+    version: Version, lookup: index_client.IndexLookup, series: Series | None = None
+) -> Outcome:
     status = lookup.status
     if status is index_client.LookupStatus.SKIPPED:
         return Outcome.OFFLINE
@@ -161,14 +193,22 @@ def compare(version: Version, lookup: index_client.IndexLookup) -> Outcome:
     highest = lookup.highest
     if highest is None or version > highest:
         return Outcome.AHEAD
+    if series is not None:
+        in_series = highest_in_series(lookup.versions, series)
+        if in_series is None or version > in_series:
+            return Outcome.MAINTENANCE
     return Outcome.BEHIND
 
 
 def _check_version_file(pkg: package_module.Package, report: CheckReport) -> None:
-    if pkg.version_file is None:
+    report.version_files = [
+        {"path": pkg.display(f.path), "line": f.line, "value": f.value} for f in pkg.version_files
+    ]
+    if pkg.version_file is None and not pkg.version_files:
         return
-    report.version_file = pkg.display(pkg.version_file.path)
-    report.version_file_value = pkg.version_file.value
+    if pkg.version_file is not None:
+        report.version_file = pkg.display(pkg.version_file.path)
+        report.version_file_value = pkg.version_file.value
     drift = pkg.drift()
     if drift is not None:
         report.problems.append(f"version drift: {drift}")

@@ -1,23 +1,31 @@
 """What the package index already has: every version, pre-releases and yanked ones included.
 
-Only an HTTP 404 means "never published". A time-out, a 5xx, a DNS or connection failure, any
-other status or a body that is not the documented JSON is UNVERIFIABLE: the release gate fails
-closed instead of treating "could not ask" as "0.0.0" (the bug in the workflow this replaces).
+"Not published" has to be proved, never assumed. A 404 for the project's page means NOT_FOUND
+only when the same base URL demonstrably is a package index: it answers for another project
+that is on every index (``pip``, ``setuptools`` or ``wheel``) in the expected shape, or
+(Simple API) its root lists projects the PEP 691/503 way and not this one. A 404 from a wrong base path (``.../legacy``,
+``.../pypi``, a typo) fails that proof, and so does a 404 reached through a redirect to some
+other path: both are UNVERIFIABLE, like a time-out, a 5xx, a DNS or connection failure, any
+other status, or a body that is not the page it should be. The release gate fails closed
+instead of treating "could not ask" as "0.0.0".
 
 Two wire formats, chosen from the URL:
 
-* ``https://pypi.org`` (or any URL not ending in ``/simple``): the PyPI JSON API,
-  ``GET {index}/pypi/{name}/json``; versions are the keys of ``releases``. A version whose files
-  were all deleted is still listed there, and still counts: the index will not take it back.
-* ``https://my.index/simple`` (path ending in ``/simple``): the Simple API in its PEP 691 JSON
-  form, ``GET {index}/{name}/`` with ``Accept: application/vnd.pypi.simple.v1+json``; versions
-  are ``versions`` (PEP 700) or, for older servers, read from the file names.
+* ``https://pypi.org`` (or any URL whose last segment is not ``simple``/``+simple``): the PyPI
+  JSON API, ``GET {index}/pypi/{name}/json``; versions are the keys of ``releases`` plus
+  ``info.version``. A version whose files were all deleted is still listed, and still counts.
+* ``https://my.index/simple`` (devpi: ``.../+simple``): the Simple API, ``GET {index}/{name}/``
+  asking for PEP 691 JSON and accepting PEP 503 HTML, as pip does; versions are read from every
+  file name pip understands (:mod:`.dist_files`) plus PEP 700 ``versions`` when present.
 
-``--timeout`` is a deadline for the whole lookup. httpx's timeouts apply to each connect, read
-and write separately (and not to DNS), so an index that drips its answer a few bytes at a time
-would keep the release waiting for as long as it likes; the request therefore runs in a daemon
-thread that the caller waits for at most ``timeout`` seconds, and the thread stops reading as
-soon as the caller has given up.
+Credentials in ``--index`` (``https://user:token@host/...``) are used for the requests and never
+shown: every URL and reason that leaves this module is the redacted form (:func:`display_url`).
+
+``--timeout`` is a deadline for the whole lookup (the page and the proof of absence). httpx's
+timeouts apply to each connect, read and write separately (and not to DNS), so an index that
+drips its answer a few bytes at a time would keep the release waiting for as long as it likes;
+the requests therefore run in a daemon thread that the caller waits for at most ``timeout``
+seconds, and the thread stops reading as soon as the caller has given up.
 
 httpx is imported inside :func:`lookup` so ``spaps --help`` never pays for it.
 """
@@ -26,20 +34,32 @@ from __future__ import annotations
 
 import json
 import math
-import re
 import threading
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit, urlunsplit
 
 from spaps_cli.errors import UsageError
+from spaps_cli.release import index_pages
+from spaps_cli.release.dist_files import normalise_name as normalise_name
 
 if TYPE_CHECKING:
     from packaging.version import Version
 
 DEFAULT_INDEX = "https://pypi.org"
 DEFAULT_TIMEOUT = 10.0
-SIMPLE_JSON = "application/vnd.pypi.simple.v1+json"
+SIMPLE_JSON = index_pages.SIMPLE_JSON
+#: What a Simple API request asks for: PEP 691 JSON first, PEP 503 HTML as pip accepts it.
+SIMPLE_ACCEPT = f"{SIMPLE_JSON}, {index_pages.SIMPLE_HTML};q=0.2, text/html;q=0.01"
+#: Projects every index and mirror carries (they bootstrap every virtualenv), asked in turn
+#: until one answers: if the index answers for one in the expected shape, the base URL is right
+#: and a 404 for ours is real. Several, because a test index need not carry each of them.
+REFERENCE_PROJECTS = ("pip", "setuptools", "wheel")
+#: Answers larger than this are not read to the end (an index root can list a million names).
+MAX_BODY_BYTES = 64 * 1024 * 1024
+#: Last path segments that select the Simple API (devpi serves it under ``+simple``).
+SIMPLE_SEGMENTS = frozenset({"simple", "+simple"})
 #: Known aliases accepted by ``--index`` and the reusable workflow's ``index`` input.
 INDEX_ALIASES = {"pypi": "https://pypi.org", "testpypi": "https://test.pypi.org"}
 
@@ -70,26 +90,83 @@ class IndexLookup:
         return max(finals) if finals else None
 
 
-def normalise_name(name: str) -> str:
-    """PEP 503 normalised project name (``Spaps_CLI`` -> ``spaps-cli``)."""
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
 def resolve_index(index: str | None) -> str:
-    value = (index or DEFAULT_INDEX).strip()
+    """The base URL for ``--index``: None is the public index; an empty value is refused.
+
+    An empty ``--index ""`` is what an unset CI variable expands to; reading it as "the public
+    index" would publish (or compare) somewhere nobody chose.
+    """
+    if index is None:
+        return DEFAULT_INDEX
+    value = index.strip()
+    if not value:
+        raise UsageError(
+            "--index is empty",
+            hint="leave --index out for https://pypi.org, or pass pypi, testpypi or a URL",
+        )
     return INDEX_ALIASES.get(value.lower(), value).rstrip("/")
+
+
+def is_simple(base: str) -> bool:
+    """True when ``base`` names the Simple API (a malformed URL is refused later, by httpx)."""
+    try:
+        path = urlsplit(base).path
+    except ValueError:
+        return False
+    return path.rstrip("/").rsplit("/", 1)[-1] in SIMPLE_SEGMENTS
 
 
 def project_url(index: str, name: str) -> str:
     base = resolve_index(index)
-    if base.endswith("/simple"):
+    if is_simple(base):
         return f"{base}/{normalise_name(name)}/"
     return f"{base}/pypi/{normalise_name(name)}/json"
 
 
+def display_url(url: str) -> str:
+    """``url`` safe to print: user name, password or token and query values replaced by ***."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = parts.port
+    except ValueError:  # malformed: hide what looks like user info and a query, as text
+        scheme, slashes, rest = url.partition("//")
+        rest = rest.split("?", 1)[0] + ("?***" if "?" in rest else "")
+        if "@" in rest:
+            rest = "***@" + rest.rpartition("@")[2]
+        return f"{scheme}{slashes}{rest}"
+    netloc = parts.netloc
+    if "@" in netloc:
+        netloc = f"***@{host}" + (f":{port}" if port is not None else "")
+    query = "***" if parts.query else ""
+    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
+
+
+def _scrub(text: str, url: str) -> str:
+    """``text`` with every secret part of ``url`` (user info, query) replaced by ***.
+
+    An exception message may quote the URL it failed on. The user info is replaced with its
+    ``@`` and the query with its ``?``, so a one-letter user name does not garble the text;
+    the user name and password on their own only when they are long enough to be secrets.
+    """
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        userinfo = url.rpartition("@")[0].partition("//")[2]
+        return text.replace(f"{userinfo}@", "***@") if userinfo else text
+    userinfo = parts.netloc.rpartition("@")[0]
+    secrets = [f"{userinfo}@" if userinfo else "", f"?{parts.query}" if parts.query else ""]
+    secrets += [part for part in (parts.username, parts.password) if part and len(part) >= 4]
+    for secret in sorted(filter(None, secrets), key=len, reverse=True):
+        text = text.replace(secret, "***@" if secret.endswith("@") else "***")
+    return text
+
+
 def skipped(index: str | None, name: str) -> IndexLookup:
     return IndexLookup(
-        LookupStatus.SKIPPED, project_url(resolve_index(index), name), reason="--offline"
+        LookupStatus.SKIPPED,
+        display_url(project_url(resolve_index(index), name)),
+        reason="--offline",
     )
 
 
@@ -106,16 +183,17 @@ def validate_options(index: str | None, timeout: float, name: str = "x") -> str:
             f"--timeout {timeout:g} is not a positive number of seconds", hint="e.g. --timeout 10"
         )
     url = project_url(resolve_index(index), name)
+    shown = display_url(str(index))
     try:
         parsed = httpx.URL(url)
     except (httpx.InvalidURL, ValueError) as exc:
         raise UsageError(
-            f"--index {index!r} is not a valid URL ({exc})",
+            f"--index {shown!r} is not a valid URL ({_scrub(str(exc), str(index))})",
             hint="pass pypi, testpypi or an http(s):// URL",
         ) from exc
     if parsed.scheme not in {"http", "https"} or not parsed.host:
         raise UsageError(
-            f"--index {index!r} is not an http(s) URL with a host",
+            f"--index {shown!r} is not an http(s) URL with a host",
             hint="pass pypi, testpypi or an http(s):// URL such as https://pypi.org",
         )
     return url
@@ -128,13 +206,14 @@ def lookup(name: str, *, index: str | None = None, timeout: float = DEFAULT_TIME
     ``timeout`` raises :class:`~spaps_cli.errors.UsageError`.
     """
     url = validate_options(index, timeout, name)
+    base = resolve_index(index)
     gave_up = threading.Event()
     answers: list[IndexLookup] = []
     failures: list[BaseException] = []
 
     def ask() -> None:
         try:
-            answers.append(_fetch(url, timeout, gave_up))
+            answers.append(_ask(base, url, name, timeout, gave_up))
         except BaseException as exc:  # handed to the caller's thread, which re-raises it
             failures.append(exc)
 
@@ -149,99 +228,162 @@ def lookup(name: str, *, index: str | None = None, timeout: float = DEFAULT_TIME
     return answers[0]
 
 
-def _fetch(url: str, timeout: float, gave_up: threading.Event) -> IndexLookup:
-    """One GET of ``url``, read in chunks so it can stop when the caller has given up."""
+class _GaveUp(Exception):
+    """The caller's deadline passed while this thread was still reading."""
+
+
+class _TooLarge(Exception):
+    """The answer is larger than :data:`MAX_BODY_BYTES`: not a page this tool reads."""
+
+
+@dataclass(frozen=True)
+class _Answer:
+    status: int
+    content_type: str
+    body: bytes
+    moved_to: str | None  # the final URL when redirects led to another path, else None
+
+
+def _ask(base: str, url: str, name: str, timeout: float, gave_up: threading.Event) -> IndexLookup:
+    """The project page, and on a 404 the proof that the base URL really is a package index."""
     import httpx
 
-    simple = url.endswith("/")
-    headers = {"Accept": SIMPLE_JSON if simple else "application/json"}
-    headers["User-Agent"] = "spaps-release"
+    simple = is_simple(base)
+    headers = {
+        "Accept": SIMPLE_ACCEPT if simple else "application/json",
+        "User-Agent": "spaps-release",
+    }
     try:
-        with (
-            httpx.Client(timeout=timeout, follow_redirects=True, headers=headers) as client,
-            client.stream("GET", url) as response,
-        ):
-            if response.status_code == 404:
-                return IndexLookup(LookupStatus.NOT_FOUND, url, reason="404 Not Found")
-            if response.status_code != 200:
-                return _unverifiable(url, f"HTTP {response.status_code} from the index")
-            chunks: list[bytes] = []
-            for chunk in response.iter_bytes():
-                if gave_up.is_set():
-                    return _unverifiable(url, f"timed out after {timeout:g}s")
-                chunks.append(chunk)
+        with httpx.Client(timeout=timeout, follow_redirects=True, headers=headers) as client:
+            answer = _get(client, url, gave_up)
+            if answer.status == 404:
+                return _absent(client, base, url, name, answer, gave_up)
+            if answer.status != 200:
+                return _unverifiable(url, f"HTTP {answer.status} from the index")
+            return _read_project(url, name, answer, simple=simple)
+    except _GaveUp:
+        return _unverifiable(url, f"timed out after {timeout:g}s")
+    except _TooLarge:
+        return _unverifiable(url, f"an answer larger than {MAX_BODY_BYTES // 2**20} MiB")
     except httpx.TimeoutException:
         return _unverifiable(url, f"timed out after {timeout:g}s")
     except httpx.InvalidURL as exc:  # e.g. a redirect to a malformed Location
-        return _unverifiable(url, f"the index sent an invalid URL: {exc}")
+        return _unverifiable(url, f"the index sent an invalid URL: {_scrub(str(exc), url)}")
     except httpx.HTTPError as exc:  # DNS, refused connection, TLS, protocol errors
-        return _unverifiable(url, f"{type(exc).__name__}: {exc or 'connection failed'}")
+        detail = _scrub(str(exc), url) or "connection failed"
+        return _unverifiable(url, f"{type(exc).__name__}: {detail}")
+
+
+def _get(client: Any, url: str, gave_up: threading.Event) -> _Answer:
+    """One GET of ``url``, read in chunks so it can stop when the caller has given up."""
+    with client.stream("GET", url) as response:
+        chunks: list[bytes] = []
+        size = 0
+        if response.status_code == 200:
+            for chunk in response.iter_bytes():
+                if gave_up.is_set():
+                    raise _GaveUp
+                size += len(chunk)
+                if size > MAX_BODY_BYTES:
+                    raise _TooLarge
+                chunks.append(chunk)
+        final = str(response.url)
+        moved = urlsplit(final).path.rstrip("/") != urlsplit(url).path.rstrip("/")
+        return _Answer(
+            response.status_code,
+            response.headers.get("Content-Type", ""),
+            b"".join(chunks),
+            final if moved else None,
+        )
+
+
+def _absent(
+    client: Any, base: str, url: str, name: str, answer: _Answer, gave_up: threading.Event
+) -> IndexLookup:
+    """NOT_FOUND if the 404 is the index's own answer for this project, else UNVERIFIABLE."""
+    if answer.moved_to is not None:
+        return _unverifiable(
+            url,
+            f"the index redirected to {display_url(answer.moved_to)}, which answered 404: a"
+            " redirect to another path proves nothing; pass the URL it should be",
+        )
+    missing = _not_an_index(client, base, name, gave_up)
+    if missing is not None:
+        return _unverifiable(
+            url,
+            f"404 for the project, but nothing shows {display_url(base)} is a package index"
+            f" ({missing}); check the --index URL (JSON API: https://host, Simple API:"
+            " https://host/simple)",
+        )
+    return IndexLookup(
+        LookupStatus.NOT_FOUND,
+        display_url(url),
+        reason="404 Not Found; the index answers for other projects in the expected shape",
+    )
+
+
+def _not_an_index(client: Any, base: str, name: str, gave_up: threading.Event) -> str | None:
+    """None when ``base`` answers as a package index; else what it answered instead.
+
+    JSON API: a reference project's page is a JSON API page. Simple API: a reference project's
+    page is a project page (JSON or HTML), or the root lists projects and not ``name``.
+    """
+    simple = is_simple(base)
+    seen: list[str] = []
+    for reference in REFERENCE_PROJECTS:
+        answer = _get(client, project_url(base, reference), gave_up)
+        if answer.status == 200 and answer.moved_to is None:
+            try:
+                _read_versions(reference, answer, simple=simple)
+                return None
+            except (index_pages.PageShapeError, ValueError, RecursionError) as exc:
+                seen.append(f"{reference}: {exc.__class__.__name__}")
+                continue
+        seen.append(f"{reference}: HTTP {answer.status}")
+        if answer.status != 404:
+            break  # a server that fails one way fails the same way for the next
+    if not simple:
+        return ", ".join(seen)
+    root = _get(client, f"{base}/", gave_up)
+    if root.status != 200 or root.moved_to is not None:
+        return f"{', '.join(seen)}, root: HTTP {root.status}"
     try:
-        payload = json.loads(b"".join(chunks))
+        listed = index_pages.root_projects(root.body, root.content_type)
+    except index_pages.PageShapeError as exc:
+        return f"{', '.join(seen)}, root: {exc}"
+    if normalise_name(name) in listed:
+        return f"the root lists {normalise_name(name)} but its page is missing"
+    return None
+
+
+def _read_project(url: str, name: str, answer: _Answer, *, simple: bool) -> IndexLookup:
+    try:
+        raw = _read_versions(name, answer, simple=simple)
+    except RecursionError:
+        return _unverifiable(url, "the index answered with JSON nested too deeply to read")
+    except index_pages.PageShapeError as exc:
+        return _unverifiable(url, f"unexpected page from the index: {exc}")
     except ValueError:
         return _unverifiable(url, "the index answered 200 with a body that is not JSON")
-    try:
-        raw = _simple_versions(payload) if simple else _json_api_versions(payload)
-    except (TypeError, KeyError, AttributeError) as exc:
-        return _unverifiable(
-            url, f"unexpected JSON from the index ({exc.__class__.__name__}: {exc})"
-        )
     return _parsed(url, raw)
 
 
+def _read_versions(name: str, answer: _Answer, *, simple: bool) -> dict[str, bool]:
+    """``{version: all files yanked}`` from a 200 answer, by format and content type."""
+    if simple and index_pages.is_html(answer.content_type):
+        return index_pages.simple_html_versions(answer.body.decode("utf-8", "replace"), name)
+    if simple and not index_pages.is_json(answer.content_type):
+        raise index_pages.PageShapeError(
+            f"the Simple API answered {answer.content_type or 'untyped'}, not JSON or HTML"
+        )
+    payload = json.loads(answer.body)
+    if simple:
+        return index_pages.simple_json_versions(payload, name)
+    return index_pages.json_api_versions(payload, name)
+
+
 def _unverifiable(url: str, reason: str) -> IndexLookup:
-    return IndexLookup(LookupStatus.UNVERIFIABLE, url, reason=reason)
-
-
-def _json_api_versions(payload: Any) -> dict[str, bool]:
-    """``{version: all files yanked}`` from a PyPI JSON API project page."""
-    releases = payload["releases"]
-    if not isinstance(releases, dict):
-        raise TypeError("'releases' is not an object")
-    result: dict[str, bool] = {}
-    for version, files in releases.items():
-        if not isinstance(files, list):
-            raise TypeError(f"files of {version!r} are not a list")
-        result[str(version)] = bool(files) and all(bool(f["yanked"]) for f in files)
-    return result
-
-
-def _simple_versions(payload: Any) -> dict[str, bool]:
-    """``{version: all files yanked}`` from a PEP 691 JSON Simple API page."""
-    files = payload["files"]
-    if not isinstance(files, list):
-        raise TypeError("'files' is not a list")
-    yanked: dict[str, list[bool]] = {}
-    for entry in files:
-        version = _version_of_file(str(entry["filename"]))
-        if version is not None:
-            yanked.setdefault(version, []).append(bool(entry.get("yanked", False)))
-    result = {version: all(flags) for version, flags in yanked.items()}
-    listed = payload.get("versions", [])
-    if not isinstance(listed, list):  # a string would be read one character at a time
-        raise TypeError("'versions' is not a list")
-    for version in listed:  # PEP 700: versions with no files left count too
-        result.setdefault(str(version), False)
-    return result
-
-
-def _version_of_file(filename: str) -> str | None:
-    from packaging.utils import (
-        InvalidSdistFilename,
-        InvalidWheelFilename,
-        parse_sdist_filename,
-        parse_wheel_filename,
-    )
-    from packaging.version import InvalidVersion
-
-    try:
-        if filename.endswith(".whl"):
-            return str(parse_wheel_filename(filename)[1])
-        if filename.endswith((".tar.gz", ".zip")):
-            return str(parse_sdist_filename(filename)[1])
-    except (InvalidSdistFilename, InvalidWheelFilename, InvalidVersion):
-        return None
-    return None  # eggs and other legacy formats carry no reliable version
+    return IndexLookup(LookupStatus.UNVERIFIABLE, display_url(url), reason=_scrub(reason, url))
 
 
 def _parsed(url: str, raw: dict[str, bool]) -> IndexLookup:
@@ -261,7 +403,7 @@ def _parsed(url: str, raw: dict[str, bool]) -> IndexLookup:
             yanked.add(version)
     return IndexLookup(
         LookupStatus.FOUND,
-        url,
+        display_url(url),
         versions=frozenset(versions),
         yanked=frozenset(yanked),
         reason=f"{len(versions)} version(s) on the index",

@@ -2,7 +2,7 @@
 
 Every outcome has its own exit code (commitizen's lesson: a CI script should not have to parse
 text to know what happened). AHEAD is 0 because it is the ordinary "ready to publish" answer;
-the others sit at 10-13, clear of the generic codes 0-4 in :class:`spaps_cli.errors.ExitCode`,
+the others sit at 10-14, clear of the generic codes 0-4 in :class:`spaps_cli.errors.ExitCode`,
 so "1" keeps meaning "a local consistency check failed" and "2" keeps meaning "bad input".
 Documented in docs/CLI.md and docs/RELEASING.md; the reusable workflow branches on them.
 """
@@ -16,6 +16,8 @@ from spaps_cli.errors import SpapsError
 
 class Outcome(StrEnum):
     AHEAD = "AHEAD"  # local is newer than everything on the index: publish
+    # a declared maintenance series: newer than everything in its series, not overall: publish
+    MAINTENANCE = "MAINTENANCE"
     NOT_PUBLISHED = "NOT_PUBLISHED"  # the index answered 404: first release, publish
     ALREADY_PUBLISHED = "ALREADY_PUBLISHED"  # this exact version is on the index: nothing to do
     BEHIND = "BEHIND"  # the index has a newer version and not this one: refuse
@@ -33,10 +35,11 @@ class ReleaseExitCode(IntEnum):
     ALREADY_PUBLISHED = 11
     BEHIND = 12
     UNVERIFIABLE = 13
+    MAINTENANCE = 14
 
 
 #: Outcomes after which the workflow builds and uploads.
-PUBLISHABLE = frozenset({Outcome.AHEAD, Outcome.NOT_PUBLISHED})
+PUBLISHABLE = frozenset({Outcome.AHEAD, Outcome.NOT_PUBLISHED, Outcome.MAINTENANCE})
 
 
 def exit_code_for(outcome: Outcome) -> int:

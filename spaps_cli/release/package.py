@@ -6,31 +6,36 @@
 (setuptools-scm, hatch-vcs even next to a ``path``, ``attr:``) is a clear error: the version
 comes from somewhere this tool cannot and should not edit.
 
-The ``__version__`` file is, in order: ``[tool.spaps.release] version-file``, hatch's version
-path, the ``__init__.py`` of each ``[tool.hatch.build.targets.wheel] packages`` entry,
-``src/<name>/__init__.py``, ``<name>/__init__.py``. A package without ``__version__`` is fine;
-a ``__version__`` that disagrees with ``pyproject.toml`` is drift, an error naming both values.
-The file must lie inside the distribution directory (the bump writes it with the other files).
+The main ``__version__`` file is, in order: ``[tool.spaps.release] version-file``, hatch's
+version path, the ``__init__.py`` of each ``[tool.hatch.build.targets.wheel] packages`` entry,
+``src/<name>/__init__.py``, ``<name>/__init__.py``. It is not the only one that can go stale: a
+``_version.py`` in a src layout, an import package named unlike the distribution, a second
+literal next to hatch's version path. So every module directly inside each of the
+distribution's import packages is read too (:func:`import_packages` says which they are), and
+each plain ``__version__`` literal found there is kept in sync with the rest. Subpackages are
+not read: a vendored library (``pkg/_vendor/six.py``) carries its own ``__version__``. A
+package without ``__version__`` is fine; a ``__version__`` that disagrees with the version is
+drift, an error naming ``file:line`` and both values. Every file must lie inside the
+distribution directory (the bump writes them with the other files).
 
-``__version__`` is found with :mod:`ast`, not a line pattern: a pattern misses indented
-assignments (``try:``/``if`` blocks), chained ones (``__version__ = version = "1.0"``) and
-triple-quoted values, and matches ``__version__ = "..."`` inside a docstring; each miss is a
-stale version nobody notices. Only one plain string literal can be kept in sync, edited in place
-by its source span (quotes and layout kept); any other form (a tuple, a name, an expression,
-several assignments) is refused rather than skipped. A value read from the installed metadata
-(``importlib.metadata.version(...)``) cannot go stale, so such a file has no ``__version__`` to
-edit.
+How one module's ``__version__`` is read and edited: :mod:`.version_literal`.
 """
 
 from __future__ import annotations
 
-import ast
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from spaps_cli.errors import UsageError
+from spaps_cli.release.version_literal import (
+    DUNDER,
+    VersionFile,
+    find_dunder_version,
+    has_plain_literal,
+    read_version_file,
+)
 
 if TYPE_CHECKING:
     import tomlkit.toml_document
@@ -38,30 +43,31 @@ if TYPE_CHECKING:
 PYPROJECT = "pyproject.toml"
 CHANGELOG = "CHANGELOG.md"
 DEFAULT_TAG_PREFIX = "v"
-DUNDER = "__version__"
-#: A string literal as written: optional r/u prefix, the quotes, the text between them.
-_STRING_LITERAL = re.compile(
-    r"(?P<prefix>[rRuU]?)(?P<quote>\"\"\"|'''|\"|')(?P<body>.*)(?P=quote)", re.DOTALL
+#: Top-level directories that hold no import package of the distribution, even with __init__.py.
+_NOT_PACKAGES = frozenset(
+    {
+        "tests",
+        "test",
+        "docs",
+        "doc",
+        "examples",
+        "example",
+        "bench",
+        "benchmarks",
+        "scripts",
+        "tools",
+        "build",
+        "dist",
+        "migrations",
+        "templates",
+        "site-packages",
+        "node_modules",
+    }
 )
-#: Lines as Python's tokenizer counts them (``ast`` line numbers), each with its line ending.
-_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
-_SUPPORTED_FORM = f'the supported form is one plain string literal: {DUNDER} = "1.2.3"'
 
 
 class VersionDriftError(UsageError):
     """``pyproject.toml`` and ``__version__`` disagree."""
-
-
-@dataclass(frozen=True)
-class VersionFile:
-    path: Path
-    text: str
-    value: str
-    span: tuple[int, int]  # where the value sits in ``text``
-
-    def with_version(self, version: str) -> str:
-        start, end = self.span
-        return self.text[:start] + version + self.text[end:]
 
 
 @dataclass(frozen=True)
@@ -75,6 +81,14 @@ class Package:
     version_file: VersionFile | None
     tag_prefix: str
     urls: dict[str, str]
+    series: str | None = None  # [tool.spaps.release] series: the maintenance series, "1.1"
+    #: Every other plain ``__version__`` literal in the import packages, kept in sync too.
+    other_version_files: tuple[VersionFile, ...] = ()
+
+    @property
+    def version_files(self) -> tuple[VersionFile, ...]:
+        main = () if self.version_file is None else (self.version_file,)
+        return main + self.other_version_files
 
     @property
     def pyproject_path(self) -> Path:
@@ -88,21 +102,30 @@ class Package:
         return f"{self.tag_prefix}{version}"
 
     def drift(self) -> str | None:
-        """A one-line description of pyproject/``__version__`` disagreement, or None."""
+        """A one-line description of the first ``__version__`` that disagrees, or None.
+
+        The version is ``[project].version``, or with a dynamic version the hatch file's value;
+        the message names the stale file as ``path:line``, so it can be fixed without a search.
+        """
         from packaging.version import InvalidVersion, Version
 
-        if self.version_file is None or self.dynamic:
-            return None
-        try:
-            same = Version(self.version_file.value) == Version(self.version_text)
-        except InvalidVersion:
-            same = self.version_file.value == self.version_text
-        if same:
-            return None
-        return (
-            f"{self.pyproject_path.name} says {self.version_text} but "
-            f"{self.display(self.version_file.path)} says __version__ = {self.version_file.value}"
-        )
+        if self.dynamic and self.version_file is not None:
+            source = f"{self.display(self.version_file.path)}:{self.version_file.line}"
+        else:
+            source = self.pyproject_path.name
+        for found in self.version_files:
+            if self.dynamic and found is self.version_file:
+                continue
+            try:
+                same = Version(found.value) == Version(self.version_text)
+            except InvalidVersion:
+                same = found.value == self.version_text
+            if not same:
+                return (
+                    f"{source} says {self.version_text} but"
+                    f" {self.display(found.path)}:{found.line} says __version__ = {found.value}"
+                )
+        return None
 
     def display(self, path: Path) -> str:
         """``path`` relative to the distribution when inside it, else as given."""
@@ -112,14 +135,27 @@ class Package:
             return str(path)
 
 
-def locate(package: str | None, *, cwd: Path | None = None) -> Path:
+def locate(package: str | None, *, cwd: Path | None = None, walk_up: bool = True) -> Path:
     """The directory of the distribution: ``--package`` as a path, else the nearest pyproject.
 
     ``--package runtime`` is tried relative to the current directory, then relative to the
     repository root (the nearest directory with ``.git``), so it works from anywhere in the repo.
+    With ``walk_up=False`` (``bump``, which writes) the current directory itself must be the
+    distribution: run from ``docs/`` or ``src/pkg/`` of a project, a bump that walked up would
+    edit a distribution nobody named, in the worst case the parent of a nested one.
     """
     here = (cwd or Path.cwd()).resolve()
     if package is None:
+        if not walk_up:
+            if (here / PYPROJECT).is_file():
+                return here
+            above = next((d for d in here.parents if (d / PYPROJECT).is_file()), None)
+            hint = "run it in the distribution's directory or pass --package PATH"
+            if above is not None:
+                hint = f"to bump {above / PYPROJECT}, pass --package {above} (or run it there)"
+            raise UsageError(
+                f"no {PYPROJECT} in {here}: the bump only edits a named one", hint=hint
+            )
         for directory in (here, *here.parents):
             if (directory / PYPROJECT).is_file():
                 return directory
@@ -163,6 +199,12 @@ def load_package(root: Path) -> Package:
     tool = document.get("tool", {})
     release = dict(tool.get("spaps", {}).get("release", {}))
     tag_prefix = str(release.get("tag-prefix", DEFAULT_TAG_PREFIX))
+    series = release.get("series")
+    if series is not None and not isinstance(series, str):
+        raise UsageError(
+            f"{path}: [tool.spaps.release] series = {series} must be a string",
+            hint=f'quote it: series = "{series}"',
+        )
     urls = {str(k): str(v) for k, v in dict(project.get("urls", {})).items()}
     dynamic = "version" in [str(item) for item in project.get("dynamic", [])]
     hatch_version = tool.get("hatch", {}).get("version", {})
@@ -180,10 +222,21 @@ def load_package(root: Path) -> Package:
                 hint='set a static [project].version, or [tool.hatch.version] path = "pkg/__init__.py"',
             )
         hatch_file = _inside(root, hatch_path, f"{path.name} [tool.hatch.version] path")
-        version_file = _read_version_file(hatch_file, required=True)
+        version_file = read_version_file(hatch_file, required=True)
         assert version_file is not None
+        others = _other_version_files(root, name, tool, version_file)
         return Package(
-            root, name, document, text, version_file.value, True, version_file, tag_prefix, urls
+            root,
+            name,
+            document,
+            text,
+            version_file.value,
+            True,
+            version_file,
+            tag_prefix,
+            urls,
+            series,
+            others,
         )
 
     version = project.get("version")
@@ -200,10 +253,23 @@ def load_package(root: Path) -> Package:
     explicit = release.get("version-file")
     if isinstance(explicit, str):
         setting = f"{path.name} [tool.spaps.release] version-file"
-        version_file = _read_version_file(_inside(root, explicit, setting), required=True)
+        version_file = read_version_file(_inside(root, explicit, setting), required=True)
     else:
         version_file = _find_version_file(root, name, tool, hatch_path)
-    return Package(root, name, document, text, str(version), False, version_file, tag_prefix, urls)
+    others = _other_version_files(root, name, tool, version_file)
+    return Package(
+        root,
+        name,
+        document,
+        text,
+        str(version),
+        False,
+        version_file,
+        tag_prefix,
+        urls,
+        series,
+        others,
+    )
 
 
 def _find_version_file(root: Path, name: str, tool: Any, hatch_path: object) -> VersionFile | None:
@@ -221,10 +287,89 @@ def _find_version_file(root: Path, name: str, tool: Any, hatch_path: object) -> 
             root / str(module) / "__init__.py",
         ]
     for candidate in candidates:
-        found = _read_version_file(candidate, required=False)
+        found = read_version_file(candidate, required=False)
         if found is not None:
             return found
     return None
+
+
+def import_packages(root: Path, name: str, tool: Any) -> list[Path]:
+    """The directories of the distribution's import packages (regular packages only).
+
+    Named ones first: ``[tool.hatch.build.targets.wheel] packages``, the directory of hatch's
+    version path, ``[tool.spaps] package``, setuptools' ``packages`` (dotted names, top level);
+    then what a build backend would find on its own: every package under ``src/``, or, in a
+    flat layout, every top-level package except the usual non-package directories (tests,
+    docs, ...). The import name need not match the distribution's (``pillow`` ships ``PIL``).
+    """
+    base = root.resolve()
+    named: list[Path] = []
+    hatch = tool.get("hatch", {})
+    wheel = hatch.get("build", {}).get("targets", {}).get("wheel", {})
+    named += [root / str(entry) for entry in wheel.get("packages", [])]
+    hatch_path = hatch.get("version", {}).get("path")
+    if isinstance(hatch_path, str):
+        named.append((root / hatch_path).parent)
+    spaps_package = tool.get("spaps", {}).get("package")
+    import_name = re.sub(r"[-.]+", "_", name).lower()
+    for module in filter(None, [spaps_package, import_name]):
+        named += [root / "src" / str(module), root / str(module)]
+    setuptools_packages = tool.get("setuptools", {}).get("packages", [])
+    if isinstance(setuptools_packages, list):
+        for dotted in setuptools_packages:
+            top = str(dotted).split(".", 1)[0]
+            named += [root / "src" / top, root / top]
+    source = root / "src"
+    found = sorted(source.iterdir()) if source.is_dir() else []
+    if not found:
+        found = [
+            d
+            for d in sorted(root.iterdir())
+            if d.name not in _NOT_PACKAGES and not d.name.startswith((".", "_"))
+        ]
+    packages: list[Path] = []
+    for directory in [*named, *found]:
+        if not (directory / "__init__.py").is_file():
+            continue
+        resolved = directory.resolve()
+        if resolved != base and base not in resolved.parents:
+            continue  # a symlink out of the distribution: not ours to edit
+        if resolved not in packages:
+            packages.append(resolved)
+    return packages
+
+
+def _other_version_files(
+    root: Path, name: str, tool: Any, main: VersionFile | None
+) -> tuple[VersionFile, ...]:
+    """Every plain ``__version__`` literal in a module directly inside an import package.
+
+    Forms other than a plain literal (``__version__ = VERSION``, a metadata call) derive the
+    value from somewhere else and are left alone here; only the main file must be a literal.
+    """
+    seen = {main.path.resolve()} if main is not None else set()
+    found: list[VersionFile] = []
+    for package in import_packages(root, name, tool):
+        for module in sorted(package.glob("*.py")):
+            resolved = module.resolve()
+            if resolved in seen or not module.is_file():
+                continue
+            seen.add(resolved)
+            try:
+                text = module.read_bytes().decode("utf-8")
+            except (OSError, UnicodeDecodeError):
+                continue  # unreadable: nothing this tool could edit either
+            if DUNDER not in text:
+                continue
+            try:
+                literal = find_dunder_version(module, text)
+            except UsageError:
+                if has_plain_literal(text):
+                    raise  # a literal this tool cannot keep in sync must not go stale quietly
+                continue  # not a plain literal: derived from somewhere else
+            if literal is not None:
+                found.append(literal)
+    return tuple(found)
 
 
 def _inside(root: Path, given: str, setting: str) -> Path:
@@ -243,131 +388,6 @@ def _inside(root: Path, given: str, setting: str) -> Path:
             hint="point it at the file inside the distribution, e.g. src/<package>/__init__.py",
         )
     return base / resolved.relative_to(base)
-
-
-def _read_version_file(path: Path, *, required: bool) -> VersionFile | None:
-    try:
-        text = path.read_bytes().decode("utf-8")  # bytes: keep CRLF as it is
-    except FileNotFoundError as exc:
-        if required:
-            raise UsageError(f"version file {path} does not exist") from exc
-        return None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"could not read version file {path}: {exc}") from exc
-    found = _find_dunder_version(path, text) if DUNDER in text else None
-    if found is None and required:
-        raise UsageError(f'{path} has no {DUNDER} = "..." assignment', hint=_SUPPORTED_FORM)
-    return found
-
-
-def _find_dunder_version(path: Path, text: str) -> VersionFile | None:
-    """The one ``__version__ = "X"`` of the module, located by its exact source span."""
-    bom = 1 if text.startswith("\ufeff") else 0
-    try:
-        tree = ast.parse(text[bom:], filename=str(path))
-    except SyntaxError as exc:
-        raise UsageError(
-            f"{path}:{exc.lineno or 1}: does not parse ({exc.msg}), so {DUNDER} cannot be read",
-            hint="fix the syntax error first",
-        ) from exc
-    assignments = _dunder_assignments(tree)
-    if not assignments:
-        return None
-    if any(_reads_metadata(value) for _, value in assignments):
-        return None  # derived from the installed metadata: nothing here can go stale
-    if len(assignments) > 1:
-        lines = ", ".join(str(node.lineno) for node, _ in assignments)
-        raise UsageError(
-            f"{path} assigns {DUNDER} {len(assignments)} times (lines {lines})",
-            hint=f"keep one assignment so the bump knows which to change; {_SUPPORTED_FORM}",
-        )
-    node, value = assignments[0]
-    if value is None:
-        raise UsageError(
-            f"{path}:{node.lineno}: {DUNDER} is assigned by unpacking or augmented assignment",
-            hint=_SUPPORTED_FORM,
-        )
-    start, end = _offsets(text, bom, value)
-    literal = _STRING_LITERAL.fullmatch(text[start:end])
-    if (
-        not isinstance(value, ast.Constant)
-        or not isinstance(value.value, str)
-        or literal is None
-        or literal["body"] != value.value  # escapes or implicit concatenation ("1." "0")
-    ):
-        raise UsageError(
-            f"{path}:{node.lineno}: {DUNDER} = {' '.join(text[start:end].split())} is not"
-            " a plain string literal",
-            hint=_SUPPORTED_FORM,
-        )
-    body_start = start + literal.start("body")
-    return VersionFile(path, text, value.value, (body_start, body_start + len(value.value)))
-
-
-def _dunder_assignments(tree: ast.Module) -> list[tuple[ast.stmt, ast.expr | None]]:
-    """Every statement binding the module's ``__version__``, with the assigned value.
-
-    Statements inside ``if``/``try``/``with``/loops count (they run at import); function and
-    class bodies do not (they bind a local name). The value is None for forms that bind it
-    without a single value: tuple unpacking and augmented assignment.
-    """
-    found: list[tuple[ast.stmt, ast.expr | None]] = []
-    pending: list[ast.AST] = list(tree.body)
-    while pending:
-        node = pending.pop(0)
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            continue
-        if isinstance(node, ast.Assign):
-            if any(_is_dunder(target) for target in node.targets):
-                found.append((node, node.value))
-            elif any(_binds_dunder(target) for target in node.targets):
-                found.append((node, None))
-        elif isinstance(node, ast.AnnAssign) and _is_dunder(node.target):
-            if node.value is not None:  # a bare annotation binds nothing
-                found.append((node, node.value))
-        elif isinstance(node, ast.AugAssign) and _is_dunder(node.target):
-            found.append((node, None))
-        elif _is_block(node):
-            pending.extend(child for child in ast.iter_child_nodes(node) if _is_block(child))
-    return sorted(found, key=lambda item: item[0].lineno)
-
-
-def _is_block(node: ast.AST) -> bool:
-    return isinstance(node, (ast.stmt, ast.excepthandler, ast.match_case))
-
-
-def _is_dunder(target: ast.expr) -> bool:
-    return isinstance(target, ast.Name) and target.id == DUNDER
-
-
-def _binds_dunder(target: ast.expr) -> bool:
-    """True for ``__version__`` inside an unpacking target such as ``__version__, x = ...``."""
-    return any(_is_dunder(node) for node in ast.walk(target) if isinstance(node, ast.Name))
-
-
-def _reads_metadata(value: ast.expr | None) -> bool:
-    """``version("pkg")`` / ``importlib.metadata.version("pkg")``: the installed version."""
-    if not isinstance(value, ast.Call):
-        return False
-    function = value.func
-    name = function.attr if isinstance(function, ast.Attribute) else getattr(function, "id", "")
-    return name == "version"
-
-
-def _offsets(text: str, bom: int, node: ast.expr) -> tuple[int, int]:
-    """``node``'s span as offsets into ``text`` (ast counts columns in UTF-8 bytes)."""
-    starts: list[int] = []
-    lines: list[str] = []
-    for match in _LINE.finditer(text, bom):
-        starts.append(match.start())
-        lines.append(match.group())
-    end_line, end_column = node.end_lineno or node.lineno, node.end_col_offset or 0
-
-    def offset(line: int, column: int) -> int:
-        prefix = lines[line - 1].encode("utf-8")[:column].decode("utf-8")
-        return starts[line - 1] + len(prefix)
-
-    return offset(node.lineno, node.col_offset), offset(end_line, end_column)
 
 
 def write_pyproject_version(package: Package, version: str) -> str:

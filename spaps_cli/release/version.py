@@ -21,10 +21,18 @@ looks at every number: ``1.2.3.4rc1`` is finalised by ``patch`` (the smallest bu
 ``1.2.3.4``, but is not a pre-release of a minor or major release, so ``minor`` gives ``1.3.0``
 and ``1.0.0.1rc1`` + ``major`` gives ``2.0.0``. ``prerelease`` on a pre-release keeps its whole
 release (``1.2.3.4rc1`` -> ``1.2.3.4rc2``).
+
+Release series (``major.minor``): ``patch`` and ``prerelease`` stay in a series. When the index
+is ahead in *another* series (local ``1.1.0``, index ``2.0.0rc1``), computing from the index's
+version would turn a patch into ``2.0.0``: refused, with the two ways out (an explicit version,
+or a declared maintenance series). With a maintenance series declared (``[tool.spaps.release]
+series = "1.1"`` or ``--series 1.1``) the bump starts from ``max(local, highest published in
+1.1)`` instead, so ``1.1.1`` after ``2.0.0`` is an ordinary, checked release, not a ``--force``.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING
@@ -50,10 +58,18 @@ class PrePhase(StrEnum):
 
 #: Order of the pre-release phases; the phase of a version never moves left.
 PHASE_ORDER: tuple[str, ...] = ("a", "b", "rc")
+_SERIES = re.compile(r"^(\d+)\.(\d+)$")
+
+#: A release series: (epoch, major, minor). ``1.1.0``, ``1.1.7`` and ``1.1.8rc1`` share one.
+Series = tuple[int, int, int]
 
 
 class VersionOrderError(UsageError):
     """The requested version is not newer than what is already local or published."""
+
+
+class SeriesMismatchError(UsageError):
+    """The local version is not in the declared maintenance series."""
 
 
 class PublishedVersionError(UsageError):
@@ -97,6 +113,52 @@ def release_triple(version: Version) -> tuple[int, int, int]:
     return padded[0], padded[1], padded[2]
 
 
+def series_of(version: Version) -> Series:
+    major, minor, _ = release_triple(version)
+    return version.epoch, major, minor
+
+
+def format_series(series: Series) -> str:
+    epoch, major, minor = series
+    return f"{epoch}!{major}.{minor}" if epoch else f"{major}.{minor}"
+
+
+def parse_series(text: str, *, where: str) -> Series:
+    """``"1.1"`` -> ``(0, 1, 1)``; anything but ``MAJOR.MINOR`` (with an optional epoch) is refused."""
+    epoch_text, _, rest = text.strip().rpartition("!")
+    match = _SERIES.match(rest)
+    if match is None or (epoch_text and not epoch_text.isdigit()):
+        raise UsageError(
+            f"{where} {text!r} is not a release series",
+            hint='write MAJOR.MINOR, e.g. series = "1.1" for the 1.1.x maintenance releases',
+        )
+    return int(epoch_text or 0), int(match[1]), int(match[2])
+
+
+def declared_series(
+    flag: str | None, configured: str | None, pyproject: str, local: Version
+) -> Series | None:
+    """The maintenance series from ``--series`` or else the config; it must hold ``local``."""
+    if flag is not None:
+        text, where = flag, "--series"
+    elif configured is not None:
+        text, where = configured, f"{pyproject} [tool.spaps.release] series"
+    else:
+        return None
+    series = parse_series(text, where=where)
+    if series_of(local) != series:
+        raise SeriesMismatchError(
+            f"the local version {local} is not in the declared maintenance series"
+            f" {format_series(series)} ({where})",
+            hint="set the version to the series' last release, or drop/correct the series",
+        )
+    return series
+
+
+def highest_in_series(versions: frozenset[Version], series: Series) -> Version | None:
+    return highest(*(v for v in versions if series_of(v) == series))
+
+
 def highest(*versions: Version | None) -> Version | None:
     present = [v for v in versions if v is not None]
     return max(present) if present else None
@@ -114,6 +176,16 @@ def compute_bump(
     base = highest(local, published) or local
     notes: list[str] = []
     if published is not None and published > local:
+        stays = kind in {BumpKind.PATCH, BumpKind.PRERELEASE}
+        if stays and series_of(published) != series_of(local):
+            mine = format_series(series_of(local))
+            raise VersionOrderError(
+                f"{kind.value} on local {local} would start from the index's {published}, in"
+                f" the {format_series(series_of(published))} series, and leave {mine}",
+                hint=f"for a {mine}.x maintenance release pass --series {mine} (or set"
+                f' [tool.spaps.release] series = "{mine}"); to move on, name the version:'
+                " spaps release bump X.Y.Z",
+            )
         notes.append(f"the index is ahead ({published} > local {local}): bumping from {published}")
     if kind is BumpKind.PRERELEASE:
         core = _next_prerelease(base, pre, notes)

@@ -85,7 +85,7 @@ def test_pyproject_records_the_spaps_table(service: Path) -> None:
     matrix_range = load_matrix().runtime_range("1")
     assert matrix_range is not None
     assert requirement.endswith("]" + format_range(matrix_range))
-    assert requirement.endswith("]>=0.1.0,<0.2")
+    assert requirement.endswith("]>=1.0,<2")
     assert ("pgvector" in requirement) is spaps["answers"]["pgvector"]
     ini = pyproject["tool"]["pytest"]["ini_options"]
     assert ini["spaps_app"] == "billing_api.main:create_app"

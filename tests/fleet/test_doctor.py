@@ -69,7 +69,7 @@ def test_human_output_names_each_finding_and_its_fix(service: Path, run_spaps: R
     outcome = run_spaps("doctor", str(service))
     assert outcome.code == 1
     assert "[runtime.not-pinned]" in outcome.stderr
-    assert 'fix: add "spaps-server-quickstart>=0.1.0,<0.2"' in outcome.stderr
+    assert 'fix: add "spaps-server-quickstart>=1.0,<2"' in outcome.stderr
     assert "error: 1 finding(s) in billing-api" in outcome.stderr
     assert outcome.stdout == ""
 
@@ -98,7 +98,7 @@ def test_pinned_runtime_is_checked_against_the_matrix(
     found = ids(outcome.json())
     assert finding in found
     if finding == "runtime.pin-unsupported":
-        assert "runtime.pin-mismatch" in found  # 0.1.0 is installed, the pin wants 0.5
+        assert "runtime.pin-mismatch" in found  # 1.0.0 is installed, the pin wants 0.5
 
 
 def test_unknown_template_version(service: Path, run_spaps: RunSpaps) -> None:
@@ -125,15 +125,15 @@ def test_installed_runtime_status_comes_from_the_matrix(
         {
             "schema": 1,
             "runtime": [
-                {"version": "0.1.0", "released": "2026-11-26", "status": status},
-                {"version": "0.1.1", "released": "2026-12-01", "status": "supported"},
+                {"version": "1.0.0", "released": "2026-11-26", "status": status},
+                {"version": "1.0.1", "released": "2026-12-01", "status": "supported"},
             ],
             "cli": [
                 {
                     "version": "0.1.0",
                     "released": "2026-11-26",
                     "template-version": "1",
-                    "runtime": ">=0.1.0,<0.2",
+                    "runtime": ">=1.0,<2",
                 }
             ],
         }
@@ -141,7 +141,7 @@ def test_installed_runtime_status_comes_from_the_matrix(
     report = run_doctor(find_project(service), matrix=matrix)
     runtime_findings = [f for f in report.findings if f.id.startswith("runtime.")]
     assert [(f.id, f.severity) for f in runtime_findings] == [(finding, severity)]
-    assert "0.1.1" in runtime_findings[0].hint
+    assert "1.0.1" in runtime_findings[0].hint
 
 
 def test_runtime_not_installed_in_the_services_python(service: Path, run_spaps: RunSpaps) -> None:
@@ -484,10 +484,10 @@ def test_env_prefix_of_the_settings_loader_is_respected(
 @pytest.mark.parametrize(
     ("requirement", "witness"),
     [
-        ("spaps-server-quickstart>=0.1.0,<1.0", "0.2"),  # an upper bound, but too high
-        ("spaps-server-quickstart~=0.1", "0.2"),  # ~=0.1 means >=0.1,<1
-        ("spaps-server-quickstart<0.2", "0.0.0"),  # no lower bound
-        ("spaps-server-quickstart>=0.0.9,<0.2", "0.0.9"),
+        ("spaps-server-quickstart>=1.0,<3", "2.0.0"),  # an upper bound, but too high
+        ("spaps-server-quickstart>=1.0,<2.1", "2.0.0"),  # reaches into the next major
+        ("spaps-server-quickstart<2", "0.0.0"),  # no lower bound: the other 0.x releases
+        ("spaps-server-quickstart>=0.9,<2", "0.9"),  # reaches the other distribution's 0.9.x
     ],
 )
 def test_a_pin_wider_than_the_template_range_is_too_wide(
@@ -500,16 +500,16 @@ def test_a_pin_wider_than_the_template_range_is_too_wide(
     (finding,) = findings
     assert finding.id == "runtime.pin-too-wide"
     assert f"allows {witness}" in finding.message
-    assert "outside >=0.1.0,<0.2" in finding.message
+    assert "outside >=1.0,<2" in finding.message
 
 
 @pytest.mark.parametrize(
     "requirement",
     [
-        "spaps-server-quickstart>=0.1.0,<0.2",
-        "spaps-server-quickstart~=0.1.0",
-        "spaps-server-quickstart==0.1.*",
-        "spaps-server-quickstart==0.1.0",
+        "spaps-server-quickstart>=1.0,<2",
+        "spaps-server-quickstart~=1.0",
+        "spaps-server-quickstart==1.*",
+        "spaps-server-quickstart==1.0.0",
     ],
 )
 def test_a_pin_inside_the_template_range_is_fine(service: Path, requirement: str) -> None:

@@ -10,7 +10,7 @@ import pytest
 
 from spaps_cli.release.outcome import ReleaseExitCode
 
-from .conftest import CHANGELOG, IndexServer, make_distribution
+from .conftest import CHANGELOG, IndexServer, make_distribution, snapshot
 
 OUTCOMES = [
     # (name on the index, local version, outcome, exit code)
@@ -220,3 +220,101 @@ def test_bad_index_or_timeout_is_exit_2(
     assert message in result.stderr
     assert result.stderr.count("error:") == 1
     assert "Traceback" not in result.stderr
+
+
+# --------------------------------------------------------------------------- proof of absence
+
+
+@pytest.mark.parametrize(
+    ("base", "name", "local", "code"),
+    [
+        ("/legacy", "never-uploaded", "0.1.0", 13),
+        ("/pypi", "demo-pkg", "1.0.1", 13),  # the right path has 1.3.0b1: not a first release
+        ("/root/pypi/+simple", "demo-pkg", "1.0.1", 13),
+        ("/moved/simple", "demo-pkg", "1.0.1", 13),  # redirect to a 404
+        ("", "never-uploaded", "0.1.0", 10),
+        ("/html/simple", "never-uploaded", "0.1.0", 10),
+        ("/html/simple", "demo-pkg", "1.2.0", 11),  # PEP 503 HTML only: read, not UNVERIFIABLE
+        ("/html/simple", "legacy-files", "3.0", 12),  # 3.1 exists only as .exe/.msi
+        ("/simple", "legacy-files", "3.2", 0),
+        ("", "info-only", "1.5.0", 12),  # releases: {} but info.version 2.0.0
+    ],
+)
+def test_not_published_only_when_the_index_proves_it(
+    spaps: Any,
+    index_server: IndexServer,
+    tmp_path: Path,
+    base: str,
+    name: str,
+    local: str,
+    code: int,
+) -> None:
+    root = make_distribution(tmp_path / "dist", name=name, version=local)
+    result = spaps("release", "check", "--index", f"{index_server.url}{base}", "--json", cwd=root)
+    assert result.code == code, result.stdout
+    assert result.json()["publish"] is (code in {0, 10})
+
+
+def test_deeply_nested_json_is_one_line_and_unverifiable(
+    spaps: Any, index_server: IndexServer, tmp_path: Path
+) -> None:
+    root = make_distribution(tmp_path / "dist", name="deep")
+    for command in (["check"], ["bump", "patch"]):
+        result = spaps("release", *command, "--index", index_server.url, cwd=root)
+        assert result.code == 13
+        assert "Traceback" not in result.stderr
+        assert "nested too deeply" in result.stderr
+
+
+def test_an_empty_index_option_is_exit_2(spaps: Any, tmp_path: Path) -> None:
+    root = make_distribution(tmp_path / "dist")
+    before = snapshot(root)
+    for command in (["check"], ["bump", "patch"]):
+        result = spaps("release", *command, "--index", "", cwd=root)
+        assert result.code == 2
+        assert "--index is empty" in result.stderr
+    assert snapshot(root) == before
+
+
+@pytest.mark.parametrize("base", ["", "/legacy", "http://[::1"])
+def test_index_credentials_are_never_printed(
+    spaps: Any, index_server: IndexServer, tmp_path: Path, base: str
+) -> None:
+    root = make_distribution(tmp_path / "dist", name="never-uploaded", version="0.1.0")
+    if base.startswith("http"):
+        index = "http://alice:pa55word@[::1"
+    else:
+        index = index_server.url.replace("http://", "http://alice:pa55word@") + base
+    for command in (["check", "--json"], ["bump", "patch", "--dry-run", "--json"]):
+        result = spaps("release", *command, "--index", index, cwd=root)
+        assert result.code in {2, 10, 13, 0}, result.stderr
+        for secret in ("pa55word", "alice"):
+            assert secret not in result.stderr
+            assert secret not in result.stdout
+
+
+# --------------------------------------------------------------------------- the runtime's versions
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize("base", ["", "/simple", "/html/simple"])
+def test_the_runtime_is_ahead_of_the_other_distribution_of_its_name(
+    spaps: Any, index_server: IndexServer, base: str
+) -> None:
+    """The loopback index serves the other spaps-server-quickstart's versions, 0.1.0 to 0.9.1."""
+    result = spaps(
+        "release",
+        "check",
+        "--package",
+        "runtime",
+        "--index",
+        f"{index_server.url}{base}",
+        "--json",
+        cwd=REPO,
+    )
+    report = result.json()
+    assert result.code == 0, report
+    assert report["outcome"] == "AHEAD"
+    assert report["published"] == "0.9.1"
+    assert report["version"] == "1.0.0"

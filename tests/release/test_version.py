@@ -78,11 +78,13 @@ BUMPS = [
     ("1.0.0.1rc1", None, M, None, False, "2.0.0"),
     ("1.2.0.0rc1", None, MI, None, False, "1.2.0.0"),
     ("1.2.3.4.dev1", None, PR, None, False, "1.2.3.4rc0"),
-    # the index is ahead: the bump starts from the published version
-    ("1.0.0", "1.2.0", P, None, False, "1.2.1"),
+    # the index is ahead: the bump starts from the published version (a patch or prerelease
+    # only inside the local series: see test_patch_never_leaves_the_series)
+    ("1.2.0", "1.2.3", P, None, False, "1.2.4"),
+    ("1.3.0a1", "1.3.0b1", PR, None, False, "1.3.0b2"),
     ("1.0.0", "1.3.0b1", MI, None, False, "1.3.0"),
-    ("1.0.0", "1.3.0b1", PR, None, False, "1.3.0b2"),
-    ("1.0.0", "1!0.1", P, None, False, "1!0.1.1"),
+    ("1.0.0", "1.2.0", M, None, False, "2.0.0"),
+    ("1.0.0", "1!0.1", MI, None, False, "1!0.2.0"),
     # the local version is ahead: the index changes nothing
     ("2.0.0", "1.9.9", P, None, False, "2.0.1"),
 ]
@@ -103,6 +105,22 @@ def test_bump_table(
     assert str(result.new) == expected
     assert result.new > result.base
     assert result.base == max(Version(local), Version(published or local))
+
+
+@pytest.mark.parametrize(
+    ("local", "published", "kind"),
+    [
+        ("1.1.0", "2.0.0rc1", P),  # used to give 2.0.0 final
+        ("1.1.0", "2.0.0rc1", PR),
+        ("1.0.0", "1.2.0", P),
+        ("1.0.0", "1.3.0b1", PR),
+        ("1.0.0", "1!0.1", P),  # another epoch is another series
+    ],
+)
+def test_patch_never_leaves_the_series(local: str, published: str, kind: BumpKind) -> None:
+    with pytest.raises(VersionOrderError) as caught:
+        compute_bump(Version(local), Version(published), kind)
+    assert f"--series {Version(local).major}.{Version(local).minor}" in (caught.value.hint or "")
 
 
 def test_finalising_is_noted() -> None:

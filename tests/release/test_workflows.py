@@ -19,7 +19,7 @@ import yaml
 
 from spaps_cli.project import read_pyproject
 
-from .conftest import IndexServer, make_distribution
+from .conftest import CHANGELOG, IndexServer, make_distribution
 
 REPO = Path(__file__).resolve().parents[2]
 WORKFLOWS = REPO / ".github" / "workflows"
@@ -104,11 +104,13 @@ def check_caller(document: dict[str, Any], *, uses: str, tag_prefix: str | None)
 
     tag = jobs["tag"]
     assert set(tag["needs"]) == {"build", "publish"}
-    assert tag["if"] == "needs.publish.result == 'success'"
+    # production only: a TestPyPI run must not take the tag the real release needs
+    assert tag["if"] == "needs.publish.result == 'success' && (inputs.index || 'pypi') == 'pypi'"
     assert tag["permissions"] == {"contents": "write"}
     script = tag["steps"][-1]["run"]
     assert "git push origin" in script
     assert tag["steps"][-1]["env"]["TAG"] == "${{ needs.build.outputs.tag }}"
+    assert tag["steps"][-1]["env"]["SIGNING_KEY"] == "${{ secrets.RELEASE_TAG_SIGNING_KEY }}"
 
 
 @pytest.mark.parametrize(("file", "package_dir", "prefix"), CALLERS)
@@ -166,6 +168,11 @@ def run_step(script: str, env: dict[str, str], cwd: Path) -> tuple[int, dict[str
     return completed.returncode, values, completed.stdout + completed.stderr
 
 
+def changelog_for(version: str) -> str:
+    """A changelog whose latest section is ``version``: what ``check --strict`` wants."""
+    return CHANGELOG.replace("## [1.0.0] - 2026-01-01", f"## [{version}] - 2026-01-01")
+
+
 @pytest.mark.parametrize(
     ("name", "local", "dry_run", "code", "publish", "reason"),
     [
@@ -173,6 +180,7 @@ def run_step(script: str, env: dict[str, str], cwd: Path) -> tuple[int, dict[str
         ("demo-pkg", "1.4.0", "true", 0, "false", "AHEAD"),
         ("first-one", "0.1.0", "false", 0, "true", "NOT_PUBLISHED"),
         ("demo-pkg", "1.2.0", "false", 0, "false", "ALREADY_PUBLISHED"),
+        ("next-out", "1.1.2", "false", 0, "true", "MAINTENANCE"),
         ("demo-pkg", "1.1.5", "false", 12, None, None),
         ("broken", "1.0.0", "false", 13, None, None),
     ],
@@ -187,7 +195,11 @@ def test_check_step_maps_outcomes_to_outputs(
     publish: str | None,
     reason: str | None,
 ) -> None:
-    make_distribution(tmp_path / "pkg", name=name, version=local)
+    root = make_distribution(tmp_path / "pkg", name=name, version=local)
+    (root / "CHANGELOG.md").write_text(changelog_for(local))
+    if name == "next-out":
+        pyproject = root / "pyproject.toml"
+        pyproject.write_text(pyproject.read_text() + 'series = "1.1"\n')
     script = step(load(WORKFLOWS / REUSABLE)["jobs"]["build"], "check")["run"]
     env = {
         "PACKAGE_DIR": "pkg",
@@ -223,3 +235,162 @@ def test_dist_name_step(tmp_path: Path, files: list[str], ok: bool) -> None:
         (tmp_path / "dist" / name).write_bytes(b"")
     returncode, _, log = run_step(script, {"VERSION": "1.2.4rc1"}, tmp_path)
     assert (returncode == 0) is ok, log
+
+
+def test_check_in_ci_is_strict_and_fails_on_a_missing_changelog_section(
+    index_server: IndexServer, tmp_path: Path
+) -> None:
+    make_distribution(tmp_path / "pkg", version="1.4.0")  # CHANGELOG has 1.0.0 only
+    script = step(load(WORKFLOWS / REUSABLE)["jobs"]["build"], "check")["run"]
+    assert "--strict" in script
+    env = {"PACKAGE_DIR": "pkg", "INDEX": index_server.url, "TAG_PREFIX": "", "DRY_RUN": "false"}
+    returncode, outputs, log = run_step(script, env, tmp_path)
+    assert returncode == 1, log
+    assert "publish" not in outputs
+
+
+def test_build_tools_are_pinned() -> None:
+    job = load(WORKFLOWS / REUSABLE)["jobs"]["build"]
+    install = next(s for s in job["steps"] if s.get("name", "").startswith("Install"))["run"]
+    for tool in ("build", "twine"):
+        assert re.search(rf'"{tool}==\d+(\.\d+)*"', install), install
+
+
+def pushed_tag_step() -> dict[str, Any]:
+    job = load(WORKFLOWS / REUSABLE)["jobs"]["build"]
+    return next(s for s in job["steps"] if s.get("name", "").startswith("A pushed tag"))
+
+
+@pytest.mark.parametrize(
+    ("pushed", "ok"),
+    [("demo-v1.2.3", True), ("demo-v1.2.4", False), ("v1.2.3", False), ("demo-v1.2.3.0", False)],
+)
+def test_a_pushed_tag_must_be_prefix_plus_version(tmp_path: Path, pushed: str, ok: bool) -> None:
+    step_ = pushed_tag_step()
+    assert step_["if"] == "github.ref_type == 'tag'"
+    assert step_["env"]["EXPECTED_TAG"] == "${{ steps.check.outputs.tag }}"
+    env = {"PUSHED_TAG": pushed, "EXPECTED_TAG": "demo-v1.2.3"}
+    returncode, _, log = run_step(step_["run"], env, tmp_path)
+    assert (returncode == 0) is ok, log
+    if not ok:
+        assert "::error::pushed tag" in log
+    build = load(WORKFLOWS / REUSABLE)["jobs"]["build"]
+    names = [s.get("name", "") for s in build["steps"]]
+    assert names.index(step_["name"]) < names.index("Build sdist and wheel")
+
+
+def git(cwd: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=cwd, check=True, capture_output=True, text=True, timeout=30
+    ).stdout.strip()
+
+
+@pytest.fixture
+def released_clone(tmp_path: Path) -> tuple[Path, str]:
+    """A clone of a repository with one commit, its origin a bare repository on disk."""
+    origin = tmp_path / "origin.git"
+    git(tmp_path, "init", "--quiet", "--bare", str(origin))
+    work = tmp_path / "work"
+    git(tmp_path, "clone", "--quiet", str(origin), str(work))
+    git(
+        work,
+        "-c",
+        "user.name=t",
+        "-c",
+        "user.email=t@t.invalid",
+        "commit",
+        "--quiet",
+        "--allow-empty",
+        "-m",
+        "release",
+    )
+    git(work, "push", "--quiet", "origin", "HEAD")
+    return work, git(work, "rev-parse", "HEAD")
+
+
+@pytest.mark.parametrize("file", [c[0] for c in CALLERS])
+def test_the_tag_job_makes_an_annotated_tag(
+    released_clone: tuple[Path, str], file: str, tmp_path: Path
+) -> None:
+    work, sha = released_clone
+    script = load(WORKFLOWS / file)["jobs"]["tag"]["steps"][-1]["run"]
+    env = {
+        "TAG": "x-v1.0.0",
+        "VERSION": "1.0.0",
+        "GITHUB_SHA": sha,
+        "SIGNING_KEY": "",
+        "RUNNER_TEMP": str(tmp_path),
+    }
+    returncode, _, log = run_step(script, env, work)
+    assert returncode == 0, log
+    origin = tmp_path / "origin.git"
+    assert git(origin, "cat-file", "-t", "x-v1.0.0") == "tag"  # annotated, not lightweight
+    assert git(origin, "rev-parse", "x-v1.0.0^{commit}") == sha
+    assert "Release spaps-" in git(origin, "cat-file", "-p", "x-v1.0.0")
+    again, _, log = run_step(script, env, work)
+    assert again == 0, log
+    assert "already points at" in log
+
+
+def test_the_tag_job_signs_when_a_key_is_configured(
+    released_clone: tuple[Path, str], tmp_path: Path
+) -> None:
+    work, sha = released_clone
+    key = tmp_path / "key"
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "release", "-f", str(key)],
+        check=True,
+        timeout=30,
+    )
+    script = load(WORKFLOWS / "release-runtime.yml")["jobs"]["tag"]["steps"][-1]["run"]
+    runner_temp = tmp_path / "runner"
+    runner_temp.mkdir()
+    env = {
+        "TAG": "runtime-v1.0.0",
+        "VERSION": "1.0.0",
+        "GITHUB_SHA": sha,
+        "SIGNING_KEY": key.read_text(),
+        "RUNNER_TEMP": str(runner_temp),
+    }
+    returncode, _, log = run_step(script, env, work)
+    assert returncode == 0, log
+    origin = tmp_path / "origin.git"
+    assert "-----BEGIN SSH SIGNATURE-----" in git(origin, "cat-file", "-p", "runtime-v1.0.0")
+    assert list(runner_temp.iterdir()) == []  # the key file is gone
+    signers = tmp_path / "allowed_signers"
+    signers.write_text(f"release {key.with_suffix('.pub').read_text()}")
+    verified = subprocess.run(
+        ["git", "-c", f"gpg.ssh.allowedSignersFile={signers}", "tag", "-v", "runtime-v1.0.0"],
+        cwd=work,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert verified.returncode == 0, verified.stderr
+    assert 'Good "git" signature' in verified.stderr
+
+
+def test_the_tag_job_refuses_a_tag_on_another_commit(
+    released_clone: tuple[Path, str], tmp_path: Path
+) -> None:
+    work, sha = released_clone
+    git(
+        work,
+        "-c",
+        "user.name=t",
+        "-c",
+        "user.email=t@t.invalid",
+        "commit",
+        "--quiet",
+        "--allow-empty",
+        "-m",
+        "later",
+    )
+    later = git(work, "rev-parse", "HEAD")
+    git(work, "tag", "cli-v1.0.0", sha)
+    script = load(WORKFLOWS / "release-cli.yml")["jobs"]["tag"]["steps"][-1]["run"]
+    env = {"TAG": "cli-v1.0.0", "VERSION": "1.0.0", "GITHUB_SHA": later, "SIGNING_KEY": ""}
+    returncode, _, log = run_step(script, env, work)
+    assert returncode == 1
+    assert f"exists at {sha}" in log

@@ -212,7 +212,7 @@ def test_settings_must_be_settings(settings: BaseServiceSettings) -> None:
 def test_package_exports_resolve_lazily() -> None:
     import spaps_server_quickstart as runtime
 
-    assert __version__ == "0.1.0"
+    assert __version__ == "1.0.0"
     assert runtime.create_app is create_app
     assert runtime.DbSession is not None
     assert runtime.require_roles is not None
