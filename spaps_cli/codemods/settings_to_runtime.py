@@ -524,12 +524,17 @@ class Settings(BaseSettings):
             field_name.upper() for field_name in BASE_FIELDS if field_name not in proof.env_names
         )
         prefix = proof.config_keywords.get("env_prefix", "").strip("\"'")
+        # A class that already says every one of these keys needs none written back.
+        written_back = (
+            "model_config: " + ", ".join(f"{k}={v}" for k, v in restored.items()) + "; "
+            if restored
+            else ""
+        )
         self.follow_up(
             original_node,
             f"review what BaseServiceSettings adds to '{name}': it is written back to what the"
-            " old class did (model_config: "
-            + ", ".join(f"{key}={value}" for key, value in restored.items())
-            + "; production_environments = [] turns the production guard off). Turn each on"
+            f" old class did ({written_back}production_environments = [] turns the production"
+            " guard off). Turn each on"
             " deliberately; the class now also reads "
             + ", ".join(f"{prefix.upper()}{variable}" for variable in new_reads)
             + ": a value there that does not fit its type stops start-up",

@@ -1025,3 +1025,18 @@ def test_a_settings_class_the_service_imports_or_builds_its_app_beside_moves() -
     beside = _TOOL_SETTINGS + b"\nfrom fastapi import FastAPI\n\napp = FastAPI()\n"
     output, _ = _migrate_in_project({"main.py": beside}, "main.py", SettingsToRuntime)
     assert b"class Settings(BaseServiceSettings)" in output
+
+
+def test_the_review_note_names_only_what_was_written_back() -> None:
+    source = """\
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", env_ignore_empty=True)
+    token: str = ""
+"""
+    _, _, follow = transform(source, SettingsToRuntime)
+    note = next(message for message in follow if message.startswith("review what"))
+    assert "model_config:" not in note
+    assert "(production_environments = [] turns the production guard off)" in note
