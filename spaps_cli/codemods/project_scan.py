@@ -92,6 +92,8 @@ class ProjectFacts:
     #: ``"runtime"`` (a BaseServiceSettings already) or ``"provable"`` (a BaseSettings class
     #: settings-to-runtime can move, when it runs).
     settings_objects: Mapping[str, str] = field(default_factory=dict)
+    #: The facts come from a scan (an empty import list then means "nothing imports it").
+    scanned: bool = False
 
     def settings_state(self, qualified: str) -> str | None:
         return _reason(self.settings_objects, qualified)
@@ -177,6 +179,7 @@ def scan_sources(sources: Mapping[str, bytes], settings_class: str = "Settings")
         session_reasons=sessions.reasons,
         session_commits=frozenset(sessions.commits),
         settings_objects=settings_objects,
+        scanned=True,
     )
 
 

@@ -19,7 +19,7 @@ import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 
@@ -164,7 +164,8 @@ def migrate_source(
     """
     check_source(data)
     if facts is None:
-        facts = scan_sources({display: data}, config.settings_class)
+        # One file is not the project: who imports it is unknown, not "nobody".
+        facts = replace(scan_sources({display: data}, config.settings_class), scanned=False)
     selected = wanted_codemods(data, codemods, config)
     if not selected:
         return Migration(data, (), (), parsed=False)

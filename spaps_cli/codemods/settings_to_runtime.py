@@ -39,13 +39,21 @@ from spaps_cli.codemods.import_edits import (
     names_in,
     remove_unused_imports,
 )
-from spaps_cli.codemods.project_scan import ProjectFacts
+from spaps_cli.codemods.project_scan import ProjectFacts, same_module
 from spaps_cli.codemods.statements import class_bases, code, resolve
 
 RUNTIME_SETTINGS = "spaps_server_quickstart.settings"
 RUNTIME_BASE = f"{RUNTIME_SETTINGS}.BaseServiceSettings"
 BASE_SETTINGS = frozenset({"pydantic_settings.BaseSettings", "pydantic_settings.main.BaseSettings"})
 PYDANTIC_V1 = frozenset({"pydantic.BaseSettings", "pydantic.env_settings.BaseSettings"})
+#: Imports that mark the module where the service's app is built.
+APP_BUILDERS = frozenset(
+    {
+        "fastapi.FastAPI",
+        "spaps_server_quickstart.create_app",
+        "spaps_server_quickstart.app.create_app",
+    }
+)
 LRU_CACHES = frozenset({"functools.lru_cache", "functools.cache"})
 CONFIG_CALLS = frozenset(
     {"pydantic_settings.SettingsConfigDict", "pydantic.ConfigDict", "dict", "SettingsConfigDict"}
@@ -363,9 +371,11 @@ class Settings(BaseSettings):
         self._needed: list[tuple[str, str]] = []
         self._on_runtime = False  # the settings class here is (or now is) BaseServiceSettings
         self._refused = False  # the settings class here stays a plain BaseSettings
+        self._builds_app = False  # this module imports FastAPI or create_app
 
     def visit_Module(self, node: cst.Module) -> bool:
         self._imports = imported_names(node)
+        self._builds_app = not APP_BUILDERS.isdisjoint(self._imports.values())
         for statement in node.body:
             if (
                 isinstance(statement, cst.ClassDef)
@@ -405,6 +415,14 @@ class Settings(BaseSettings):
                 " set settings-class in [tool.spaps.migrate]; otherwise leave it",
             )
             return updated_node
+        if not self._in_service():
+            self.follow_up(
+                original_node,
+                f"'{name}' is in a module nothing in the project imports and that builds no app"
+                " (a tool's configuration, loaded by path?): it is left on BaseSettings. If it is"
+                " the service's settings, import it from the service's code and re-run",
+            )
+            return updated_node
         proof = prove(original_node, self._imports)
         if proof.blockers:
             self._refused = True
@@ -418,6 +436,18 @@ class Settings(BaseSettings):
         for anchor, message in proof.overrides:
             self.follow_up(anchor, message)
         return self._rewrite(original_node, updated_node, proof)
+
+    def _in_service(self) -> bool:
+        """Is this module part of the service: imported by the project, or where its app is built?
+
+        A settings class in a file the service never imports (gunicorn's ``-c`` config, a
+        script) is not the service's settings, whatever its name: moving it onto the runtime
+        would make that tool read the runtime's variables and depend on the runtime. A module
+        given on its own (no project scanned) is taken as the service's.
+        """
+        if not self.facts.scanned or not self.module_name or self._builds_app:
+            return True
+        return any(same_module(module, self.module_name) for module, _ in self.facts.imports)
 
     def _rewrite(
         self, original_node: cst.ClassDef, updated_node: cst.ClassDef, proof: Proof
@@ -494,12 +524,17 @@ class Settings(BaseSettings):
             field_name.upper() for field_name in BASE_FIELDS if field_name not in proof.env_names
         )
         prefix = proof.config_keywords.get("env_prefix", "").strip("\"'")
+        # A class that already says every one of these keys needs none written back.
+        written_back = (
+            "model_config: " + ", ".join(f"{k}={v}" for k, v in restored.items()) + "; "
+            if restored
+            else ""
+        )
         self.follow_up(
             original_node,
             f"review what BaseServiceSettings adds to '{name}': it is written back to what the"
-            " old class did (model_config: "
-            + ", ".join(f"{key}={value}" for key, value in restored.items())
-            + "; production_environments = [] turns the production guard off). Turn each on"
+            f" old class did ({written_back}production_environments = [] turns the production"
+            " guard off). Turn each on"
             " deliberately; the class now also reads "
             + ", ".join(f"{prefix.upper()}{variable}" for variable in new_reads)
             + ": a value there that does not fit its type stops start-up",

@@ -120,6 +120,8 @@ def test_config_table_without_the_rest_of_tool_spaps(
         "from pydantic_settings import BaseSettings\n\n\nclass HTMASettings(BaseSettings):\n"
         "    debug: bool = False\n    model_dir: str = '/models'\n"
     )
+    # The service's code imports its settings (a class nothing imports is not the service's).
+    (service / "htma" / "models.py").write_text("from htma.config import HTMASettings\n")
     code, out, _err = spaps(capsys, "--check", "--json")
     report = json.loads(out)
     assert code == 1

@@ -990,3 +990,53 @@ def test_a_module_this_python_cannot_parse_is_named_in_the_reason() -> None:
     reason = facts.auth_reason("app.auth.get_current_user")
     assert reason is not None
     assert "app/auth.py does not parse with Python" in reason
+
+
+_TOOL_SETTINGS = b"""\
+from pydantic_settings import BaseSettings
+
+
+class Settings(BaseSettings):
+    workers: int = 2
+    log_level: str = "INFO"
+"""
+
+
+def test_a_settings_class_nothing_imports_is_not_the_services() -> None:
+    """A process manager's config file (loaded by path, never imported) keeps its BaseSettings.
+
+    Found on a public FastAPI template: its gunicorn configuration declares ``Settings`` too, and
+    was rewritten to import the runtime (and to read the runtime's thirty-odd variables).
+    """
+    main = b"from fastapi import FastAPI\n\napp = FastAPI()\n"
+    files = {"deploy/gunicorn_conf.py": _TOOL_SETTINGS, "app/main.py": main}
+    output, follow = _migrate_in_project(files, "deploy/gunicorn_conf.py", SettingsToRuntime)
+    assert output == _TOOL_SETTINGS
+    assert any("nothing in the project imports" in message for message in follow)
+
+
+def test_a_settings_class_the_service_imports_or_builds_its_app_beside_moves() -> None:
+    imported = {
+        "app/config.py": _TOOL_SETTINGS,
+        "app/main.py": b"from app.config import Settings\n",
+    }
+    output, _ = _migrate_in_project(imported, "app/config.py", SettingsToRuntime)
+    assert b"class Settings(BaseServiceSettings)" in output
+    beside = _TOOL_SETTINGS + b"\nfrom fastapi import FastAPI\n\napp = FastAPI()\n"
+    output, _ = _migrate_in_project({"main.py": beside}, "main.py", SettingsToRuntime)
+    assert b"class Settings(BaseServiceSettings)" in output
+
+
+def test_the_review_note_names_only_what_was_written_back() -> None:
+    source = """\
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", env_ignore_empty=True)
+    token: str = ""
+"""
+    _, _, follow = transform(source, SettingsToRuntime)
+    note = next(message for message in follow if message.startswith("review what"))
+    assert "model_config:" not in note
+    assert "(production_environments = [] turns the production guard off)" in note
