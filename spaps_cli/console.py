@@ -44,12 +44,18 @@ def info(message: str) -> None:
     stderr.print(Text(message))
 
 
+def _labelled(label: str, style: str, message: str) -> Text:
+    # Text(label, style=...) + Text(message) would keep the label's style as the base style of
+    # the whole line; assembling spans colours the label only, as ruff and uv do.
+    return Text.assemble((label, style), message)
+
+
 def warning(message: str) -> None:
-    stderr.print(Text("warning: ", style="bold yellow") + Text(message))
+    stderr.print(_labelled("warning:", "bold yellow", f" {message}"))
 
 
 def error(message: str) -> None:
-    stderr.print(Text("error: ", style="bold red") + Text(message))
+    stderr.print(_labelled("error:", "bold red", f" {message}"))
 
 
 def detail(message: str) -> None:
