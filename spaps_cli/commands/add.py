@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from spaps_cli.commands.options import DryRunOption, JsonOption, SkipOption
+from spaps_cli.generators.starters import StarterName
 
 if TYPE_CHECKING:
     from spaps_cli.plan import ConflictPolicy
@@ -45,10 +46,10 @@ def add_domain(
         typer.Argument(help="Domain name in snake_case, e.g. billing.", show_default=False),
     ] = None,
     starter: Annotated[
-        str | None,
+        StarterName | None,
         typer.Option(
             "--starter",
-            help="users, admin or crud (default: users/admin for those names, crud otherwise).",
+            help="Default: users/admin for those names, crud otherwise (--list shows them).",
             show_default=False,
         ),
     ] = None,

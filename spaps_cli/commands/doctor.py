@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from spaps_cli.commands.options import JsonOption, ServicePythonOption
+from spaps_cli.commands.options import EnvOption, JsonOption, ServicePythonOption
 
 
 def doctor(
@@ -21,14 +21,7 @@ def doctor(
     ] = Path("."),
     json_output: JsonOption = False,
     python: ServicePythonOption = None,
-    env: Annotated[
-        str | None,
-        typer.Option(
-            "--env",
-            help="Check the settings as this env (dev/test/staging/prod) would load them.",
-            show_default=False,
-        ),
-    ] = None,
+    env: EnvOption = None,
     fleet: Annotated[
         Path | None,
         typer.Option(

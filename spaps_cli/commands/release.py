@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
-from spaps_cli.commands.options import JsonOption
+from spaps_cli.commands.options import JsonOption, complete_bump_target
+from spaps_cli.release.version import PrePhase
 
 if TYPE_CHECKING:
     from spaps_cli.release.bump import BumpOutcome
@@ -51,15 +52,15 @@ def bump(
     target: Annotated[
         str,
         typer.Argument(
-            metavar="{major|minor|patch|prerelease|VERSION}",
+            # no braces: Typer puts a required argument's metavar in braces itself
+            metavar="major|minor|patch|prerelease|VERSION",
+            autocompletion=complete_bump_target,
             help="A bump kind, or an explicit PEP 440 version (1.2.4-rc.1 is written 1.2.4rc1).",
         ),
     ],
     pre: Annotated[
-        str | None,
-        typer.Option(
-            "--pre", metavar="a|b|rc", help="Make the result a pre-release of this phase."
-        ),
+        PrePhase | None,
+        typer.Option("--pre", help="Make the result a pre-release of this phase."),
     ] = None,
     dev: Annotated[bool, typer.Option("--dev", help="Make the result a .devN release.")] = False,
     package: PackageOption = None,
@@ -90,19 +91,13 @@ def bump(
     ] = False,
 ) -> None:
     """Bump the version in pyproject.toml, __version__ and CHANGELOG.md, together or not at all."""
-    from spaps_cli.errors import UsageError
     from spaps_cli.release.bump import BumpRequest, run_bump
     from spaps_cli.release.outcome import IndexUnverifiableError
-    from spaps_cli.release.version import PrePhase
 
-    try:
-        phase = None if pre is None else PrePhase(pre)
-    except ValueError as exc:
-        raise UsageError(f"--pre {pre!r} is not a, b or rc") from exc
     request = BumpRequest(
         target=target,
         package=package,
-        pre=phase,
+        pre=pre,
         dev=dev,
         date=date,
         dry_run=dry_run,
