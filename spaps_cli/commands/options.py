@@ -3,9 +3,34 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
+
+# Root options (``spaps -q migrate --check``), as ruff and uv spell them.
+QuietOption = Annotated[
+    int,
+    typer.Option(
+        "--quiet",
+        "-q",
+        count=True,
+        help="Print only errors, warnings and summaries; -qq only errors.",
+        show_default=False,
+    ),
+]
+VerboseOption = Annotated[
+    int,
+    typer.Option(
+        "--verbose", "-v", count=True, help="Also print what is being done.", show_default=False
+    ),
+]
+ColorOption = Annotated[
+    Literal["auto", "always", "never"],
+    typer.Option(
+        "--color",
+        help="Colour on a terminal (auto), always or never; auto honours NO_COLOR and FORCE_COLOR.",
+    ),
+]
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout.")]
 
