@@ -19,13 +19,17 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Mapping
-from functools import lru_cache
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from functools import lru_cache, partial
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
     from rich.text import Text
+
+    from spaps_cli.progress import StepHook
 
     stderr: Console
     stdout: Console
@@ -129,8 +133,8 @@ def status(verb: str, subject: object) -> None:
     """
     from rich.text import Text
 
-    line = Text(verb.rjust(_VERB_WIDTH), style=VERB_STYLES.get(verb, "bold"))
-    line.append("  ")
+    # the verb's style on the verb only (a Text's own style would colour the subject as well)
+    line = Text.assemble((verb.rjust(_VERB_WIDTH), VERB_STYLES.get(verb, "bold")), "  ")
     line.append(str(subject))
     _print(QUIET if verb in PROBLEM_VERBS else NORMAL, line)
 
@@ -176,6 +180,44 @@ def detail(message: str) -> None:
 
     if _last_shown:
         _consoles(True).print(Text(message), highlight=False)
+
+
+def live_allowed() -> bool:
+    """Whether a spinner or progress bar may be drawn: stderr is a real terminal, not ``-q``.
+
+    ``FORCE_COLOR``/``--color always`` make Rich treat a pipe as a terminal for colour; a
+    spinner redrawn into a CI log is noise, so this asks the stream itself.
+    """
+    if _verbosity < NORMAL:
+        return False
+    try:
+        interactive = sys.stderr.isatty()
+    except (AttributeError, ValueError):  # replaced or closed stderr
+        return False
+    return interactive and not _consoles(True).is_dumb_terminal
+
+
+@contextmanager
+def step(description: str, *, live: bool = True) -> Iterator[None]:
+    """A spinner with ``description`` on stderr while the block runs (a :data:`StepHook`).
+
+    Drawn only when :func:`live_allowed`; transient, so the status lines printed afterwards read
+    the same with and without it. Under ``-v`` the step's time is printed when it ends.
+    """
+    started = time.perf_counter()
+    try:
+        if live and live_allowed():
+            with _consoles(True).status(description, spinner="dots"):
+                yield
+        else:
+            yield
+    finally:
+        debug(f"{description}: {time.perf_counter() - started:.2f}s")
+
+
+def step_hook(*, json_output: bool = False) -> StepHook:
+    """The hook a command hands its engine: no spinner under ``--json`` (a script is reading)."""
+    return partial(step, live=not json_output)
 
 
 def emit_json(payload: Any) -> None:

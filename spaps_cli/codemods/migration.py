@@ -104,7 +104,7 @@ def run_migration(
     )
     results: list[FileResult] = list(found.errors)
     show_progress = (
-        not json_output and console.stderr.is_terminal and len(found.files) >= PROGRESS_THRESHOLD
+        not json_output and console.live_allowed() and len(found.files) >= PROGRESS_THRESHOLD
     )
     if show_progress:
         from rich.progress import Progress

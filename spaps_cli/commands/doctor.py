@@ -42,7 +42,13 @@ def doctor(
     from spaps_cli.project import find_project
 
     project = find_project(path)
-    report = run_doctor(project, python=python, env=env, fleet=fleet)
+    report = run_doctor(
+        project,
+        python=python,
+        env=env,
+        fleet=fleet,
+        on_step=console.step_hook(json_output=json_output),
+    )
     if json_output:
         console.emit_json(report.as_json())
     else:

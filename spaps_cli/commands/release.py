@@ -91,6 +91,7 @@ def bump(
     ] = False,
 ) -> None:
     """Bump the version in pyproject.toml, __version__ and CHANGELOG.md, together or not at all."""
+    from spaps_cli import console
     from spaps_cli.release.bump import BumpRequest, run_bump
     from spaps_cli.release.outcome import IndexUnverifiableError
 
@@ -109,6 +110,7 @@ def bump(
         commit=commit,
         tag=tag,
         cwd=Path.cwd(),
+        on_step=console.step_hook(json_output=json_output),
     )
     try:
         outcome = run_bump(request)
@@ -135,6 +137,7 @@ def check(
     0 AHEAD (or OFFLINE), 10 NOT_PUBLISHED, 11 ALREADY_PUBLISHED, 12 BEHIND, 13 UNVERIFIABLE,
     1 a local consistency problem, 2 bad input.
     """
+    from spaps_cli import console
     from spaps_cli.release.check import CheckRequest, run_check
 
     report = run_check(
@@ -146,6 +149,7 @@ def check(
             tag_prefix=tag_prefix,
             strict=strict,
             cwd=Path.cwd(),
+            on_step=console.step_hook(json_output=json_output),
         )
     )
     _report_check(report, json_output=json_output)

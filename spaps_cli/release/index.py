@@ -33,6 +33,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from spaps_cli.errors import UsageError
+from spaps_cli.progress import StepHook, no_progress
 
 if TYPE_CHECKING:
     from packaging.version import Version
@@ -121,7 +122,13 @@ def validate_options(index: str | None, timeout: float, name: str = "x") -> str:
     return url
 
 
-def lookup(name: str, *, index: str | None = None, timeout: float = DEFAULT_TIMEOUT) -> IndexLookup:
+def lookup(
+    name: str,
+    *,
+    index: str | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+    on_step: StepHook = no_progress,
+) -> IndexLookup:
     """Ask the index for every version of ``name`` within ``timeout`` seconds in total.
 
     Never raises for network trouble (that is UNVERIFIABLE); a malformed ``index`` or
@@ -140,7 +147,8 @@ def lookup(name: str, *, index: str | None = None, timeout: float = DEFAULT_TIME
 
     worker = threading.Thread(target=ask, name="spaps-index-lookup", daemon=True)
     worker.start()
-    worker.join(timeout)
+    with on_step(f"asking {url} for {name}"):
+        worker.join(timeout)
     if failures:
         raise failures[0]
     if not answers:

@@ -31,6 +31,15 @@ def test_error_colours_only_its_label(tmp_path: Path) -> None:
     assert re.fullmatch(r"\x1b\[[0-9;]+merror:\x1b\[0m no pyproject\.toml[^\x1b]*", line), line
 
 
+def test_status_colours_only_its_verb(tmp_path: Path) -> None:
+    """``would update  app.py``: the verb is coloured, the path is plain."""
+    root = _service_with_changes(tmp_path / "svc", 1)
+    outcome = spaps_process(["--color", "always", "migrate", "--check", str(root)])
+    assert outcome.code == 1
+    line = next(line for line in outcome.stderr.splitlines() if "would update" in line)
+    assert re.fullmatch(r"\x1b\[[0-9;]+m {0,12}would update\x1b\[0m  [^\x1b]*app_0\.py", line), line
+
+
 def _service_with_changes(root: Path, files: int) -> Path:
     """A directory of ``files`` modules that each need the on-event-to-lifespan rewrite."""
     from spaps_cli.codemods.on_event_to_lifespan import OnEventToLifespan
