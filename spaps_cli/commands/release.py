@@ -7,16 +7,19 @@ when a release command actually runs.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, Literal, NoReturn
 
 import typer
 
 from spaps_cli.commands.options import JsonOption, complete_bump_target
-from spaps_cli.release.version import PrePhase
 
 if TYPE_CHECKING:
     from spaps_cli.release.bump import BumpOutcome
     from spaps_cli.release.check import CheckReport
+
+#: ``--pre`` values: spaps_cli.release.version.PrePhase, spelt out so that parsing the command
+#: line does not import the release engine (a test keeps the two equal).
+PreChoice = Literal["a", "b", "rc"]
 
 release_app = typer.Typer(
     name="release",
@@ -59,7 +62,7 @@ def bump(
         ),
     ],
     pre: Annotated[
-        PrePhase | None,
+        PreChoice | None,
         typer.Option("--pre", help="Make the result a pre-release of this phase."),
     ] = None,
     dev: Annotated[bool, typer.Option("--dev", help="Make the result a .devN release.")] = False,
@@ -94,11 +97,12 @@ def bump(
     from spaps_cli import console
     from spaps_cli.release.bump import BumpRequest, run_bump
     from spaps_cli.release.outcome import IndexUnverifiableError
+    from spaps_cli.release.version import PrePhase
 
     request = BumpRequest(
         target=target,
         package=package,
-        pre=pre,
+        pre=None if pre is None else PrePhase(pre),
         dev=dev,
         date=date,
         dry_run=dry_run,

@@ -9,7 +9,6 @@ and nowhere else so the help text, the docs and the CLI cannot drift apart.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 from spaps_cli.errors import UsageError
 
@@ -56,9 +55,6 @@ CRUD = Starter(
     ),
     tables=("{domain}_items",),
 )
-
-#: The names ``--starter`` accepts (a Literal, so Typer lists, completes and validates them).
-StarterName = Literal["users", "admin", "crud"]
 
 STARTERS: dict[str, Starter] = {starter.name: starter for starter in (USERS, ADMIN, CRUD)}
 

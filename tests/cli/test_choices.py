@@ -84,10 +84,15 @@ def test_any_env_name_the_runtime_accepts_parses(run_spaps: RunSpaps, tmp_path: 
     assert outcome.error_lines[0].startswith("error: no pyproject.toml")
 
 
-def test_starter_choices_are_the_starters() -> None:
-    from spaps_cli.generators.starters import STARTERS, StarterName
+def test_choices_are_the_engines_values() -> None:
+    """The command modules spell the choices out (cheap to import); the engines own them."""
+    from spaps_cli.commands.add import StarterName
+    from spaps_cli.commands.release import PreChoice
+    from spaps_cli.generators.starters import STARTERS
+    from spaps_cli.release.version import PrePhase
 
     assert list(typing.get_args(StarterName)) == list(STARTERS)
+    assert list(typing.get_args(PreChoice)) == [phase.value for phase in PrePhase]
 
 
 def test_codemod_ids_complete() -> None:
