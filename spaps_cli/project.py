@@ -42,7 +42,8 @@ SPAPS_TABLE_KEYS: dict[str, frozenset[str]] = {
     "tool.spaps.migrate": frozenset(
         {"select", "ignore", "exclude", "modules", "settings-class", "settings_class"}
     ),
-    "tool.spaps.release": frozenset({"tag-prefix", "version-file"}),
+    # ``series``: the maintenance series a branch releases from (read by spaps_cli.release)
+    "tool.spaps.release": frozenset({"series", "tag-prefix", "version-file"}),
 }
 
 

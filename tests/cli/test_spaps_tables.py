@@ -112,7 +112,7 @@ def test_a_key_like_nothing_valid_lists_the_valid_keys(run_spaps: RunSpaps, tmp_
     assert outcome.code == 2
     line = _only_error(outcome.stderr)
     assert line.endswith("unknown key 'zzz' in [tool.spaps.release]")
-    assert "hint: valid keys: tag-prefix, version-file" in outcome.stderr
+    assert "hint: valid keys: series, tag-prefix, version-file" in outcome.stderr
 
 
 def test_a_table_that_is_not_a_table(run_spaps: RunSpaps, tmp_path: Path) -> None:
