@@ -23,7 +23,7 @@ def _error_line(stderr: str) -> str:
 def test_error_colours_only_its_label(tmp_path: Path) -> None:
     """The message after ``error:`` is plain text: only the label carries the colour."""
     outcome = spaps_process(
-        ["add", "domain", "users", "--dir", str(tmp_path)], env={"FORCE_COLOR": "1"}
+        ["add", "domain", "users", "--dir", str(tmp_path)], env={"FORCE_COLOR": "1", "NO_COLOR": ""}
     )
     assert outcome.code == 2
     line = _error_line(outcome.stderr)
