@@ -21,6 +21,7 @@ from typer.core import TyperGroup
 from typer.models import DefaultPlaceholder
 
 from spaps_cli import __version__
+from spaps_cli.commands.options import ColorOption, QuietOption, VerboseOption
 from spaps_cli.errors import InvalidNameError, SpapsError
 
 #: Each module under spaps_cli/commands/ exposes ``register(app: typer.Typer) -> None``.
@@ -131,13 +132,22 @@ def _root(
             is_eager=True,
         ),
     ] = False,
+    quiet: QuietOption = 0,
+    verbose: VerboseOption = 0,
+    color: ColorOption = "auto",
 ) -> None:
     """spaps: one runtime, a generator and a migration tool for SPAPS services."""
+    from spaps_cli import console  # cheap: Rich loads when the first line is printed
+
+    console.configure(verbosity=verbose - quiet, color=color)
 
 
 def run(argv: Sequence[str] | None = None) -> int:
     """Run the CLI and return the exit code instead of exiting (used by main and the tests)."""
     args = list(sys.argv[1:] if argv is None else argv)
+    from spaps_cli import console
+
+    console.configure()  # the root options set it again; a --help run prints with defaults
     try:
         app(args=args, prog_name="spaps", standalone_mode=True)
     except SystemExit as exit_:

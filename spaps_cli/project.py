@@ -20,6 +20,32 @@ if TYPE_CHECKING:
 
 PYPROJECT = "pyproject.toml"
 
+#: Every key each ``[tool.spaps.*]`` table accepts. A misspelt key is refused rather than
+#: ignored: ignoring ``tag_prefix`` (for ``tag-prefix``) silently gave releases the wrong tag.
+#: A sub-table not listed here (``[tool.spaps.migrate.modules]``) maps the user's own names.
+SPAPS_TABLE_KEYS: dict[str, frozenset[str]] = {
+    "tool.spaps": frozenset(
+        {
+            "service",
+            "package",
+            "cli-version",
+            "template-version",
+            "created",
+            "domains",
+            "migration-domains",
+            "answers",
+            "migrate",
+            "release",
+        }
+    ),
+    "tool.spaps.answers": frozenset({"description", "celery", "pgvector"}),
+    "tool.spaps.migrate": frozenset(
+        {"select", "ignore", "exclude", "modules", "settings-class", "settings_class"}
+    ),
+    # ``series``: the maintenance series a branch releases from (read by spaps_cli.release)
+    "tool.spaps.release": frozenset({"series", "tag-prefix", "version-file"}),
+}
+
 
 @dataclass(frozen=True)
 class Project:
@@ -56,6 +82,42 @@ class Project:
     @property
     def domains(self) -> list[str]:
         return [str(d) for d in self.spaps.get("domains", [])]
+
+
+def check_spaps_tables(document: Mapping[str, Any], where: Path) -> None:
+    """Refuse an unknown key in any ``[tool.spaps.*]`` table, naming the nearest valid one.
+
+    Every command that reads ``[tool.spaps]`` (or one of its tables) calls this first, so a typo
+    fails the same way whichever command meets it.
+    """
+    tool = document.get("tool", {})
+    spaps = tool.get("spaps") if isinstance(tool, Mapping) else None
+    if spaps is None:
+        return
+    for name, known in SPAPS_TABLE_KEYS.items():
+        table: Any = spaps
+        for part in name.split(".")[2:]:
+            table = table.get(part) if isinstance(table, Mapping) else None
+        if table is None:
+            continue
+        if not isinstance(table, Mapping):
+            raise UsageError(
+                f"{where}: [{name}] must be a table", hint=f"write it as a [{name}] section"
+            )
+        unknown = sorted(str(key) for key in set(table) - known)
+        if unknown:
+            raise UsageError(
+                f"{where}: unknown key {unknown[0]!r} in [{name}]{_nearest(unknown[0], known)}",
+                hint=f"valid keys: {', '.join(sorted(known))}",
+            )
+
+
+def _nearest(key: str, known: frozenset[str]) -> str:
+    import difflib
+
+    # tag_prefix vs tag-prefix: TOML keys here are kebab-case, compare in that spelling too.
+    close = difflib.get_close_matches(key.replace("_", "-"), sorted(known), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
 
 
 #: ruff's own default, for a ``pyproject.toml`` that sets no ``[tool.ruff] line-length``.
@@ -114,6 +176,7 @@ def find_project(start: Path) -> Project:
             continue
         document = load_pyproject(candidate)
         if "spaps" in document.get("tool", {}):
+            check_spaps_tables(document, candidate)
             return Project(root=directory, document=document)
         seen_pyproject = seen_pyproject or candidate
     if seen_pyproject is not None:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from spaps_cli.errors import UsageError
-from spaps_cli.project import PYPROJECT, read_pyproject
+from spaps_cli.project import PYPROJECT, check_spaps_tables, read_pyproject
 
 TABLE = "tool.spaps.migrate"
 
@@ -49,13 +49,7 @@ def _strings(table: Mapping[str, Any], key: str, where: Path) -> tuple[str, ...]
 
 def config_from_table(table: Mapping[str, Any], where: Path) -> MigrateConfig:
     """Validate one ``[tool.spaps.migrate]`` table (unknown keys are errors: typos hide silently)."""
-    known = {"select", "ignore", "exclude", "modules", "settings-class", "settings_class"}
-    unknown = sorted(set(table) - known)
-    if unknown:
-        raise UsageError(
-            f"{where}: unknown key(s) in [{TABLE}]: {', '.join(unknown)}",
-            hint="known keys: select, ignore, exclude, modules, settings-class",
-        )
+    check_spaps_tables({"tool": {"spaps": {"migrate": table}}}, where)
     modules = table.get("modules", {})
     if not isinstance(modules, Mapping) or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in modules.items()
@@ -87,6 +81,7 @@ def load_config(start: Path) -> MigrateConfig:
         if not candidate.is_file():
             continue
         document = read_pyproject(candidate)
+        check_spaps_tables(document, candidate)
         table = document.get("tool", {}).get("spaps", {}).get("migrate")
         if table is not None:
             return config_from_table(dict(table), candidate)

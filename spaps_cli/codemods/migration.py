@@ -98,9 +98,13 @@ def run_migration(
             _project_files(paths, found.files, (*config.exclude, *exclude)), config.settings_class
         ),
     )
+    console.debug(
+        f"codemods: {', '.join(options.codemod_ids)}; {len(found.files)} file(s) to scan;"
+        f" config: {config.source or 'defaults'}"
+    )
     results: list[FileResult] = list(found.errors)
     show_progress = (
-        not json_output and console.stderr.is_terminal and len(found.files) >= PROGRESS_THRESHOLD
+        not json_output and console.live_allowed() and len(found.files) >= PROGRESS_THRESHOLD
     )
     if show_progress:
         from rich.progress import Progress

@@ -107,7 +107,7 @@ def print_summary(summary: Summary) -> None:
         str(len(summary.failed)),
         str(len(summary.follow_ups)),
     )
-    console.stderr.print(table)
+    console.summary(table)
     per = Table(show_header=True, header_style="bold")
     per.add_column("codemod")
     per.add_column("rewrites", justify="right")
@@ -115,14 +115,14 @@ def print_summary(summary: Summary) -> None:
     follow_counts = Counter(finding.codemod for finding in summary.follow_ups)
     for codemod in summary.codemods:
         per.add_row(codemod, str(summary.per_codemod.get(codemod, 0)), str(follow_counts[codemod]))
-    console.stderr.print(per)
+    console.summary(per)
     if summary.follow_ups:
-        console.stderr.print(Text("manual follow-ups", style="bold yellow"))
+        console.summary(Text("manual follow-ups", style="bold yellow"))
         for finding in _sorted(summary.follow_ups):
             line = Text(f"  {finding.path}:{finding.line}", style="bold")
             line.append(f"  [{finding.codemod}] ", style="cyan")
             line.append(finding.message)
-            console.stderr.print(line)
+            console.summary(line)
     for result in summary.failed:
         console.error(f"{result.path}: {result.error}")
     if summary.mode is not Mode.WRITE and summary.changed:

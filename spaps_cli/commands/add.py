@@ -8,7 +8,7 @@ imported inside the commands so ``spaps --help`` pays for none of them.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
@@ -16,6 +16,10 @@ from spaps_cli.commands.options import DryRunOption, JsonOption, SkipOption
 
 if TYPE_CHECKING:
     from spaps_cli.plan import ConflictPolicy
+
+#: ``--starter`` values: the keys of spaps_cli.generators.starters.STARTERS, spelt out so that
+#: parsing the command line imports no generator (a test keeps the two equal).
+StarterName = Literal["users", "admin", "crud"]
 
 add_app = typer.Typer(
     name="add",
@@ -45,10 +49,10 @@ def add_domain(
         typer.Argument(help="Domain name in snake_case, e.g. billing.", show_default=False),
     ] = None,
     starter: Annotated[
-        str | None,
+        StarterName | None,
         typer.Option(
             "--starter",
-            help="users, admin or crud (default: users/admin for those names, crud otherwise).",
+            help="Default: users/admin for those names, crud otherwise (--list shows them).",
             show_default=False,
         ),
     ] = None,

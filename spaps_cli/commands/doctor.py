@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from spaps_cli.commands.options import JsonOption, ServicePythonOption
+from spaps_cli.commands.options import EnvOption, JsonOption, ServicePythonOption
 
 
 def doctor(
@@ -21,14 +21,7 @@ def doctor(
     ] = Path("."),
     json_output: JsonOption = False,
     python: ServicePythonOption = None,
-    env: Annotated[
-        str | None,
-        typer.Option(
-            "--env",
-            help="Check the settings as this env (dev/test/staging/prod) would load them.",
-            show_default=False,
-        ),
-    ] = None,
+    env: EnvOption = None,
     fleet: Annotated[
         Path | None,
         typer.Option(
@@ -49,7 +42,13 @@ def doctor(
     from spaps_cli.project import find_project
 
     project = find_project(path)
-    report = run_doctor(project, python=python, env=env, fleet=fleet)
+    report = run_doctor(
+        project,
+        python=python,
+        env=env,
+        fleet=fleet,
+        on_step=console.step_hook(json_output=json_output),
+    )
     if json_output:
         console.emit_json(report.as_json())
     else:

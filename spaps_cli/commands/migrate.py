@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from spaps_cli.commands.options import JsonOption
+from spaps_cli.commands.options import JsonOption, complete_codemod_ids
 
 
 def _ids(values: list[str] | None) -> tuple[str, ...]:
@@ -43,6 +43,7 @@ def migrate(
         typer.Option(
             "--select",
             metavar="ID,...",
+            autocompletion=complete_codemod_ids,
             help="Only these codemod ids (comma-separated, repeatable).",
         ),
     ] = None,
@@ -51,6 +52,7 @@ def migrate(
         typer.Option(
             "--ignore",
             metavar="ID,...",
+            autocompletion=complete_codemod_ids,
             help="Skip these codemod ids (comma-separated, repeatable).",
         ),
     ] = None,

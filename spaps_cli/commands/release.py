@@ -7,15 +7,19 @@ when a release command actually runs.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, Literal, NoReturn
 
 import typer
 
-from spaps_cli.commands.options import JsonOption
+from spaps_cli.commands.options import JsonOption, complete_bump_target
 
 if TYPE_CHECKING:
     from spaps_cli.release.bump import BumpOutcome
     from spaps_cli.release.check import CheckReport
+
+#: ``--pre`` values: spaps_cli.release.version.PrePhase, spelt out so that parsing the command
+#: line does not import the release engine (a test keeps the two equal).
+PreChoice = Literal["a", "b", "rc"]
 
 release_app = typer.Typer(
     name="release",
@@ -60,15 +64,15 @@ def bump(
     target: Annotated[
         str,
         typer.Argument(
-            metavar="{major|minor|patch|prerelease|VERSION}",
+            # no braces: Typer puts a required argument's metavar in braces itself
+            metavar="major|minor|patch|prerelease|VERSION",
+            autocompletion=complete_bump_target,
             help="A bump kind, or an explicit PEP 440 version (1.2.4-rc.1 is written 1.2.4rc1).",
         ),
     ],
     pre: Annotated[
-        str | None,
-        typer.Option(
-            "--pre", metavar="a|b|rc", help="Make the result a pre-release of this phase."
-        ),
+        PreChoice | None,
+        typer.Option("--pre", help="Make the result a pre-release of this phase."),
     ] = None,
     dev: Annotated[bool, typer.Option("--dev", help="Make the result a .devN release.")] = False,
     package: PackageOption = None,
@@ -100,19 +104,15 @@ def bump(
     series: SeriesOption = None,
 ) -> None:
     """Bump the version in pyproject.toml, __version__ and CHANGELOG.md, together or not at all."""
-    from spaps_cli.errors import UsageError
+    from spaps_cli import console
     from spaps_cli.release.bump import BumpRequest, run_bump
     from spaps_cli.release.outcome import IndexUnverifiableError
     from spaps_cli.release.version import PrePhase
 
-    try:
-        phase = None if pre is None else PrePhase(pre)
-    except ValueError as exc:
-        raise UsageError(f"--pre {pre!r} is not a, b or rc") from exc
     request = BumpRequest(
         target=target,
         package=package,
-        pre=phase,
+        pre=None if pre is None else PrePhase(pre),
         dev=dev,
         date=date,
         dry_run=dry_run,
@@ -125,6 +125,7 @@ def bump(
         tag=tag,
         series=series,
         cwd=Path.cwd(),
+        on_step=console.step_hook(json_output=json_output),
     )
     try:
         outcome = run_bump(request)
@@ -152,6 +153,7 @@ def check(
     0 AHEAD (or OFFLINE), 10 NOT_PUBLISHED, 11 ALREADY_PUBLISHED, 12 BEHIND, 13 UNVERIFIABLE,
     14 MAINTENANCE (newest of its declared series), 1 a local consistency problem, 2 bad input.
     """
+    from spaps_cli import console
     from spaps_cli.release.check import CheckRequest, run_check
 
     report = run_check(
@@ -164,6 +166,7 @@ def check(
             strict=strict,
             series=series,
             cwd=Path.cwd(),
+            on_step=console.step_hook(json_output=json_output),
         )
     )
     _report_check(report, json_output=json_output)

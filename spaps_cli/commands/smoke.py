@@ -76,7 +76,7 @@ def smoke(
         python=python,
         logs=logs,
     )
-    report = run_smoke(project, options)
+    report = run_smoke(project, options, on_step=console.step_hook(json_output=json_output))
     if json_output:
         console.emit_json(report.as_json())
     else:

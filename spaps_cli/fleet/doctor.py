@@ -33,6 +33,7 @@ from spaps_cli.fleet.compat import (
 )
 from spaps_cli.fleet.interpreter import service_python
 from spaps_cli.fleet.records import database_identity, database_name, fleet_records, redact
+from spaps_cli.progress import StepHook, no_progress
 from spaps_cli.project import Project
 
 Severity = Literal["error", "warning"]
@@ -577,9 +578,11 @@ def run_doctor(
     env: str | None = None,
     fleet: Path | None = None,
     matrix: CompatibilityMatrix | None = None,
+    on_step: StepHook = no_progress,
 ) -> DoctorReport:
     interpreter = service_python(project.root, python)
-    probe = probe_service(project, interpreter, env)
+    with on_step(f"doctor: probing the service with {interpreter}"):
+        probe = probe_service(project, interpreter, env)
     report = DoctorReport(
         service=str(project.spaps.get("service", project.package)),
         root=project.root,
@@ -599,7 +602,8 @@ def run_doctor(
         "codemods": lambda: check_codemods(project),
     }
     for family, check in families.items():
-        found = check()
+        with on_step(f"doctor: checking {family}"):
+            found = check()
         report.checks[family] = "findings" if found else "ok"
         report.findings.extend(found)
     if fleet is None:

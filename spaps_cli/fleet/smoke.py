@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from spaps_cli.fleet.interpreter import service_python
+from spaps_cli.progress import StepHook, no_progress
 from spaps_cli.project import Project
 
 STAGES = ("migrate", "start-api", "start-worker", "liveness", "readiness", "ping-task", "stop")
@@ -298,9 +299,12 @@ def _http_get(url: str, request_id: str, timeout: float) -> tuple[int, str]:
 class SmokeRun:
     """One run: the processes it started, the stages it timed."""
 
-    def __init__(self, project: Project, options: SmokeOptions) -> None:
+    def __init__(
+        self, project: Project, options: SmokeOptions, on_step: StepHook = no_progress
+    ) -> None:
         self.project = project
         self.options = options
+        self.on_step = on_step
         self.python = service_python(project.root, options.python)
         self.run_id = uuid.uuid4().hex[:12]
         self.logs = options.logs or Path(tempfile.mkdtemp(prefix=f"spaps-smoke-{self.run_id}-"))
@@ -343,7 +347,8 @@ class SmokeRun:
         result = StageResult(name=name, ok=False, seconds=0.0)
         started = time.perf_counter() if since is None else since
         try:
-            yield result
+            with self.on_step(f"smoke: {name}"):
+                yield result
         except StageFailed:
             raise
         except Exception as error:
@@ -522,5 +527,7 @@ def leftover_processes(run_id: str) -> list[int]:
     return sorted(found)
 
 
-def run_smoke(project: Project, options: SmokeOptions) -> SmokeReport:
-    return SmokeRun(project, options).execute()
+def run_smoke(
+    project: Project, options: SmokeOptions, *, on_step: StepHook = no_progress
+) -> SmokeReport:
+    return SmokeRun(project, options, on_step).execute()

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from spaps_cli.errors import UsageError
+from spaps_cli.progress import StepHook, no_progress
 from spaps_cli.release import changelog as changelog_module
 from spaps_cli.release import git
 from spaps_cli.release import index as index_client
@@ -59,6 +60,7 @@ class BumpRequest:
     tag: bool = False
     series: str | None = None  # --series: overrides [tool.spaps.release] series
     cwd: Path | None = None
+    on_step: StepHook = no_progress  # told when the index lookup starts and ends
 
 
 @dataclass
@@ -249,7 +251,9 @@ def _ask_index(name: str, request: BumpRequest, warnings: list[str]) -> index_cl
             "--offline: the index was not consulted; the bump only knows the local version"
         )
         return index_client.skipped(request.index, name)
-    lookup = index_client.lookup(name, index=request.index, timeout=request.timeout)
+    lookup = index_client.lookup(
+        name, index=request.index, timeout=request.timeout, on_step=request.on_step
+    )
     if lookup.status is index_client.LookupStatus.UNVERIFIABLE:
         if not request.force:
             raise IndexUnverifiableError(

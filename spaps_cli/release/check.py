@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from spaps_cli.progress import StepHook, no_progress
 from spaps_cli.release import changelog as changelog_module
 from spaps_cli.release import git
 from spaps_cli.release import index as index_client
@@ -49,6 +50,7 @@ class CheckRequest:
     strict: bool = False  # warnings (changelog heading missing, ...) fail the check
     series: str | None = None  # --series: overrides [tool.spaps.release] series
     cwd: Path | None = None
+    on_step: StepHook = no_progress  # told when the index lookup starts and ends
 
 
 @dataclass
@@ -129,7 +131,9 @@ def run_check(request: CheckRequest) -> CheckReport:
     if request.offline:
         lookup = index_client.skipped(request.index, pkg.name)
     else:
-        lookup = index_client.lookup(pkg.name, index=request.index, timeout=request.timeout)
+        lookup = index_client.lookup(
+            pkg.name, index=request.index, timeout=request.timeout, on_step=request.on_step
+        )
     try:
         version: Version | None = Version(pkg.version_text)
     except InvalidVersion:

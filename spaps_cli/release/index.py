@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 from spaps_cli.errors import UsageError
+from spaps_cli.progress import StepHook, no_progress
 from spaps_cli.release import index_pages
 from spaps_cli.release.dist_files import normalise_name as normalise_name
 
@@ -199,7 +200,13 @@ def validate_options(index: str | None, timeout: float, name: str = "x") -> str:
     return url
 
 
-def lookup(name: str, *, index: str | None = None, timeout: float = DEFAULT_TIMEOUT) -> IndexLookup:
+def lookup(
+    name: str,
+    *,
+    index: str | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+    on_step: StepHook = no_progress,
+) -> IndexLookup:
     """Ask the index for every version of ``name`` within ``timeout`` seconds in total.
 
     Never raises for network trouble (that is UNVERIFIABLE); a malformed ``index`` or
@@ -219,7 +226,8 @@ def lookup(name: str, *, index: str | None = None, timeout: float = DEFAULT_TIME
 
     worker = threading.Thread(target=ask, name="spaps-index-lookup", daemon=True)
     worker.start()
-    worker.join(timeout)
+    with on_step(f"asking {display_url(url)} for {name}"):
+        worker.join(timeout)
     if failures:
         raise failures[0]
     if not answers:

@@ -53,3 +53,45 @@ def tree_snapshot(root: Path) -> dict[str, bytes]:
         key = path.relative_to(root).as_posix()
         snapshot[key] = b"" if path.is_dir() else path.read_bytes()
     return snapshot
+
+
+def spaps_in_terminal(
+    argv: Sequence[str], *, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> Outcome:
+    """``spaps`` as its own process with stderr on a pseudo-terminal, as in an interactive shell.
+
+    stdout stays a pipe (as in ``spaps ... | jq``); ``Outcome.stderr`` is everything the
+    terminal received, escape sequences included.
+    """
+    import pty
+    import select
+
+    leader, follower = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-c", "from spaps_cli.app import main; main()", *argv],
+        cwd=cwd,
+        env={**os.environ, "TERM": "xterm-256color", "COLUMNS": "200", **(env or {})},
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=follower,
+    )
+    os.close(follower)
+    received = bytearray()
+    while True:
+        ready, _, _ = select.select([leader], [], [], 60)
+        if not ready:
+            process.kill()
+            raise TimeoutError(f"spaps {' '.join(argv)} printed nothing for 60 s")
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:  # the follower side closed: the process has exited
+            break
+        if not chunk:
+            break
+        received.extend(chunk)
+    os.close(leader)
+    assert process.stdout is not None
+    stdout = process.stdout.read().decode()
+    process.stdout.close()
+    code = process.wait(timeout=60)
+    return Outcome(code, stdout, received.decode(errors="replace"))

@@ -133,7 +133,7 @@ def test_bad_config_is_a_usage_error(service: Path, capsys: pytest.CaptureFixtur
     (service / "pyproject.toml").write_text("[tool.spaps.migrate]\nselct = []\n")
     code, _, err = spaps(capsys, "--check")
     assert code == 2
-    assert "unknown key(s)" in err
+    assert "unknown key 'selct' in [tool.spaps.migrate]; did you mean 'select'?" in err
 
 
 def test_check_and_diff_together_is_refused(
