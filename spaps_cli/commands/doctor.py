@@ -55,11 +55,10 @@ def doctor(
     else:
         console.info(f"spaps doctor: {report.service} ({report.root}, python {report.python})")
         for family, outcome in report.checks.items():
-            console.status(outcome.split(":", 1)[0], family)
-            for finding in report.findings:
-                if finding.id.split(".", 1)[0] in _FAMILY_PREFIXES[family]:
-                    console.detail(f"    {finding.severity}: [{finding.id}] {finding.message}")
-                    console.detail(f"      fix: {finding.hint}")
+            console.status(outcome, family)
+            for finding in report.by_family[family]:
+                console.detail(f"    {finding.severity}: [{finding.id}] {finding.message}")
+                console.detail(f"      fix: {finding.hint}")
         for note in report.notes:
             console.detail(f"note: {note}")
     if not report.clean:
@@ -67,15 +66,6 @@ def doctor(
             f"{len(report.findings)} finding(s) in {report.service}",
             hint="fix them and re-run spaps doctor",
         )
-
-
-_FAMILY_PREFIXES = {
-    "runtime": {"runtime"},
-    "settings": {"settings"},
-    "database": {"database"},
-    "migrations": {"migrations"},
-    "codemods": {"migrate"},
-}
 
 
 def register(app: typer.Typer) -> None:

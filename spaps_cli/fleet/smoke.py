@@ -6,8 +6,8 @@ when it logs ``ready``), ``liveness`` and ``readiness`` (``/health/live`` and ``
 answer 200), ``ping-task`` (``spaps.ping`` through the broker, its result carrying the request
 id we sent) and ``stop`` (SIGTERM, both processes exit within the grace period).
 
-Every process runs in its own process group (``start_new_session``) and carries the run's id in
-``SPAPS_SMOKE_RUN``; on any failure, and on the way out in every case, each group is terminated
+Every process is supervised by :mod:`.supervision` (its own process group, the run's id in
+``SPAPS_SMOKE_RUN``); on any failure, and on the way out in every case, each group is terminated
 and then killed, so nothing outlives the command. Logs of every stage stay in the directory the
 report names. The first failing stage is the answer: DB down fails ``migrate``, a broker down
 fails ``start-worker``, an app that crashes on import fails ``start-api``.
@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import socket
 import subprocess
 import tempfile
@@ -26,19 +25,23 @@ import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from spaps_cli.fleet.interpreter import service_python
+from spaps_cli.fleet.supervision import (
+    KILL_GRACE_SECONDS,
+    RUN_MARKER,
+    ManagedProcess,
+    exit_text,
+    leftover_processes,
+)
 from spaps_cli.project import Project
 
 STAGES = ("migrate", "start-api", "start-worker", "liveness", "readiness", "ping-task", "stop")
-RUN_MARKER = "SPAPS_SMOKE_RUN"
-KILL_GRACE_SECONDS = 3.0
 _POLL_SECONDS = 0.1
-_LOG_TAIL_LINES = 15
 #: What a Celery worker logs when it cannot reach the broker (kombu keeps retrying: we don't).
 _BROKER_DOWN_MARKERS = ("Cannot connect to", "consumer: Connection to broker lost")
 
@@ -128,89 +131,6 @@ def default_result_backend(broker_url: str, work_dir: Path) -> str:
     if broker_url.startswith(("amqp://", "amqps://", "pyamqp://")):
         return "rpc://"
     return f"db+sqlite:///{work_dir / 'celery-results.sqlite'}"
-
-
-class ManagedProcess:
-    """A child in its own process group, its output in a log file, always reaped."""
-
-    def __init__(
-        self, name: str, args: list[str], *, cwd: Path, env: dict[str, str], log: Path
-    ) -> None:
-        self.name = name
-        self.log = log
-        self._log_file: IO[bytes] = log.open("ab")
-        self._stopped = False
-        self._terminated = False
-        self.started = time.perf_counter()
-        self.popen = subprocess.Popen(
-            args,
-            cwd=cwd,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=self._log_file,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-    @property
-    def pid(self) -> int:
-        return self.popen.pid
-
-    def exited(self) -> int | None:
-        return self.popen.poll()
-
-    def _signal_group(self, signum: int) -> None:
-        with suppress(ProcessLookupError):
-            os.killpg(self.popen.pid, signum)
-
-    def terminate(self) -> None:
-        """SIGTERM the group once (a second SIGTERM would not speed a warm shutdown up)."""
-        if not self._terminated and self.popen.poll() is None:
-            self._terminated = True
-            self._signal_group(signal.SIGTERM)
-
-    def stop(self, grace: float) -> bool:
-        """SIGTERM the group, wait ``grace``; SIGKILL what is left. True when it stopped by itself."""
-        if self._stopped:
-            return True
-        self._stopped = True
-        clean = True
-        if self.popen.poll() is None:
-            self.terminate()
-            try:
-                self.popen.wait(timeout=grace)
-            except subprocess.TimeoutExpired:
-                clean = False
-        # The leader may be gone while a grandchild still holds the group: kill it either way.
-        self._signal_group(signal.SIGKILL)
-        if self.popen.poll() is None:
-            self.popen.wait(timeout=KILL_GRACE_SECONDS)
-        self._log_file.close()
-        return clean
-
-    def tail(self, lines: int = _LOG_TAIL_LINES) -> str:
-        try:
-            text = self.log.read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            return ""
-        return "\n".join(text.splitlines()[-lines:])
-
-    def log_contains(self, *markers: str) -> str | None:
-        try:
-            text = self.log.read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            return None
-        for line in text.splitlines():
-            if any(marker in line for marker in markers):
-                return line.strip()
-        return None
-
-
-def _exit_text(code: int | None) -> str:
-    # uvicorn re-raises the SIGTERM it handled, after its graceful shutdown: -15 is clean.
-    if code is not None and code < 0:
-        return f"stopped by {signal.Signals(-code).name}"
-    return f"exited {code}"
 
 
 def migrate_command(python: str, root: Path) -> list[str]:
@@ -457,7 +377,7 @@ class SmokeRun:
                 f"{', '.join(slow)} did not stop within {grace:g}s of SIGTERM; killed",
             )
         return "; ".join(
-            f"{process.name} {_exit_text(process.popen.returncode)}" for process in processes
+            f"{process.name} {exit_text(process.popen.returncode)}" for process in processes
         )
 
     def _worker_ready(self, worker: ManagedProcess) -> bool:
@@ -500,26 +420,6 @@ class SmokeRun:
                 "ping-task", f"the result does not carry request id {request_id}: {result!r}"
             )
         return f"{result} in {answer.get('seconds')}s"
-
-
-def leftover_processes(run_id: str) -> list[int]:
-    """PIDs of live processes started by run ``run_id`` (read from ``/proc/<pid>/environ``)."""
-    needle = f"{RUN_MARKER}={run_id}".encode()
-    found: list[int] = []
-    proc = Path("/proc")
-    if not proc.is_dir():
-        return found
-    for entry in proc.iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            environ = (entry / "environ").read_bytes()
-            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
-        except (OSError, IndexError):
-            continue
-        if state != "Z" and needle in environ.split(b"\0"):
-            found.append(int(entry.name))
-    return sorted(found)
 
 
 def run_smoke(project: Project, options: SmokeOptions) -> SmokeReport:

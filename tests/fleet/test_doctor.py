@@ -15,9 +15,10 @@ import pytest
 from cli.cli_runner import RunSpaps
 
 from spaps_cli.fleet.compat import load_matrix, parse_matrix
-from spaps_cli.fleet.doctor import check_migrations, check_runtime_version, run_doctor
+from spaps_cli.fleet.doctor import run_doctor
+from spaps_cli.fleet.findings import DoctorContext, Finding, run_family
 from spaps_cli.fleet.records import database_identity
-from spaps_cli.project import find_project
+from spaps_cli.project import Project, find_project
 
 from .conftest import PACKAGE, SERVICE, generate
 
@@ -494,9 +495,7 @@ def test_a_pin_wider_than_the_template_range_is_too_wide(
     service: Path, requirement: str, witness: str
 ) -> None:
     set_dependency(service, requirement)
-    findings = check_runtime_version(
-        find_project(service), {"probe_error": "not probed"}, load_matrix()
-    )
+    findings = check_runtime_version(find_project(service))
     (finding,) = findings
     assert finding.id == "runtime.pin-too-wide"
     assert f"allows {witness}" in finding.message
@@ -515,7 +514,16 @@ def test_a_pin_wider_than_the_template_range_is_too_wide(
 def test_a_pin_inside_the_template_range_is_fine(service: Path, requirement: str) -> None:
     set_dependency(service, requirement)
     project = find_project(service)
-    assert check_runtime_version(project, {"probe_error": "not probed"}, load_matrix()) == []
+    assert check_runtime_version(project) == []
+
+
+def check_runtime_version(project: Project) -> list[Finding]:
+    context = DoctorContext(project, {"probe_error": "not probed"}, matrix_override=load_matrix())
+    return run_family("runtime", context)
+
+
+def check_migrations(project: Project) -> list[Finding]:
+    return run_family("migrations", DoctorContext(project, {"probe_error": "not probed"}))
 
 
 def set_script_location(service: Path, location: str) -> None:
@@ -542,3 +550,18 @@ def test_a_package_script_location_is_found_in_the_services_source(service: Path
     initial.rename(initial.with_name("bad_name.py"))
     (finding,) = check_migrations(find_project(service))
     assert finding.id == "migrations.invalid"
+
+
+# --------------------------------------------------------------------------- the registry
+
+
+def test_every_family_is_one_module_of_registered_checks() -> None:
+    """Adding a check is one decorated function in its family's module, nothing else."""
+    from spaps_cli.fleet.checks import FAMILIES
+    from spaps_cli.fleet.findings import registered
+
+    families = registered()
+    assert tuple(families) == FAMILIES
+    for family, checks in families.items():
+        assert checks, family
+        assert {check.__module__ for check in checks} == {f"spaps_cli.fleet.checks.{family}"}
