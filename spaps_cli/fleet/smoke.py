@@ -35,8 +35,11 @@ from spaps_cli.fleet.supervision import (
     KILL_GRACE_SECONDS,
     RUN_MARKER,
     ManagedProcess,
+    StopSignal,
     exit_text,
-    leftover_processes,
+    kill_leftovers,
+    stop_all,
+    stop_on_signals,
 )
 from spaps_cli.project import Project
 
@@ -75,7 +78,14 @@ class SmokeReport:
     stages: list[StageResult] = field(default_factory=list)
     failed_stage: str | None = None
     error: str | None = None
+    #: still alive after the run (SIGKILL could not reach them)
     leftover_pids: list[int] = field(default_factory=list)
+    #: started by the run but outside its process groups (daemonised); killed on the way out
+    escaped_pids: list[int] = field(default_factory=list)
+    #: the signal that stopped the run (SIGTERM, SIGHUP, SIGINT), if one did
+    interrupted: str | None = None
+    #: ``128 + n`` for signal ``n``: the exit code the command ends with when interrupted
+    signal_exit_code: int | None = None
     #: name -> pid of every process the run started (all gone when the run returns)
     processes: dict[str, int] = field(default_factory=dict)
     #: Wall clock of the whole run (start stages overlap, so this is not the sum of the stages).
@@ -83,7 +93,12 @@ class SmokeReport:
 
     @property
     def ok(self) -> bool:
-        return self.failed_stage is None and not self.leftover_pids
+        return (
+            self.failed_stage is None
+            and self.interrupted is None
+            and not self.leftover_pids
+            and not self.escaped_pids
+        )
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -99,6 +114,8 @@ class SmokeReport:
             "total_seconds": self.total_seconds,
             "stages": [stage.as_json() for stage in self.stages],
             "leftover_pids": self.leftover_pids,
+            "escaped_pids": self.escaped_pids,
+            "interrupted": self.interrupted,
             "processes": self.processes,
         }
 
@@ -298,79 +315,99 @@ class SmokeRun:
         return process.log.read_text(encoding="utf-8", errors="replace")
 
     def execute(self) -> SmokeReport:
+        """Run the stages; whatever ends them (success, a failed stage, SIGTERM, SIGHUP,
+        Ctrl-C), stop every process the run started, its escaped descendants included."""
+        started = time.perf_counter()
+        with stop_on_signals() as guard:
+            try:
+                self._stages()
+            except StageFailed as failure:
+                self._record_failure(failure)
+            except StopSignal:
+                pass  # recorded by the guard, reported below once everything is stopped
+            finally:
+                guard.hold()
+                stop_all(self.processes, KILL_GRACE_SECONDS)
+                escaped, alive = kill_leftovers(self.run_id, [p.pid for p in self.processes])
+                self.report.escaped_pids = escaped
+                self.report.leftover_pids = alive
+                self.report.total_seconds = round(time.perf_counter() - started, 3)
+                if guard.received is not None:
+                    self._record_interruption(guard.received)
+                (self.logs / "smoke.json").write_text(
+                    json.dumps(self.report.as_json(), indent=2), encoding="utf-8"
+                )
+        return self.report
+
+    def _stages(self) -> None:
         timeout = self.options.timeout
         python = str(self.python)
         package = self.project.package
         has_worker = (self.project.package_dir / "worker.py").is_file()
         port = free_port()
-        started = time.perf_counter()
         base = f"http://127.0.0.1:{port}"
-        try:
-            with self.stage("migrate") as result:
-                self.run_once("migrate", migrate_command(python, self.project.root), "migrate")
-                result.detail = "alembic upgrade head"
-            api = self.spawn("api", api_command(python, package, port))
-            worker = (
-                self.spawn("worker", worker_command(python, package, f"smoke-{self.run_id}@%h"))
-                if has_worker
-                else None
+        with self.stage("migrate") as result:
+            self.run_once("migrate", migrate_command(python, self.project.root), "migrate")
+            result.detail = "alembic upgrade head"
+        api = self.spawn("api", api_command(python, package, port))
+        worker = (
+            self.spawn("worker", worker_command(python, package, f"smoke-{self.run_id}@%h"))
+            if has_worker
+            else None
+        )
+        with self.stage("start-api", since=api.started) as result:
+            _wait_until(
+                lambda: _port_open(port),
+                timeout=timeout,
+                stage="start-api",
+                process=api,
+                what=f"listening socket on 127.0.0.1:{port}",
             )
-            with self.stage("start-api", since=api.started) as result:
+            result.detail = base
+        if worker is not None:
+            with self.stage("start-worker", since=worker.started) as result:
                 _wait_until(
-                    lambda: _port_open(port),
+                    lambda: self._worker_ready(worker),
                     timeout=timeout,
-                    stage="start-api",
-                    process=api,
-                    what=f"listening socket on 127.0.0.1:{port}",
+                    stage="start-worker",
+                    process=worker,
+                    what="'ready' line from the worker",
                 )
-                result.detail = base
-            if worker is not None:
-                with self.stage("start-worker", since=worker.started) as result:
-                    _wait_until(
-                        lambda: self._worker_ready(worker),
-                        timeout=timeout,
-                        stage="start-worker",
-                        process=worker,
-                        what="'ready' line from the worker",
-                    )
-                    result.detail = f"pid {worker.pid}"
-            with self.stage("liveness") as result:
-                result.detail = self._expect_200(f"{base}/health/live", "liveness", api)
-            with self.stage("readiness") as result:
-                result.detail = self._expect_200(f"{base}/health/ready", "readiness", api)
-            if worker is not None:
-                with self.stage("ping-task") as result:
-                    result.detail = self._ping()
-            with self.stage("stop") as result:
-                result.detail = self._stop([process for process in (api, worker) if process])
-        except StageFailed as failure:
-            self.report.failed_stage = failure.stage
-            self.report.error = failure.message
-            if self.report.stages and self.report.stages[-1].name == failure.stage:
-                self.report.stages[-1].detail = failure.message.splitlines()[0]
-            else:
-                self.report.stages.append(
-                    StageResult(failure.stage, False, 0.0, failure.message.splitlines()[0])
-                )
-        finally:
-            for process in self.processes:
-                process.stop(KILL_GRACE_SECONDS)
-            self.report.leftover_pids = leftover_processes(self.run_id)
-            self.report.total_seconds = round(time.perf_counter() - started, 3)
-            (self.logs / "smoke.json").write_text(
-                json.dumps(self.report.as_json(), indent=2), encoding="utf-8"
+                result.detail = f"pid {worker.pid}"
+        with self.stage("liveness") as result:
+            result.detail = self._expect_200(f"{base}/health/live", "liveness", api)
+        with self.stage("readiness") as result:
+            result.detail = self._expect_200(f"{base}/health/ready", "readiness", api)
+        if worker is not None:
+            with self.stage("ping-task") as result:
+                result.detail = self._ping()
+        with self.stage("stop") as result:
+            result.detail = self._stop([process for process in (api, worker) if process])
+
+    def _record_failure(self, failure: StageFailed) -> None:
+        self.report.failed_stage = failure.stage
+        self.report.error = failure.message
+        if self.report.stages and self.report.stages[-1].name == failure.stage:
+            self.report.stages[-1].detail = failure.message.splitlines()[0]
+        else:
+            self.report.stages.append(
+                StageResult(failure.stage, False, 0.0, failure.message.splitlines()[0])
             )
-        return self.report
+
+    def _record_interruption(self, stop: StopSignal) -> None:
+        self.report.interrupted = stop.name
+        self.report.signal_exit_code = stop.exit_code
+        where = next((stage.name for stage in self.report.stages if not stage.ok), None)
+        self.report.error = f"stopped by {stop.name}" + (f" during {where}" if where else "")
+        for stage in self.report.stages:
+            if not stage.ok and not stage.detail:
+                stage.detail = f"interrupted by {stop.name}"
 
     def _stop(self, processes: list[ManagedProcess]) -> str:
-        # Both at once: the worker's warm shutdown (seconds on the filesystem broker) and the
-        # API's lifespan shutdown overlap instead of adding up.
-        for process in processes:
-            process.terminate()
         # A Celery worker on RabbitMQ needs several seconds of warm shutdown (its consumer
         # loop drains with a timeout): the stage limit, not a fixed few seconds, is the grace.
         grace = self.options.timeout
-        slow = [process.name for process in processes if not process.stop(grace)]
+        slow = stop_all(processes, grace)
         if slow:
             raise StageFailed(
                 "stop",
