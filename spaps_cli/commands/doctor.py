@@ -15,6 +15,7 @@ from spaps_cli.commands.options import JsonOption, ServicePythonOption
 
 
 def doctor(
+    context: typer.Context,
     path: Annotated[
         Path,
         typer.Argument(help="The service (or any directory inside it).", show_default=False),
@@ -49,6 +50,13 @@ def doctor(
     from spaps_cli.project import find_project
 
     project = find_project(path)
+    if fleet is not None:
+        from spaps_cli.fleet.records import require_fleet
+
+        # By name: Typer may hand over its own copy of Click's ParameterSource enum.
+        source = getattr(context.get_parameter_source("fleet"), "name", "")
+        named = f"SPAPS_FLEET={fleet}" if source == "ENVIRONMENT" else f"--fleet {fleet}"
+        fleet = require_fleet(fleet, named=named)
     report = run_doctor(project, python=python, env=env, fleet=fleet)
     if json_output:
         console.emit_json(report.as_json())

@@ -290,6 +290,34 @@ def test_fleet_file_records_deployed_services(
     assert "secret" not in finding["message"], "passwords are never printed"
 
 
+@pytest.mark.parametrize("source", ["option", "environment"])
+@pytest.mark.parametrize("kind", ["missing", "dangling-symlink"])
+def test_a_missing_fleet_directory_is_a_usage_error(
+    service: Path,
+    tmp_path: Path,
+    run_spaps: RunSpaps,
+    monkeypatch: pytest.MonkeyPatch,
+    source: str,
+    kind: str,
+) -> None:
+    """A typo in --fleet / SPAPS_FLEET must not silently skip the shared-database check."""
+    fleet = tmp_path / "no-such-fleet"
+    if kind == "dangling-symlink":
+        fleet.symlink_to(tmp_path / "gone")
+    if source == "option":
+        outcome = run_spaps("doctor", str(service), "--fleet", str(fleet))
+        named = f"--fleet {fleet}"
+    else:
+        monkeypatch.setenv("SPAPS_FLEET", str(fleet))
+        outcome = run_spaps("doctor", str(service))
+        named = f"SPAPS_FLEET={fleet}"
+    assert outcome.code == 2
+    assert outcome.error_lines == [f"error: {named}: no such directory or fleet file"], (
+        outcome.stderr
+    )
+    assert outcome.stdout == ""
+
+
 def test_sqlite_defaults_of_siblings_are_separate_files(service: Path, run_spaps: RunSpaps) -> None:
     fleet = service.parent
     generate(fleet / "ledger", "ledger")
