@@ -8,6 +8,12 @@ installable yet). Two rules keep the history valid when several domains are adde
 minute: a new timestamp is always later than every existing one (the runtime reports duplicate
 timestamps), and revision ids fit Alembic's ``VARCHAR(32)`` version column.
 
+Revision ids are unique across a fleet, not only within one service: ``<timestamp>_<service
+id>_<domain>`` (:func:`revision_id`), where the service id is the random ``[tool.spaps]
+service-id`` that ``new service`` records. Two services generated (or growing a domain) in the
+same minute therefore never share a revision, so Alembic cannot take one service's database for
+the other's at head. Ids only; file names keep the ``<YYYYMMDDHHMM>_<domain>_<slug>.py`` rule.
+
 Re-running ``add domain`` finds the domain's existing first migration and reuses its name,
 revision and parent, so the rendered file is byte-identical and the plan reports ``identical``.
 """
@@ -15,7 +21,9 @@ revision and parent, so the rendered file is byte-identical and the plan reports
 from __future__ import annotations
 
 import ast
+import hashlib
 import re
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -30,6 +38,28 @@ FIRST_MIGRATION_SLUG = "create_tables"
 MAX_REVISION_LENGTH = 32
 
 _TIMESTAMPED = re.compile(r"^(?P<timestamp>\d{12})_.+\.py$")
+
+#: ``[tool.spaps] service-id``: 8 random hex digits, drawn once by ``spaps new service``.
+SERVICE_ID_PATTERN = re.compile(r"^[0-9a-f]{8}$")
+
+
+def new_service_id() -> str:
+    return secrets.token_hex(4)
+
+
+def service_id_of(spaps: dict[str, object], package: str) -> str:
+    """The recorded ``service-id``; for a service generated before ids were recorded, a stable
+    stand-in derived from its package (still different between services of a fleet)."""
+    recorded = str(spaps.get("service-id") or "")
+    if SERVICE_ID_PATTERN.fullmatch(recorded):
+        return recorded
+    return hashlib.sha256(package.encode()).hexdigest()[:8]
+
+
+def revision_id(timestamp: str, service_id: str, domain: str) -> str:
+    """``202612051230_3f9a1c2e_billing``: unique per service and minute, readable, and within
+    Alembic's 32 characters (only the domain part is ever cut)."""
+    return f"{timestamp}_{service_id}_{domain}"[:MAX_REVISION_LENGTH]
 
 
 @dataclass(frozen=True)
@@ -58,7 +88,9 @@ class _Revision:
     down_revisions: tuple[str, ...]
 
 
-def first_migration_slot(versions_dir: Path, domain: str, *, now: datetime) -> MigrationSlot:
+def first_migration_slot(
+    versions_dir: Path, domain: str, *, now: datetime, service_id: str
+) -> MigrationSlot:
     """The slot of ``domain``'s first migration: the existing one, or a new one after the head."""
     revisions = _read_revisions(versions_dir)
     pattern = re.compile(
@@ -77,7 +109,7 @@ def first_migration_slot(versions_dir: Path, domain: str, *, now: datetime) -> M
     timestamp = _next_timestamp(revisions, now)
     return MigrationSlot(
         filename=f"{timestamp}_{domain}_{FIRST_MIGRATION_SLUG}.py",
-        revision=f"{timestamp}_{domain}"[:MAX_REVISION_LENGTH],
+        revision=revision_id(timestamp, service_id, domain),
         down_revision=_head(revisions, versions_dir),
         timestamp=timestamp,
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import configparser
+import re
 import subprocess
 import sys
 import tomllib
@@ -71,6 +72,7 @@ def test_pyproject_records_the_spaps_table(service: Path) -> None:
         "cli-version": "0.1.0",
         "template-version": "1",
         "created": "202611261905",
+        "service-id": spaps["service-id"],
         "domains": [],
         "migration-domains": ["core"],
         "answers": {
@@ -79,6 +81,7 @@ def test_pyproject_records_the_spaps_table(service: Path) -> None:
             "pgvector": spaps["answers"]["pgvector"],
         },
     }
+    assert re.fullmatch(r"[0-9a-f]{8}", spaps["service-id"])
     assert pyproject["project"]["description"] == 'Bills "things"'
     (requirement,) = pyproject["project"]["dependencies"]
     assert requirement.startswith("spaps-server-quickstart[postgres,redis,server")
