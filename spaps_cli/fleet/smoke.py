@@ -140,6 +140,12 @@ def _redact(url: str) -> str:
     return url
 
 
+def uses_pgvector(project: Project) -> bool:
+    """Generated with ``spaps new service --pgvector`` (recorded in ``[tool.spaps.answers]``)."""
+    answers = project.spaps.get("answers", {})
+    return isinstance(answers, dict) and answers.get("pgvector") is True
+
+
 def default_result_backend(broker_url: str, work_dir: Path) -> str:
     """Redis stores results itself; RabbitMQ answers over ``rpc://``; the embedded broker keeps
     them in a SQLite file next to it."""
@@ -272,6 +278,10 @@ class SmokeRun:
                 "RUN_MIGRATIONS_ON_STARTUP": "false",
             }
         )
+        if uses_pgvector(self.project):
+            # Readiness then proves the extension exists: a pgvector service is never
+            # smoked as if it had none (on SQLite it fails: pgvector needs PostgreSQL).
+            env["PGVECTOR_ENABLED"] = "true"
         return env
 
     @contextmanager
