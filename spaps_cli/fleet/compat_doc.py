@@ -76,6 +76,9 @@ def render_markdown(matrix: CompatibilityMatrix) -> str:
         " asks for the upgrade.",
         "- **no**: outside the range the template was released for, or a runtime that is no"
         " longer supported; `spaps doctor` fails.",
+        "- A runtime release inside a template's range that this table does not list yet (a"
+        " release newer than the CLI) is a `runtime.unknown` warning naming the range; it does"
+        " not fail `spaps doctor` (upgrading the CLI brings the new row).",
         "- A service's pin (`spaps-server-quickstart>=…,<…` in its `pyproject.toml`) must allow"
         " at least one supported runtime and nothing outside the template's range.",
         "",

@@ -46,7 +46,13 @@ class DoctorReport:
 
     @property
     def clean(self) -> bool:
+        """Nothing found at all."""
         return not self.findings
+
+    @property
+    def ok(self) -> bool:
+        """Nothing found that fails the check (exit 0), warnings that do not fail aside."""
+        return not any(finding.fails for finding in self.findings)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -55,6 +61,7 @@ class DoctorReport:
             "python": self.python,
             "env": self.env,
             "clean": self.clean,
+            "ok": self.ok,
             "checks": self.checks,
             "notes": self.notes,
             "findings": [finding.as_json() for finding in self.findings],

@@ -28,13 +28,18 @@ class Finding:
     severity: Severity
     message: str
     hint: str
+    #: Whether the finding fails the check (exit 1). Errors always do; a warning does when the
+    #: service has something to do (a deprecated runtime, code left to migrate), not when only
+    #: this CLI is behind (a runtime release inside the pinned range it does not list yet).
+    fails: bool = True
 
-    def as_json(self) -> dict[str, str]:
+    def as_json(self) -> dict[str, str | bool]:
         return {
             "id": self.id,
             "severity": self.severity,
             "message": self.message,
             "hint": self.hint,
+            "fails": self.fails,
         }
 
 

@@ -10,11 +10,15 @@ from __future__ import annotations
 import re
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
+import spaps_server_quickstart
 from cli.cli_runner import RunSpaps
+from packaging.specifiers import SpecifierSet
+from packaging.version import Version
 
-from spaps_cli.fleet.compat import load_matrix, parse_matrix
+from spaps_cli.fleet.compat import format_range, load_matrix, parse_matrix
 from spaps_cli.fleet.doctor import run_doctor
 from spaps_cli.fleet.findings import DoctorContext, Finding, run_family
 from spaps_cli.fleet.records import database_identity
@@ -143,6 +147,101 @@ def test_installed_runtime_status_comes_from_the_matrix(
     runtime_findings = [f for f in report.findings if f.id.startswith("runtime.")]
     assert [(f.id, f.severity) for f in runtime_findings] == [(finding, severity)]
     assert "0.1.1" in runtime_findings[0].hint
+
+
+def matrix_of(runtimes: list[tuple[str, str]], clis: list[tuple[str, str, str]]) -> Any:
+    """A matrix with the given ``(runtime, status)`` and ``(cli, template, range)`` rows."""
+    return parse_matrix(
+        {
+            "schema": 1,
+            "runtime": [
+                {"version": version, "released": "2026-11-26", "status": status}
+                for version, status in runtimes
+            ],
+            "cli": [
+                {"version": cli, "released": "2026-11-26", "template-version": t, "runtime": r}
+                for cli, t, r in clis
+            ],
+        }
+    )
+
+
+INSTALLED = spaps_server_quickstart.__version__
+#: The range this CLI's template pins (whatever the runtime's series is).
+SERIES = format_range(load_matrix().runtime_range("1") or SpecifierSet())
+#: A runtime release inside that range other than the installed one.
+SIBLING = f"{Version(INSTALLED).major}.{Version(INSTALLED).minor}.{Version(INSTALLED).micro + 1}"
+TEMPLATE_ONE = [("0.1.0", "1", SERIES)]
+
+
+@pytest.mark.parametrize(
+    ("runtimes", "clis", "expected"),
+    [
+        # listed and supported, among older and newer rows: clean
+        (
+            [(INSTALLED, "supported"), ("0.0.9", "unsupported"), ("99.0.0", "supported")],
+            [*TEMPLATE_ONE, ("9.0.0", "2", ">=99.0,<100")],
+            [],
+        ),
+        # a release the matrix does not list yet, inside the template's range: a warning
+        (
+            [(SIBLING, "supported"), ("99.0.0", "supported")],
+            TEMPLATE_ONE,
+            [("runtime.unknown", "warning", False)],
+        ),
+        # the service's template was released for another range: an error
+        (
+            [(INSTALLED, "supported"), ("99.0.0", "supported")],
+            [("0.1.0", "1", ">=99.0,<100")],
+            [("runtime.pin-unsupported", "error", True), ("runtime.unsupported", "error", True)],
+        ),
+        # listed, but deprecated: a warning that still fails (the service should upgrade)
+        (
+            [(INSTALLED, "deprecated"), (SIBLING, "supported")],
+            TEMPLATE_ONE,
+            [("runtime.deprecated", "warning", True)],
+        ),
+    ],
+    ids=["listed", "unknown-in-range", "outside-range", "deprecated"],
+)
+def test_runtime_against_other_matrix_combinations(
+    service: Path,
+    runtimes: list[tuple[str, str]],
+    clis: list[tuple[str, str, str]],
+    expected: list[tuple[str, str, bool]],
+) -> None:
+    matrix = matrix_of(runtimes, clis)
+    report = run_doctor(find_project(service), matrix=matrix)
+    found = [(f.id, f.severity, f.fails) for f in report.findings if f.id.startswith("runtime.")]
+    assert sorted(found) == sorted(expected)
+    assert report.ok is all(not fails for _, _, fails in expected)
+
+
+def test_an_unknown_runtime_in_range_is_a_warning_naming_the_range(
+    service: Path, run_spaps: RunSpaps, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A runtime patch release the CLI does not list yet must not fail every service."""
+    import spaps_cli.fleet.compat
+
+    matrix = matrix_of([(SIBLING, "supported")], TEMPLATE_ONE)
+    monkeypatch.setattr(spaps_cli.fleet.compat, "load_matrix", lambda: matrix)
+    outcome = run_spaps("doctor", str(service), "--json")
+    payload = outcome.json()
+    (finding,) = payload["findings"]
+    assert finding["id"] == "runtime.unknown"
+    assert finding["severity"] == "warning"
+    assert (
+        SERIES.replace(",", ",") in finding["message"]
+        or format_range(SpecifierSet(SERIES)) in finding["message"]
+    )
+    assert outcome.code == 0, outcome.stderr
+    assert payload["ok"] is True
+    assert payload["clean"] is False
+
+    human = run_spaps("doctor", str(service))
+    assert human.code == 0
+    assert "[runtime.unknown]" in human.stderr
+    assert "none that fails the check" in human.stderr
 
 
 def test_runtime_not_installed_in_the_services_python(service: Path, run_spaps: RunSpaps) -> None:

@@ -194,7 +194,22 @@ def installed_runtime(context: DoctorContext) -> list[Finding]:
     except InvalidVersion:
         installed = Version("0")
     verdict = matrix.verdict(template, installed)
-    if verdict.status == "deprecated":
+    if verdict.status == "unknown":
+        # Inside the range the template was released for (else the verdict is "unsupported"):
+        # a runtime release newer than this CLI's matrix, which follows SemVer inside the range.
+        findings.append(
+            Finding(
+                "runtime.unknown",
+                "warning",
+                f"installed {RUNTIME_DISTRIBUTION} {installed} is inside the range"
+                f" {format_range(allowed)} that template {template} supports, but this CLI's"
+                " compatibility matrix does not list it yet",
+                "upgrade the spaps CLI (a newer one lists newer runtime releases); nothing to"
+                " change in the service",
+                fails=False,
+            )
+        )
+    elif verdict.status == "deprecated":
         findings.append(
             Finding(
                 "runtime.deprecated",
