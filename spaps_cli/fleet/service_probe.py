@@ -23,11 +23,18 @@ RUNTIME_DISTRIBUTION = "spaps-server-quickstart"
 SETTINGS_MODULES = ("settings", "config", "core.settings", "core.config")
 
 
-def _runtime_version() -> str | None:
+CLIENT_DISTRIBUTION = "spaps"
+
+
+def _installed_version(distribution: str) -> str | None:
     try:
-        return importlib.metadata.version(RUNTIME_DISTRIBUTION)
+        return importlib.metadata.version(distribution)
     except importlib.metadata.PackageNotFoundError:
         return None
+
+
+def _runtime_version() -> str | None:
+    return _installed_version(RUNTIME_DISTRIBUTION)
 
 
 def _settings_source(package: str) -> tuple[type[Any], str, Any]:
@@ -74,6 +81,7 @@ def _env_name(prefix: str, field_name: str, field: Any) -> str:
 def probe(package: str, env: str | None = None) -> dict[str, Any]:
     result: dict[str, Any] = {
         "runtime_version": _runtime_version(),
+        "client_version": _installed_version(CLIENT_DISTRIBUTION),
         "python": sys.executable,
         "pgvector_installed": importlib.util.find_spec("pgvector") is not None,
     }

@@ -7,6 +7,7 @@ is installed, exactly as it would with a service's own virtualenv).
 
 from __future__ import annotations
 
+import importlib.metadata
 import re
 import sys
 from pathlib import Path
@@ -215,6 +216,40 @@ def test_runtime_against_other_matrix_combinations(
     found = [(f.id, f.severity, f.fails) for f in report.findings if f.id.startswith("runtime.")]
     assert sorted(found) == sorted(expected)
     assert report.ok is all(not fails for _, _, fails in expected)
+
+
+@pytest.mark.parametrize(
+    ("client_range", "expected"),
+    [
+        (None, []),
+        (">=0.8.3,<0.9", []),
+        (">=0.9,<0.10", ["runtime.client-unsupported"]),
+        (">=0.1,<0.8", ["runtime.client-unsupported"]),
+    ],
+)
+def test_the_spaps_client_next_to_the_runtime_is_one_it_was_tested_with(
+    service: Path, client_range: str | None, expected: list[str]
+) -> None:
+    row: dict[str, Any] = {"version": INSTALLED, "released": "2026-11-26"}
+    if client_range is not None:
+        row["spaps-client"] = client_range
+    matrix = parse_matrix(
+        {
+            "schema": 1,
+            "runtime": [row],
+            "cli": [
+                {"version": "0.1.0", "released": "2026-11-26", "template-version": "1"}
+                | {"runtime": SERIES}
+            ],
+        }
+    )
+    report = run_doctor(find_project(service), matrix=matrix)
+    found = [f for f in report.findings if f.id.startswith("runtime.")]
+    assert [f.id for f in found] == expected
+    installed = importlib.metadata.version("spaps")
+    for finding in found:
+        assert f"installed spaps {installed} is outside {client_range}" in finding.message
+        assert finding.hint == f'pip install "spaps{client_range}"'
 
 
 def test_an_unknown_runtime_in_range_is_a_warning_naming_the_range(

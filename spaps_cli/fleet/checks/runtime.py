@@ -7,7 +7,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from spaps_cli.fleet.compat import RUNTIME_DISTRIBUTION, format_range
+from spaps_cli.fleet.compat import CLIENT_DISTRIBUTION, RUNTIME_DISTRIBUTION, format_range
 from spaps_cli.fleet.findings import DoctorContext, Finding, check
 from spaps_cli.project import Project
 
@@ -240,3 +240,47 @@ def installed_runtime(context: DoctorContext) -> list[Finding]:
             )
         )
     return findings
+
+
+@check("runtime")
+def spaps_client(context: DoctorContext) -> list[Finding]:
+    """The official ``spaps`` client installed next to the runtime is one that runtime release
+    was tested with: the runtime's auth is built on it, and a client outside that range can
+    turn every authenticated request into a 503."""
+    probe = context.probe
+    if "probe_error" in probe or not probe.get("runtime_version"):
+        return []  # reported by installed_runtime / the settings family
+    try:
+        release = context.matrix.runtime(Version(str(probe["runtime_version"])))
+    except InvalidVersion:
+        return []
+    if release is None or not str(release.client):
+        return []  # an unknown runtime is its own finding; a row without a range checks nothing
+    tested = format_range(release.client)
+    wanted = f'pip install "{CLIENT_DISTRIBUTION}{tested}"'
+    installed_text = probe.get("client_version")
+    if not installed_text:
+        return [
+            Finding(
+                "runtime.client-missing",
+                "error",
+                f"the {CLIENT_DISTRIBUTION} client is not installed in {probe.get('python')},"
+                f" though {RUNTIME_DISTRIBUTION} {release.version} needs it",
+                wanted,
+            )
+        ]
+    try:
+        installed = Version(str(installed_text))
+    except InvalidVersion:
+        installed = Version("0")
+    if release.client.contains(installed, prereleases=True):
+        return []
+    return [
+        Finding(
+            "runtime.client-unsupported",
+            "error",
+            f"installed {CLIENT_DISTRIBUTION} {installed} is outside {tested}, the client"
+            f" releases {RUNTIME_DISTRIBUTION} {release.version} was tested with",
+            wanted,
+        )
+    ]
