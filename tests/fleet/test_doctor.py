@@ -516,7 +516,10 @@ def test_a_second_head_is_reported(service: Path, run_spaps: RunSpaps) -> None:
     )
     outcome = run_spaps("doctor", str(service), "--json")
     assert outcome.code == 1
-    assert any("several heads" in f["message"] for f in outcome.json()["findings"])
+    (finding,) = outcome.json()["findings"]
+    assert finding["id"] == "migrations.multiple-heads"
+    assert finding["message"].startswith("2 heads: ")
+    assert "parallel" in finding["message"]
 
 
 def test_domains_recorded_by_the_service_are_allowed(service: Path, run_spaps: RunSpaps) -> None:
@@ -727,3 +730,103 @@ def test_every_family_is_one_module_of_registered_checks() -> None:
     for family, checks in families.items():
         assert checks, family
         assert {check.__module__ for check in checks} == {f"spaps_cli.fleet.checks.{family}"}
+
+
+# --------------------------------------------------------------------------- alembic's view
+
+
+def _ini(service: Path) -> Path:
+    return service / "alembic.ini"
+
+
+def _no_section_header(service: Path) -> None:
+    _ini(service).write_text("script_location = migrations\n" + _ini(service).read_text())
+
+
+def _undefined_interpolation(service: Path) -> None:
+    text = _ini(service).read_text().replace("%(here)s/migrations", "%(nowhere)s/migrations")
+    _ini(service).write_text(text)
+
+
+def _no_alembic_section(service: Path) -> None:
+    _ini(service).write_text(_ini(service).read_text().replace("[alembic]", "[alembik]"))
+
+
+def _duplicate_key(service: Path) -> None:
+    text = _ini(service).read_text()
+    _ini(service).write_text(text.replace("[alembic]\n", "[alembic]\nprepend_sys_path = .\n"))
+
+
+def _not_utf8(service: Path) -> None:
+    _ini(service).write_bytes(b"# \xff\xfe caf\xe9\n" + _ini(service).read_bytes())
+
+
+def _initial_migration(service: Path) -> tuple[Path, str]:
+    (initial,) = versions(service).glob("*_core_initial.py")
+    revision = re.search(r'^revision: str = "([^"]+)"', initial.read_text(), re.MULTILINE)
+    assert revision is not None
+    return initial, revision.group(1)
+
+
+def _cycle_apart(service: Path) -> None:
+    for minute, revision, down in (("00", "ping", "pong"), ("01", "pong", "ping")):
+        (versions(service) / f"2026112709{minute}_core_{revision}.py").write_text(
+            f'revision = "{revision}"\ndown_revision = "{down}"\n'
+        )
+
+
+def _cycle_through_base(service: Path) -> None:
+    initial, revision = _initial_migration(service)
+    (versions(service) / "202611270900_core_next.py").write_text(
+        f'revision = "next"\ndown_revision = "{revision}"\n'
+    )
+    initial.write_text(initial.read_text().replace("= None", '= "next"', 1))
+
+
+def _dangling(service: Path) -> None:
+    _, revision = _initial_migration(service)
+    (versions(service) / "202611270900_core_orphan.py").write_text(
+        'revision = "orphan"\ndown_revision = "deleted_long_ago"\n'
+    )
+    (versions(service) / "202611270901_core_child.py").write_text(
+        f'revision = "child"\ndown_revision = ("{revision}", "orphan")\n'
+    )
+
+
+@pytest.mark.parametrize("where", ["alembic", "spaps"])
+@pytest.mark.parametrize(
+    ("breakage", "finding", "says"),
+    [
+        (_no_section_header, "migrations.config-unreadable", "MissingSectionHeaderError"),
+        (_undefined_interpolation, "migrations.config-unreadable", "nowhere"),
+        (_no_alembic_section, "migrations.config-unreadable", "script_location"),
+        (_duplicate_key, "migrations.config-unreadable", "prepend_sys_path"),
+        (_not_utf8, "migrations.config-unreadable", "UnicodeDecodeError"),
+        (_cycle_apart, "migrations.cycle", "202611270900_core_ping.py, 202611270901_core_pong.py"),
+        (_cycle_through_base, "migrations.cycle", "202611270900_core_next.py"),
+        (_dangling, "migrations.dangling", "'deleted_long_ago'"),
+    ],
+    ids=lambda value: getattr(value, "__name__", None),
+)
+def test_alembic_ini_and_the_revision_graph_are_read_as_alembic_reads_them(
+    service: Path,
+    run_spaps: RunSpaps,
+    breakage: Any,
+    finding: str,
+    says: str,
+    where: str,
+) -> None:
+    """``alembic``: Alembic itself, in the service's interpreter; ``spaps``: an interpreter
+    without Alembic, where doctor reads the ini and the graph by Alembic's rules itself."""
+    breakage(service)
+    args = ["--python", "/usr/bin/python3"] if where == "spaps" else []
+    outcome = run_spaps("doctor", str(service), "--json", *args)
+    assert outcome.code == 1
+    payload = outcome.json()
+    assert payload["checks"]["migrations"] == "findings"
+    found = [f for f in payload["findings"] if f["id"].startswith("migrations.")]
+    assert [f["id"] for f in found] == [finding], found
+    assert says in found[0]["message"]
+    assert "\n" not in found[0]["message"]
+    read_by_spaps = any("spaps read alembic.ini" in note for note in payload["notes"])
+    assert read_by_spaps is (where == "spaps")
