@@ -127,6 +127,18 @@ def test_rendered_table_marks_each_cell() -> None:
     assert "| 0.1.0 | no | deprecated |" in text
 
 
+def test_each_runtime_row_carries_its_client_range() -> None:
+    matrix = parse_matrix(matrix_data(**{"spaps-client": "<0.9,>=0.8.3"}))
+    older, newer = sorted(matrix.runtimes, key=lambda runtime: runtime.version)
+    assert format_range(older.client) == ">=0.8.3,<0.9"
+    assert str(newer.client) == ""
+    text = render_markdown(matrix)
+    assert "| 0.1.0 | 2026-11-26 | `` | `>=0.8.3,<0.9` | supported |" in text
+    assert "| 0.2.0 | 2027-01-10 | `` | `any` | supported |" in text
+    with pytest.raises(MatrixError, match="not a PEP 440 version range"):
+        parse_matrix(matrix_data(**{"spaps-client": "~~0.8"}))
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [
