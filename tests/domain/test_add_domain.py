@@ -7,6 +7,7 @@ import itertools
 import re
 import subprocess
 import sys
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -200,10 +201,9 @@ def _dangling_base(root: Path) -> None:
     ids=["apart", "self", "through-base", "dangling"],
 )
 def test_a_broken_history_is_refused_before_anything_is_written(
-    service_root: Path, spaps: RunSpaps, breakage: object, says: str
+    service_root: Path, spaps: RunSpaps, breakage: Callable[[Path], None], says: str
 ) -> None:
     """Alembic cannot load these histories: add domain must not build on them."""
-    assert callable(breakage)
     breakage(service_root)
     before = snapshot(service_root)
 

@@ -11,7 +11,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psutil
@@ -62,9 +62,9 @@ def no_escapee_left() -> Iterator[list[str]]:
             process.kill()
 
 
-def _wait_for(condition: object, what: str, timeout: float = 60.0) -> None:
+def _wait_for(condition: Callable[[], bool], what: str, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
-    while not callable(condition) or not condition():
+    while not condition():
         assert time.monotonic() < deadline, f"no {what} within {timeout:g}s"
         time.sleep(0.1)
 
