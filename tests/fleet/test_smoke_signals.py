@@ -70,15 +70,27 @@ def _wait_for(condition: Callable[[], bool], what: str, timeout: float = 60.0) -
 
 
 @pytest.mark.parametrize(
-    "signum", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT], ids=lambda s: s.name
+    ("signum", "wrapper"),
+    [
+        (signal.SIGTERM, ()),
+        (signal.SIGHUP, ()),
+        (signal.SIGINT, ()),
+        # Under `timeout`, which passes the SIGTERM it gets on to smoke (as when it expires).
+        (signal.SIGTERM, ("timeout", "600")),
+    ],
+    ids=["SIGTERM", "SIGHUP", "SIGINT", "timeout"],
 )
 def test_a_signal_stops_every_process_the_run_started(
-    smoke_service: Path, tmp_path: Path, signum: signal.Signals, no_escapee_left: list[str]
+    smoke_service: Path,
+    tmp_path: Path,
+    signum: signal.Signals,
+    wrapper: tuple[str, ...],
+    no_escapee_left: list[str],
 ) -> None:
     plant_in_main(smoke_service, hang=True)
     logs = tmp_path / "logs"
     spaps = subprocess.Popen(
-        [*SPAPS, "smoke", str(smoke_service), "--timeout", "120", "--logs", str(logs)],
+        [*wrapper, *SPAPS, "smoke", str(smoke_service), "--timeout", "120", "--logs", str(logs)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
