@@ -70,15 +70,21 @@ def stop_on_signals(signals: Iterable[signal.Signals] = STOP_SIGNALS) -> Iterato
     that is how a smoke run killed by ``timeout`` left uvicorn and the worker running. The
     block calls :meth:`SignalGuard.hold` when its clean-up starts, so a second signal (or a
     first one arriving then) is recorded, not raised in the middle of it. Outside the main
-    thread (where Python cannot install handlers) nothing is installed.
+    thread (where Python cannot install handlers) nothing is installed, and a signal already
+    ignored (``nohup``) stays ignored.
     """
     guard = SignalGuard()
     wanted = tuple(signals)
     if threading.current_thread() is not threading.main_thread():
         yield guard
         return
-    previous = {signum: signal.getsignal(signum) for signum in wanted}
-    for signum in wanted:
+    # A signal the caller ignores stays ignored (`nohup spaps smoke` must survive a hang-up).
+    previous = {
+        signum: handler
+        for signum in wanted
+        if (handler := signal.getsignal(signum)) is not signal.SIG_IGN
+    }
+    for signum in previous:
         signal.signal(signum, guard)
     try:
         yield guard
