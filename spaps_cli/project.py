@@ -27,6 +27,8 @@ SPAPS_TABLE_KEYS: dict[str, frozenset[str]] = {
     "tool.spaps": frozenset(
         {
             "service",
+            # 8 random hex digits in every Alembic revision id: unique across a fleet
+            "service-id",
             "package",
             "cli-version",
             "template-version",

@@ -15,6 +15,7 @@ from spaps_cli.commands.options import EnvOption, JsonOption, ServicePythonOptio
 
 
 def doctor(
+    context: typer.Context,
     path: Annotated[
         Path,
         typer.Argument(help="The service (or any directory inside it).", show_default=False),
@@ -42,6 +43,13 @@ def doctor(
     from spaps_cli.project import find_project
 
     project = find_project(path)
+    if fleet is not None:
+        from spaps_cli.fleet.records import require_fleet
+
+        # By name: Typer may hand over its own copy of Click's ParameterSource enum.
+        source = getattr(context.get_parameter_source("fleet"), "name", "")
+        named = f"SPAPS_FLEET={fleet}" if source == "ENVIRONMENT" else f"--fleet {fleet}"
+        fleet = require_fleet(fleet, named=named)
     report = run_doctor(
         project,
         python=python,
@@ -54,27 +62,21 @@ def doctor(
     else:
         console.info(f"spaps doctor: {report.service} ({report.root}, python {report.python})")
         for family, outcome in report.checks.items():
-            console.status(outcome.split(":", 1)[0], family)
-            for finding in report.findings:
-                if finding.id.split(".", 1)[0] in _FAMILY_PREFIXES[family]:
-                    console.detail(f"    {finding.severity}: [{finding.id}] {finding.message}")
-                    console.detail(f"      fix: {finding.hint}")
+            console.status(outcome, family)
+            for finding in report.by_family[family]:
+                console.detail(f"    {finding.severity}: [{finding.id}] {finding.message}")
+                console.detail(f"      fix: {finding.hint}")
         for note in report.notes:
             console.detail(f"note: {note}")
-    if not report.clean:
+    if report.ok and not report.clean:
+        console.warning(
+            f"{len(report.findings)} warning(s) in {report.service}, none that fails the check"
+        )
+    if not report.ok:
         raise CheckFailedError(
             f"{len(report.findings)} finding(s) in {report.service}",
             hint="fix them and re-run spaps doctor",
         )
-
-
-_FAMILY_PREFIXES = {
-    "runtime": {"runtime"},
-    "settings": {"settings"},
-    "database": {"database"},
-    "migrations": {"migrations"},
-    "codemods": {"migrate"},
-}
 
 
 def register(app: typer.Typer) -> None:

@@ -89,10 +89,23 @@ def smoke(
             for line in report.error.splitlines()[1:]:
                 console.detail(f"    {line}")
         console.info(f"total {report.total_seconds:.2f}s; logs in {report.logs}")
+    if report.interrupted is not None:
+        stopped = len(report.processes)
+        console.error(
+            f"smoke {report.error}; stopped the {stopped} process(es) it started"
+            f" (logs in {report.logs})"
+        )
+        raise typer.Exit(report.signal_exit_code or 1)
     if report.leftover_pids:
         raise CheckFailedError(
             f"processes still running after smoke: {', '.join(map(str, report.leftover_pids))}",
             hint=f"kill them; the logs are in {report.logs}",
+        )
+    if report.escaped_pids:
+        raise CheckFailedError(
+            f"processes escaped the run's process groups: {', '.join(map(str, report.escaped_pids))}"
+            " (killed)",
+            hint="a service process must not detach from its parent (setsid, double fork)",
         )
     if report.failed_stage is not None:
         first_line = (report.error or "").splitlines()[0] if report.error else ""

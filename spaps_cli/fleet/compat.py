@@ -9,7 +9,7 @@ specifiers, never strings.
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -18,6 +18,8 @@ from packaging.version import InvalidVersion, Version
 
 MATRIX_PATH = Path(__file__).resolve().parent.parent / "compat" / "matrix.toml"
 RUNTIME_DISTRIBUTION = "spaps-server-quickstart"
+#: The official SPAPS client the runtime's auth is built on (a dependency of the runtime).
+CLIENT_DISTRIBUTION = "spaps"
 
 RuntimeStatus = Literal["supported", "deprecated", "unsupported"]
 _STATUSES: tuple[RuntimeStatus, ...] = ("supported", "deprecated", "unsupported")
@@ -34,6 +36,8 @@ class RuntimeRelease:
     python: SpecifierSet
     status: RuntimeStatus
     notes: str
+    #: The ``spaps`` client releases this runtime release was tested with (its own pin).
+    client: SpecifierSet = field(default_factory=SpecifierSet)
 
 
 @dataclass(frozen=True)
@@ -162,6 +166,7 @@ def parse_matrix(data: dict[str, Any]) -> CompatibilityMatrix:
                 python=_specifier(row.get("python", ""), where),
                 status=status,  # checked against _STATUSES above
                 notes=str(row.get("notes", "")),
+                client=_specifier(row.get("spaps-client", ""), where),
             )
         )
     clis: list[CliRelease] = []

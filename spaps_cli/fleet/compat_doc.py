@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from spaps_cli.fleet.compat import (
+    CLIENT_DISTRIBUTION,
     RUNTIME_DISTRIBUTION,
     CompatibilityMatrix,
     format_range,
@@ -59,12 +60,12 @@ def render_markdown(matrix: CompatibilityMatrix) -> str:
         "",
         "## Runtime releases",
         "",
-        "| runtime | released | Python | status | notes |",
-        "|---|---|---|---|---|",
+        f"| runtime | released | Python | `{CLIENT_DISTRIBUTION}` client | status | notes |",
+        "|---|---|---|---|---|---|",
     ]
     lines += [
-        f"| {runtime.version} | {runtime.released} | `{runtime.python}` | {runtime.status}"
-        f" | {runtime.notes} |"
+        f"| {runtime.version} | {runtime.released} | `{runtime.python}`"
+        f" | `{format_range(runtime.client) or 'any'}` | {runtime.status} | {runtime.notes} |"
         for runtime in matrix.runtimes
     ]
     lines += [
@@ -76,8 +77,15 @@ def render_markdown(matrix: CompatibilityMatrix) -> str:
         " asks for the upgrade.",
         "- **no**: outside the range the template was released for, or a runtime that is no"
         " longer supported; `spaps doctor` fails.",
+        "- A runtime release inside a template's range that this table does not list yet (a"
+        " release newer than the CLI) is a `runtime.unknown` warning naming the range; it does"
+        " not fail `spaps doctor` (upgrading the CLI brings the new row).",
         "- A service's pin (`spaps-server-quickstart>=…,<…` in its `pyproject.toml`) must allow"
         " at least one supported runtime and nothing outside the template's range.",
+        f"- The `{CLIENT_DISTRIBUTION}` client column is the range of the official SPAPS client"
+        " each runtime release was tested with (the runtime's own pin of it); `spaps doctor`"
+        " fails (`runtime.client-unsupported`) when the client installed next to the runtime is"
+        " outside it.",
         "",
     ]
     return "\n".join(lines)

@@ -62,6 +62,18 @@ def _database_url_from_dotenv(root: Path) -> str:
     return DEFAULT_DATABASE_URL
 
 
+def require_fleet(fleet: Path, *, named: str) -> Path:
+    """``fleet`` if it is a directory or a fleet file; else a usage error naming where it came
+    from (``named``: ``--fleet DIR`` or ``SPAPS_FLEET=DIR``). A typo there must not quietly
+    turn the shared-database check off."""
+    if not (fleet.is_dir() or fleet.is_file()):
+        raise UsageError(
+            f"{named}: no such directory or fleet file",
+            hint=f"point it at the directory holding the services (or at its {FLEET_FILE})",
+        )
+    return fleet
+
+
 def fleet_records(fleet: Path, exclude: Path) -> list[ServiceRecord]:
     """The services on record under ``fleet`` (see the module docstring), except ``exclude``."""
     records: list[ServiceRecord] = []

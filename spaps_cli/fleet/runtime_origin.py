@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from spaps_cli.fleet.compat import RUNTIME_DISTRIBUTION
-from spaps_cli.fleet.doctor import Finding
+from spaps_cli.fleet.findings import Finding
 
 #: The repository this project's runtime names in its metadata (``[project.urls] Repository``).
 RUNTIME_REPOSITORY = "https://github.com/sweetpotato/spaps"

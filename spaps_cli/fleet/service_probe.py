@@ -1,8 +1,9 @@
 """Run by ``spaps doctor`` with the *service's* interpreter: what that environment really has.
 
 ``python service_probe.py <src dir> <package> [env]`` prints one JSON object: the installed runtime
-version and, from the service's own settings class, the missing and invalid settings, the
-production problems and the effective database URL.
+(and ``spaps`` client) version, from the service's own settings class the missing and invalid
+settings, the production problems and the effective database URL, and what Alembic makes of
+``alembic.ini`` and the revision graph (:func:`alembic_history`).
 
 This file is executed as a script, never imported by the CLI: it must not import ``spaps_cli``
 (the service's environment usually does not have the CLI) and imports the service and the
@@ -23,9 +24,12 @@ RUNTIME_DISTRIBUTION = "spaps-server-quickstart"
 SETTINGS_MODULES = ("settings", "config", "core.settings", "core.config")
 
 
-def _runtime_version() -> str | None:
+CLIENT_DISTRIBUTION = "spaps"
+
+
+def _installed_version(distribution: str) -> str | None:
     try:
-        return importlib.metadata.version(RUNTIME_DISTRIBUTION)
+        return importlib.metadata.version(distribution)
     except importlib.metadata.PackageNotFoundError:
         return None
 
@@ -43,6 +47,10 @@ def _runtime_urls() -> list[str]:
     urls = [str(entry) for entry in metadata.get_all("Project-URL") or []]
     urls += [f"Home-page, {home}" for home in metadata.get_all("Home-page") or []]
     return urls
+
+
+def _runtime_version() -> str | None:
+    return _installed_version(RUNTIME_DISTRIBUTION)
 
 
 def _settings_source(package: str) -> tuple[type[Any], str, Any]:
@@ -90,6 +98,7 @@ def probe(package: str, env: str | None = None) -> dict[str, Any]:
     result: dict[str, Any] = {
         "runtime_version": _runtime_version(),
         "runtime_urls": _runtime_urls(),
+        "client_version": _installed_version(CLIENT_DISTRIBUTION),
         "python": sys.executable,
         "pgvector_installed": importlib.util.find_spec("pgvector") is not None,
     }
@@ -140,10 +149,53 @@ def probe(package: str, env: str | None = None) -> dict[str, Any]:
     return result
 
 
+def _one_line(error: BaseException) -> str:
+    text = " ".join(str(error).split()) or type(error).__name__
+    return f"{type(error).__name__}: {text}"[:500]
+
+
+def alembic_history(root: str) -> dict[str, Any]:
+    """``alembic.ini`` and the revision graph as Alembic itself reads them, in this interpreter.
+
+    ``Config`` parses the ini, ``ScriptDirectory.from_config`` resolves ``script_location``
+    (and applies ``prepend_sys_path``), ``get_heads()`` loads every revision and builds the
+    map, raising ``CycleDetected`` for a cycle and ``KeyError`` after its "is not present"
+    warning for a dangling ``down_revision``. What it says is returned, never raised.
+    """
+    import warnings
+
+    ini = os.path.join(root, "alembic.ini")
+    if not os.path.isfile(ini):
+        return {"missing": True}
+    try:
+        from alembic.config import Config
+        from alembic.script import ScriptDirectory
+        from alembic.script.revision import CycleDetected
+    except ImportError as error:
+        return {"unavailable": _one_line(error)}
+    try:
+        script = ScriptDirectory.from_config(Config(ini))
+    except Exception as error:
+        return {"config_error": _one_line(error)}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            heads = sorted(script.get_heads())
+        except CycleDetected as error:
+            return {"cycle": sorted(error.revisions)}
+        except KeyError as error:
+            return {"dangling": [str(error.args[0]) if error.args else "?"]}
+        except Exception as error:
+            return {"history_error": _one_line(error)}
+    return {"heads": heads, "warnings": [str(w.message) for w in caught]}
+
+
 def main(argv: list[str]) -> int:
     source_dir, package, *rest = argv
     sys.path.insert(0, source_dir)
-    sys.stdout.write(json.dumps(probe(package, rest[0] if rest else None)) + "\n")
+    result = probe(package, rest[0] if rest else None)
+    result["alembic"] = alembic_history(os.path.dirname(os.path.abspath(source_dir)))
+    sys.stdout.write(json.dumps(result) + "\n")
     return 0
 
 

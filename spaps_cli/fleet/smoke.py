@@ -6,8 +6,8 @@ when it logs ``ready``), ``liveness`` and ``readiness`` (``/health/live`` and ``
 answer 200), ``ping-task`` (``spaps.ping`` through the broker, its result carrying the request
 id we sent) and ``stop`` (SIGTERM, both processes exit within the grace period).
 
-Every process runs in its own process group (``start_new_session``) and carries the run's id in
-``SPAPS_SMOKE_RUN``; on any failure, and on the way out in every case, each group is terminated
+Every process is supervised by :mod:`.supervision` (its own process group, the run's id in
+``SPAPS_SMOKE_RUN``); on any failure, and on the way out in every case, each group is terminated
 and then killed, so nothing outlives the command. Logs of every stage stay in the directory the
 report names. The first failing stage is the answer: DB down fails ``migrate``, a broker down
 fails ``start-worker``, an app that crashes on import fails ``start-api``.
@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import socket
 import subprocess
 import tempfile
@@ -26,20 +25,27 @@ import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from spaps_cli.fleet.interpreter import service_python
+from spaps_cli.fleet.supervision import (
+    KILL_GRACE_SECONDS,
+    RUN_MARKER,
+    ManagedProcess,
+    StopSignal,
+    exit_text,
+    kill_leftovers,
+    stop_all,
+    stop_on_signals,
+)
 from spaps_cli.progress import StepHook, no_progress
 from spaps_cli.project import Project
 
 STAGES = ("migrate", "start-api", "start-worker", "liveness", "readiness", "ping-task", "stop")
-RUN_MARKER = "SPAPS_SMOKE_RUN"
-KILL_GRACE_SECONDS = 3.0
 _POLL_SECONDS = 0.1
-_LOG_TAIL_LINES = 15
 #: What a Celery worker logs when it cannot reach the broker (kombu keeps retrying: we don't).
 _BROKER_DOWN_MARKERS = ("Cannot connect to", "consumer: Connection to broker lost")
 
@@ -73,7 +79,14 @@ class SmokeReport:
     stages: list[StageResult] = field(default_factory=list)
     failed_stage: str | None = None
     error: str | None = None
+    #: still alive after the run (SIGKILL could not reach them)
     leftover_pids: list[int] = field(default_factory=list)
+    #: started by the run but outside its process groups (daemonised); killed on the way out
+    escaped_pids: list[int] = field(default_factory=list)
+    #: the signal that stopped the run (SIGTERM, SIGHUP, SIGINT), if one did
+    interrupted: str | None = None
+    #: ``128 + n`` for signal ``n``: the exit code the command ends with when interrupted
+    signal_exit_code: int | None = None
     #: name -> pid of every process the run started (all gone when the run returns)
     processes: dict[str, int] = field(default_factory=dict)
     #: Wall clock of the whole run (start stages overlap, so this is not the sum of the stages).
@@ -81,7 +94,12 @@ class SmokeReport:
 
     @property
     def ok(self) -> bool:
-        return self.failed_stage is None and not self.leftover_pids
+        return (
+            self.failed_stage is None
+            and self.interrupted is None
+            and not self.leftover_pids
+            and not self.escaped_pids
+        )
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -97,6 +115,8 @@ class SmokeReport:
             "total_seconds": self.total_seconds,
             "stages": [stage.as_json() for stage in self.stages],
             "leftover_pids": self.leftover_pids,
+            "escaped_pids": self.escaped_pids,
+            "interrupted": self.interrupted,
             "processes": self.processes,
         }
 
@@ -121,6 +141,12 @@ def _redact(url: str) -> str:
     return url
 
 
+def uses_pgvector(project: Project) -> bool:
+    """Generated with ``spaps new service --pgvector`` (recorded in ``[tool.spaps.answers]``)."""
+    answers = project.spaps.get("answers", {})
+    return isinstance(answers, dict) and answers.get("pgvector") is True
+
+
 def default_result_backend(broker_url: str, work_dir: Path) -> str:
     """Redis stores results itself; RabbitMQ answers over ``rpc://``; the embedded broker keeps
     them in a SQLite file next to it."""
@@ -129,89 +155,6 @@ def default_result_backend(broker_url: str, work_dir: Path) -> str:
     if broker_url.startswith(("amqp://", "amqps://", "pyamqp://")):
         return "rpc://"
     return f"db+sqlite:///{work_dir / 'celery-results.sqlite'}"
-
-
-class ManagedProcess:
-    """A child in its own process group, its output in a log file, always reaped."""
-
-    def __init__(
-        self, name: str, args: list[str], *, cwd: Path, env: dict[str, str], log: Path
-    ) -> None:
-        self.name = name
-        self.log = log
-        self._log_file: IO[bytes] = log.open("ab")
-        self._stopped = False
-        self._terminated = False
-        self.started = time.perf_counter()
-        self.popen = subprocess.Popen(
-            args,
-            cwd=cwd,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=self._log_file,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-    @property
-    def pid(self) -> int:
-        return self.popen.pid
-
-    def exited(self) -> int | None:
-        return self.popen.poll()
-
-    def _signal_group(self, signum: int) -> None:
-        with suppress(ProcessLookupError):
-            os.killpg(self.popen.pid, signum)
-
-    def terminate(self) -> None:
-        """SIGTERM the group once (a second SIGTERM would not speed a warm shutdown up)."""
-        if not self._terminated and self.popen.poll() is None:
-            self._terminated = True
-            self._signal_group(signal.SIGTERM)
-
-    def stop(self, grace: float) -> bool:
-        """SIGTERM the group, wait ``grace``; SIGKILL what is left. True when it stopped by itself."""
-        if self._stopped:
-            return True
-        self._stopped = True
-        clean = True
-        if self.popen.poll() is None:
-            self.terminate()
-            try:
-                self.popen.wait(timeout=grace)
-            except subprocess.TimeoutExpired:
-                clean = False
-        # The leader may be gone while a grandchild still holds the group: kill it either way.
-        self._signal_group(signal.SIGKILL)
-        if self.popen.poll() is None:
-            self.popen.wait(timeout=KILL_GRACE_SECONDS)
-        self._log_file.close()
-        return clean
-
-    def tail(self, lines: int = _LOG_TAIL_LINES) -> str:
-        try:
-            text = self.log.read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            return ""
-        return "\n".join(text.splitlines()[-lines:])
-
-    def log_contains(self, *markers: str) -> str | None:
-        try:
-            text = self.log.read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            return None
-        for line in text.splitlines():
-            if any(marker in line for marker in markers):
-                return line.strip()
-        return None
-
-
-def _exit_text(code: int | None) -> str:
-    # uvicorn re-raises the SIGTERM it handled, after its graceful shutdown: -15 is clean.
-    if code is not None and code < 0:
-        return f"stopped by {signal.Signals(-code).name}"
-    return f"exited {code}"
 
 
 def migrate_command(python: str, root: Path) -> list[str]:
@@ -339,6 +282,10 @@ class SmokeRun:
                 "RUN_MIGRATIONS_ON_STARTUP": "false",
             }
         )
+        if uses_pgvector(self.project):
+            # Readiness then proves the extension exists: a pgvector service is never
+            # smoked as if it had none (on SQLite it fails: pgvector needs PostgreSQL).
+            env["PGVECTOR_ENABLED"] = "true"
         return env
 
     @contextmanager
@@ -383,86 +330,106 @@ class SmokeRun:
         return process.log.read_text(encoding="utf-8", errors="replace")
 
     def execute(self) -> SmokeReport:
+        """Run the stages; whatever ends them (success, a failed stage, SIGTERM, SIGHUP,
+        Ctrl-C), stop every process the run started, its escaped descendants included."""
+        started = time.perf_counter()
+        with stop_on_signals() as guard:
+            try:
+                self._stages()
+            except StageFailed as failure:
+                self._record_failure(failure)
+            except StopSignal:
+                pass  # recorded by the guard, reported below once everything is stopped
+            finally:
+                guard.hold()
+                stop_all(self.processes, KILL_GRACE_SECONDS)
+                escaped, alive = kill_leftovers(self.run_id, [p.pid for p in self.processes])
+                self.report.escaped_pids = escaped
+                self.report.leftover_pids = alive
+                self.report.total_seconds = round(time.perf_counter() - started, 3)
+                if guard.received is not None:
+                    self._record_interruption(guard.received)
+                (self.logs / "smoke.json").write_text(
+                    json.dumps(self.report.as_json(), indent=2), encoding="utf-8"
+                )
+        return self.report
+
+    def _stages(self) -> None:
         timeout = self.options.timeout
         python = str(self.python)
         package = self.project.package
         has_worker = (self.project.package_dir / "worker.py").is_file()
         port = free_port()
-        started = time.perf_counter()
         base = f"http://127.0.0.1:{port}"
-        try:
-            with self.stage("migrate") as result:
-                self.run_once("migrate", migrate_command(python, self.project.root), "migrate")
-                result.detail = "alembic upgrade head"
-            api = self.spawn("api", api_command(python, package, port))
-            worker = (
-                self.spawn("worker", worker_command(python, package, f"smoke-{self.run_id}@%h"))
-                if has_worker
-                else None
+        with self.stage("migrate") as result:
+            self.run_once("migrate", migrate_command(python, self.project.root), "migrate")
+            result.detail = "alembic upgrade head"
+        api = self.spawn("api", api_command(python, package, port))
+        worker = (
+            self.spawn("worker", worker_command(python, package, f"smoke-{self.run_id}@%h"))
+            if has_worker
+            else None
+        )
+        with self.stage("start-api", since=api.started) as result:
+            _wait_until(
+                lambda: _port_open(port),
+                timeout=timeout,
+                stage="start-api",
+                process=api,
+                what=f"listening socket on 127.0.0.1:{port}",
             )
-            with self.stage("start-api", since=api.started) as result:
+            result.detail = base
+        if worker is not None:
+            with self.stage("start-worker", since=worker.started) as result:
                 _wait_until(
-                    lambda: _port_open(port),
+                    lambda: self._worker_ready(worker),
                     timeout=timeout,
-                    stage="start-api",
-                    process=api,
-                    what=f"listening socket on 127.0.0.1:{port}",
+                    stage="start-worker",
+                    process=worker,
+                    what="'ready' line from the worker",
                 )
-                result.detail = base
-            if worker is not None:
-                with self.stage("start-worker", since=worker.started) as result:
-                    _wait_until(
-                        lambda: self._worker_ready(worker),
-                        timeout=timeout,
-                        stage="start-worker",
-                        process=worker,
-                        what="'ready' line from the worker",
-                    )
-                    result.detail = f"pid {worker.pid}"
-            with self.stage("liveness") as result:
-                result.detail = self._expect_200(f"{base}/health/live", "liveness", api)
-            with self.stage("readiness") as result:
-                result.detail = self._expect_200(f"{base}/health/ready", "readiness", api)
-            if worker is not None:
-                with self.stage("ping-task") as result:
-                    result.detail = self._ping()
-            with self.stage("stop") as result:
-                result.detail = self._stop([process for process in (api, worker) if process])
-        except StageFailed as failure:
-            self.report.failed_stage = failure.stage
-            self.report.error = failure.message
-            if self.report.stages and self.report.stages[-1].name == failure.stage:
-                self.report.stages[-1].detail = failure.message.splitlines()[0]
-            else:
-                self.report.stages.append(
-                    StageResult(failure.stage, False, 0.0, failure.message.splitlines()[0])
-                )
-        finally:
-            for process in self.processes:
-                process.stop(KILL_GRACE_SECONDS)
-            self.report.leftover_pids = leftover_processes(self.run_id)
-            self.report.total_seconds = round(time.perf_counter() - started, 3)
-            (self.logs / "smoke.json").write_text(
-                json.dumps(self.report.as_json(), indent=2), encoding="utf-8"
+                result.detail = f"pid {worker.pid}"
+        with self.stage("liveness") as result:
+            result.detail = self._expect_200(f"{base}/health/live", "liveness", api)
+        with self.stage("readiness") as result:
+            result.detail = self._expect_200(f"{base}/health/ready", "readiness", api)
+        if worker is not None:
+            with self.stage("ping-task") as result:
+                result.detail = self._ping()
+        with self.stage("stop") as result:
+            result.detail = self._stop([process for process in (api, worker) if process])
+
+    def _record_failure(self, failure: StageFailed) -> None:
+        self.report.failed_stage = failure.stage
+        self.report.error = failure.message
+        if self.report.stages and self.report.stages[-1].name == failure.stage:
+            self.report.stages[-1].detail = failure.message.splitlines()[0]
+        else:
+            self.report.stages.append(
+                StageResult(failure.stage, False, 0.0, failure.message.splitlines()[0])
             )
-        return self.report
+
+    def _record_interruption(self, stop: StopSignal) -> None:
+        self.report.interrupted = stop.name
+        self.report.signal_exit_code = stop.exit_code
+        where = next((stage.name for stage in self.report.stages if not stage.ok), None)
+        self.report.error = f"stopped by {stop.name}" + (f" during {where}" if where else "")
+        for stage in self.report.stages:
+            if not stage.ok and not stage.detail:
+                stage.detail = f"interrupted by {stop.name}"
 
     def _stop(self, processes: list[ManagedProcess]) -> str:
-        # Both at once: the worker's warm shutdown (seconds on the filesystem broker) and the
-        # API's lifespan shutdown overlap instead of adding up.
-        for process in processes:
-            process.terminate()
         # A Celery worker on RabbitMQ needs several seconds of warm shutdown (its consumer
         # loop drains with a timeout): the stage limit, not a fixed few seconds, is the grace.
         grace = self.options.timeout
-        slow = [process.name for process in processes if not process.stop(grace)]
+        slow = stop_all(processes, grace)
         if slow:
             raise StageFailed(
                 "stop",
                 f"{', '.join(slow)} did not stop within {grace:g}s of SIGTERM; killed",
             )
         return "; ".join(
-            f"{process.name} {_exit_text(process.popen.returncode)}" for process in processes
+            f"{process.name} {exit_text(process.popen.returncode)}" for process in processes
         )
 
     def _worker_ready(self, worker: ManagedProcess) -> bool:
@@ -505,26 +472,6 @@ class SmokeRun:
                 "ping-task", f"the result does not carry request id {request_id}: {result!r}"
             )
         return f"{result} in {answer.get('seconds')}s"
-
-
-def leftover_processes(run_id: str) -> list[int]:
-    """PIDs of live processes started by run ``run_id`` (read from ``/proc/<pid>/environ``)."""
-    needle = f"{RUN_MARKER}={run_id}".encode()
-    found: list[int] = []
-    proc = Path("/proc")
-    if not proc.is_dir():
-        return found
-    for entry in proc.iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            environ = (entry / "environ").read_bytes()
-            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
-        except (OSError, IndexError):
-            continue
-        if state != "Z" and needle in environ.split(b"\0"):
-            found.append(int(entry.name))
-    return sorted(found)
 
 
 def run_smoke(

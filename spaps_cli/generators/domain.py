@@ -108,7 +108,11 @@ def plan_domain(
     now: datetime | None = None,
 ) -> tuple[Plan, Starter, str]:
     """The complete in-memory plan for one domain; reads the service, never writes."""
-    from spaps_cli.generators.migration import VERSIONS_DIR, first_migration_slot
+    from spaps_cli.generators.migration import (
+        VERSIONS_DIR,
+        first_migration_slot,
+        service_id_of,
+    )
     from spaps_cli.generators.registry_edit import RouterRegistration, register_router
     from spaps_cli.generators.render import render_tree
     from spaps_cli.generators.spaps_table import record_domain
@@ -119,7 +123,12 @@ def plan_domain(
     name = validate_domain_name(project, raw_name, domains_dir=domains_dir, policy=policy)
     chosen = choose_starter(name, starter)
     celery = _uses_celery(project)
-    slot = first_migration_slot(project.root / VERSIONS_DIR, name, now=now or datetime.now(UTC))
+    slot = first_migration_slot(
+        project.root / VERSIONS_DIR,
+        name,
+        now=now or datetime.now(UTC),
+        service_id=service_id_of(project.spaps, package),
+    )
     context = domain_context(project, name, chosen, celery=celery)
     context.update(
         migration_stem=slot.stem,

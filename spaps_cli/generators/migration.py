@@ -8,19 +8,27 @@ installable yet). Two rules keep the history valid when several domains are adde
 minute: a new timestamp is always later than every existing one (the runtime reports duplicate
 timestamps), and revision ids fit Alembic's ``VARCHAR(32)`` version column.
 
+Revision ids are unique across a fleet, not only within one service: ``<timestamp>_<service
+id>_<domain>`` (:func:`revision_id`), where the service id is the random ``[tool.spaps]
+service-id`` that ``new service`` records. Two services generated (or growing a domain) in the
+same minute therefore never share a revision, so Alembic cannot take one service's database for
+the other's at head. Ids only; file names keep the ``<YYYYMMDDHHMM>_<domain>_<slug>.py`` rule.
+
 Re-running ``add domain`` finds the domain's existing first migration and reuses its name,
 revision and parent, so the rendered file is byte-identical and the plan reports ``identical``.
 """
 
 from __future__ import annotations
 
-import ast
+import hashlib
 import re
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from spaps_cli.errors import UsageError
+from spaps_cli.revision_graph import RevisionFile, RevisionGraph, read_graph
 
 VERSIONS_DIR = "migrations/versions"
 TIMESTAMP_FORMAT = "%Y%m%d%H%M"
@@ -30,6 +38,28 @@ FIRST_MIGRATION_SLUG = "create_tables"
 MAX_REVISION_LENGTH = 32
 
 _TIMESTAMPED = re.compile(r"^(?P<timestamp>\d{12})_.+\.py$")
+
+#: ``[tool.spaps] service-id``: 8 random hex digits, drawn once by ``spaps new service``.
+SERVICE_ID_PATTERN = re.compile(r"^[0-9a-f]{8}$")
+
+
+def new_service_id() -> str:
+    return secrets.token_hex(4)
+
+
+def service_id_of(spaps: dict[str, object], package: str) -> str:
+    """The recorded ``service-id``; for a service generated before ids were recorded, a stable
+    stand-in derived from its package (still different between services of a fleet)."""
+    recorded = str(spaps.get("service-id") or "")
+    if SERVICE_ID_PATTERN.fullmatch(recorded):
+        return recorded
+    return hashlib.sha256(package.encode()).hexdigest()[:8]
+
+
+def revision_id(timestamp: str, service_id: str, domain: str) -> str:
+    """``202612051230_3f9a1c2e_billing``: unique per service and minute, readable, and within
+    Alembic's 32 characters (only the domain part is ever cut)."""
+    return f"{timestamp}_{service_id}_{domain}"[:MAX_REVISION_LENGTH]
 
 
 @dataclass(frozen=True)
@@ -51,14 +81,9 @@ class MigrationSlot:
         return moment.strftime("%Y-%m-%d %H:%M")
 
 
-@dataclass(frozen=True)
-class _Revision:
-    filename: str
-    revision: str
-    down_revisions: tuple[str, ...]
-
-
-def first_migration_slot(versions_dir: Path, domain: str, *, now: datetime) -> MigrationSlot:
+def first_migration_slot(
+    versions_dir: Path, domain: str, *, now: datetime, service_id: str
+) -> MigrationSlot:
     """The slot of ``domain``'s first migration: the existing one, or a new one after the head."""
     revisions = _read_revisions(versions_dir)
     pattern = re.compile(
@@ -77,76 +102,57 @@ def first_migration_slot(versions_dir: Path, domain: str, *, now: datetime) -> M
     timestamp = _next_timestamp(revisions, now)
     return MigrationSlot(
         filename=f"{timestamp}_{domain}_{FIRST_MIGRATION_SLUG}.py",
-        revision=f"{timestamp}_{domain}"[:MAX_REVISION_LENGTH],
+        revision=revision_id(timestamp, service_id, domain),
         down_revision=_head(revisions, versions_dir),
         timestamp=timestamp,
     )
 
 
-def _read_revisions(versions_dir: Path) -> list[_Revision]:
+def _read_revisions(versions_dir: Path) -> list[RevisionFile]:
+    """The history to build on; anything Alembic could not build on is refused here, before a
+    file is planned: an unreadable file, a dangling parent, a cycle."""
     if not versions_dir.is_dir():
         raise UsageError(
             f"{versions_dir} does not exist: the service has no Alembic migrations directory",
             hint="restore migrations/ from 'spaps new service'",
         )
-    revisions: list[_Revision] = []
-    for path in sorted(versions_dir.glob("*.py")):
-        if path.name == "__init__.py":
-            continue
-        revision, downs = _revision_ids(path)
-        if revision is None:
+    graph = read_graph(versions_dir)
+    for name, reason in graph.unreadable.items():
+        if reason.startswith("line "):
+            line, _, message = reason.removeprefix("line ").partition(": ")
             raise UsageError(
-                f'{path}: no `revision = "..."` found',
-                hint="every file in migrations/versions must be an Alembic migration",
+                f"{versions_dir / name}:{line}: syntax error: {message}",
+                hint="fix the migration, then re-run",
             )
-        revisions.append(_Revision(path.name, revision, downs))
-    return revisions
-
-
-def _revision_ids(path: Path) -> tuple[str | None, tuple[str, ...]]:
-    # The runtime's db.migrations reads revisions the same way; the CLI keeps its own copy
-    # because it must work without the runtime installed, and here a broken file is an error
-    # (nothing may be planned on top of it) where the runtime's validator only reports it.
-    try:
-        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-    except SyntaxError as exc:
         raise UsageError(
-            f"{path}:{exc.lineno or 0}: syntax error: {exc.msg}",
-            hint="fix the migration, then re-run",
-        ) from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"cannot read {path}: {exc}") from exc
-    values: dict[str, object] = {}
-    for node in tree.body:
-        target: ast.expr | None = None
-        value: ast.expr | None = None
-        if isinstance(node, ast.Assign) and len(node.targets) == 1:
-            target, value = node.targets[0], node.value
-        elif isinstance(node, ast.AnnAssign):
-            target, value = node.target, node.value
-        if isinstance(target, ast.Name) and value is not None:
-            try:
-                values[target.id] = ast.literal_eval(value)
-            except ValueError:
-                continue
-    revision = values.get("revision")
-    down = values.get("down_revision")
-    if isinstance(down, str):
-        downs: tuple[str, ...] = (down,)
-    elif isinstance(down, list | tuple):
-        downs = tuple(str(item) for item in down)
-    else:
-        downs = ()
-    return (revision if isinstance(revision, str) else None), downs
+            f"{versions_dir / name}: {reason}",
+            hint="every file in migrations/versions must be an Alembic migration",
+        )
+    dangling = graph.dangling()
+    if dangling:
+        revision, missing = dangling[0]
+        raise UsageError(
+            f"{versions_dir / revision.filename}: down_revision {missing!r} is not a revision"
+            " in migrations/versions; a new migration cannot be added to a broken history",
+            hint="point down_revision at an existing revision (alembic history lists them)",
+        )
+    cycle = graph.in_cycles()
+    if cycle:
+        names = ", ".join(revision.filename for revision in cycle)
+        raise UsageError(
+            f"{versions_dir}: the revision history has a cycle ({names}); a new migration"
+            " cannot be added onto it",
+            hint="fix down_revision in those files so the history runs from one base to one head",
+        )
+    return graph.revisions
 
 
-def _head(revisions: list[_Revision], versions_dir: Path) -> str | None:
+def _head(revisions: list[RevisionFile], versions_dir: Path) -> str | None:
     if not revisions:
         return None
-    referenced = {down for revision in revisions for down in revision.down_revisions}
-    heads = [r for r in revisions if r.revision not in referenced]
+    heads = RevisionGraph(revisions).heads()
     if len(heads) != 1:
-        names = ", ".join(r.filename for r in heads) or "none (the history has a cycle)"
+        names = ", ".join(r.filename for r in heads)
         raise UsageError(
             f"{versions_dir} has {len(heads)} heads ({names}); a new migration needs exactly one",
             hint="merge them with 'alembic merge heads' first",
@@ -154,7 +160,7 @@ def _head(revisions: list[_Revision], versions_dir: Path) -> str | None:
     return heads[0].revision
 
 
-def _next_timestamp(revisions: list[_Revision], now: datetime) -> str:
+def _next_timestamp(revisions: list[RevisionFile], now: datetime) -> str:
     """``now``, or one minute after the latest existing timestamp if that is not earlier."""
     candidate = now.replace(second=0, microsecond=0, tzinfo=None)
     for revision in revisions:

@@ -5,9 +5,9 @@ tomlkit -> resolve against the disk -> report -> apply. Everything that can refu
 destination, conflicts, containment of every rendered path) refuses before the first byte is
 written, and :meth:`Plan.apply` rolls back what it wrote if a later write fails.
 
-Re-running on a service this command generated reuses the ``created`` timestamp recorded in
-``[tool.spaps]`` (it names the initial migration), so the same answers render the same bytes and
-every file reports ``identical``.
+Re-running on a service this command generated reuses the ``created`` timestamp and the
+``service-id`` recorded in ``[tool.spaps]`` (they name the initial migration and its revision),
+so the same answers render the same bytes and every file reports ``identical``.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from typing import Any
 
 from spaps_cli import __version__
 from spaps_cli.errors import ConflictError, FileAccessError, UsageError
+from spaps_cli.generators.migration import SERVICE_ID_PATTERN, new_service_id, revision_id
 from spaps_cli.generators.spaps_table import DEFAULT_MIGRATION_DOMAINS
 from spaps_cli.names import ServiceName
 from spaps_cli.plan import Action, ConflictPolicy, Plan, report
@@ -156,8 +157,19 @@ def plan_service(
         # Local time, like Alembic's own file_template, so later migrations sort after this one.
         previous_created = (now or datetime.now()).strftime(CREATED_FORMAT)
     created = previous_created
+    recorded_id = str(previous.get("service-id") or "") if previous else ""
+    if SERVICE_ID_PATTERN.fullmatch(recorded_id):
+        service_id, initial_revision = recorded_id, revision_id(created, recorded_id, "core")
+    elif previous:
+        # Generated before service ids: its initial revision is in deployed databases already.
+        service_id, initial_revision = new_service_id(), f"{created}_core"
+    else:
+        service_id = new_service_id()
+        initial_revision = revision_id(created, service_id, "core")
     plan = Plan(destination)
-    context = service_context(answers, created=created)
+    context = service_context(
+        answers, created=created, service_id=service_id, initial_revision=initial_revision
+    )
 
     def include(source: PurePosixPath) -> bool:
         if source in CELERY_ONLY:
@@ -170,7 +182,9 @@ def plan_service(
     pyproject = plan.pending("pyproject.toml")
     if pyproject is None:  # pragma: no cover - the template tree always has one
         raise FileAccessError("templates/service has no pyproject.toml.jinja")
-    recorded = record_spaps_table(pyproject.decode("utf-8"), answers, created, previous or {})
+    recorded = record_spaps_table(
+        pyproject.decode("utf-8"), answers, created, previous or {}, service_id=service_id
+    )
     plan.add("pyproject.toml", recorded)
     _register_recorded_domains(plan, answers.name.package, recorded)
     plan.files.sort(key=lambda planned: planned.path)  # report in tree order, pyproject included
@@ -220,7 +234,9 @@ def _register_recorded_domains(plan: Plan, package: str, pyproject: str) -> None
     plan.add(registry, source)
 
 
-def service_context(answers: ServiceAnswers, *, created: str) -> dict[str, Any]:
+def service_context(
+    answers: ServiceAnswers, *, created: str, service_id: str, initial_revision: str
+) -> dict[str, Any]:
     """The variables every service template may use (StrictUndefined: nothing else exists)."""
     extras = ["postgres", "redis", "server"]
     if answers.pgvector:
@@ -234,7 +250,8 @@ def service_context(answers: ServiceAnswers, *, created: str) -> dict[str, Any]:
         "celery": answers.celery,
         "pgvector": answers.pgvector,
         "created": created,
-        "initial_revision": f"{created}_core",
+        "service_id": service_id,
+        "initial_revision": initial_revision,
         "cli_version": __version__,
         "template_version": TEMPLATE_VERSION,
         "runtime_requirement": RUNTIME_REQUIREMENT.format(extras=f"[{','.join(extras)}]"),
@@ -243,7 +260,12 @@ def service_context(answers: ServiceAnswers, *, created: str) -> dict[str, Any]:
 
 
 def record_spaps_table(
-    pyproject: str, answers: ServiceAnswers, created: str, previous: dict[str, Any]
+    pyproject: str,
+    answers: ServiceAnswers,
+    created: str,
+    previous: dict[str, Any],
+    *,
+    service_id: str,
 ) -> str:
     """Fill ``[tool.spaps]`` with tomlkit (exact TOML quoting, the template's comments kept).
 
@@ -260,6 +282,7 @@ def record_spaps_table(
     spaps["cli-version"] = __version__
     spaps["template-version"] = TEMPLATE_VERSION
     spaps["created"] = created
+    spaps["service-id"] = service_id
     domains = [str(d) for d in previous.get("domains", [])]
     migration_domains = [str(d) for d in previous.get("migration-domains", [])]
     spaps["domains"] = tomlkit.array()

@@ -328,7 +328,9 @@ def _plan_changelog(
     )
     if released.was_empty:
         _warn_or_fail(f"{path.name}: the Unreleased section is empty", strict, warnings)
-    if not released.linked:
+    if not released.linked and parsed.link_refs:
+        # Only a file that uses link references has some to keep current; plain headings
+        # (what `spaps new service` writes) are Keep a Changelog too.
         warnings.append(
             f"{path.name}: no repository URL in its links or [project.urls]; link references not written"
         )

@@ -37,11 +37,19 @@ def bench() -> Iterator[ModuleType]:
 
 
 def contents(root: Path) -> dict[str, str]:
-    """Every file, with the clock-dependent migration timestamp masked."""
-    return {
-        re.sub(r"\d{12}", "<ts>", p.relative_to(root).as_posix()): re.sub(
-            r"\d{12}", "<ts>", p.read_text()
+    """Every file, with the clock-dependent migration timestamp and the random service id
+    (``[tool.spaps] service-id``, part of the revision ids) masked."""
+    pyproject = (root / "pyproject.toml").read_text()
+    recorded = re.search(r'^service-id = "([0-9a-f]{8})"$', pyproject, re.MULTILINE)
+    service_id = recorded.group(1) if recorded else "0123abcd"
+
+    def masked(text: str) -> str:
+        return re.sub(
+            r"\d{12}", "<ts>", text.replace(service_id, "<id>").replace("0123abcd", "<id>")
         )
+
+    return {
+        masked(p.relative_to(root).as_posix()): masked(p.read_text())
         for p in root.rglob("*")
         if p.is_file()
     }
@@ -60,7 +68,7 @@ def test_copier_and_cookiecutter_render_what_spaps_renders(
         rendered[name] = contents(run(parent))
 
     spaps = rendered["spaps"]
-    assert len(spaps) == 30
+    assert len(spaps) == 31
     for name in ("copier", "cookiecutter"):
         other = rendered[name]
         assert set(other) == set(spaps), name

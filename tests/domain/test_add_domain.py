@@ -7,6 +7,7 @@ import itertools
 import re
 import subprocess
 import sys
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -151,6 +152,66 @@ def test_two_heads_stop_before_anything_is_written(service_root: Path, spaps: Ru
     assert result.code == 2
     assert "2 heads" in result.stderr
     assert "alembic merge heads" in result.stderr
+    assert snapshot(service_root) == before
+
+
+def _initial(root: Path) -> tuple[Path, str]:
+    initial = next((root / VERSIONS).glob("*_core_initial.py"))
+    return initial, _migrations(root)[initial.name][0]
+
+
+def _write(root: Path, name: str, revision: str, down: str | None) -> None:
+    (root / VERSIONS / name).write_text(f'revision = "{revision}"\ndown_revision = {down!r}\n')
+
+
+def _cycle_apart_from_the_chain(root: Path) -> None:
+    """Two files naming each other: the chain still has exactly one head."""
+    _write(root, "202611261300_core_ping.py", "ping", "pong")
+    _write(root, "202611261301_core_pong.py", "pong", "ping")
+
+
+def _self_parent(root: Path) -> None:
+    _write(root, "202611261300_core_self.py", "self", "self")
+
+
+def _cycle_through_the_base(root: Path) -> None:
+    """The initial migration's parent is the newest one: no base, no head."""
+    initial, revision = _initial(root)
+    _write(root, "202611261300_core_next.py", "next", revision)
+    initial.write_text(initial.read_text().replace("= None", '= "next"', 1))
+
+
+def _dangling_base(root: Path) -> None:
+    """The first migration's parent does not exist (a file deleted, a bad rebase)."""
+    initial, _ = _initial(root)
+    initial.write_text(initial.read_text().replace("= None", '= "deleted_long_ago"', 1))
+
+
+@pytest.mark.parametrize(
+    ("breakage", "says"),
+    [
+        (
+            _cycle_apart_from_the_chain,
+            "cycle (202611261300_core_ping.py, 202611261301_core_pong.py)",
+        ),
+        (_self_parent, "cycle (202611261300_core_self.py)"),
+        (_cycle_through_the_base, "cycle ("),
+        (_dangling_base, "down_revision 'deleted_long_ago' is not a revision"),
+    ],
+    ids=["apart", "self", "through-base", "dangling"],
+)
+def test_a_broken_history_is_refused_before_anything_is_written(
+    service_root: Path, spaps: RunSpaps, breakage: Callable[[Path], None], says: str
+) -> None:
+    """Alembic cannot load these histories: add domain must not build on them."""
+    breakage(service_root)
+    before = snapshot(service_root)
+
+    result = spaps("add", "domain", "billing", "--dir", str(service_root))
+
+    assert result.code == 2, result.stderr
+    assert len(result.error_lines) == 1
+    assert says in result.error_lines[0]
     assert snapshot(service_root) == before
 
 

@@ -12,7 +12,11 @@ from spaps_cli.names import service_name
 def test_a_missing_migration_domains_key_is_recreated_with_the_new_service_default() -> None:
     """Without ``core`` the service's own migration-name test rejects its initial revision."""
     fresh = record_spaps_table(
-        "[project]\nname = 'x'\n", ServiceAnswers.build(service_name("x")), "202611261200", {}
+        "[project]\nname = 'x'\n",
+        ServiceAnswers.build(service_name("x")),
+        "202611261200",
+        {},
+        service_id="0123abcd",
     )
     default = tomllib.loads(fresh)["tool"]["spaps"]["migration-domains"]
     pyproject = '[tool.spaps]\npackage = "x"\ndomains = []\n'

@@ -285,10 +285,15 @@ def test_installed_wheel_renders_the_same_service(
     service_venv.run(["spaps", "new", "service", NAME, "--dir", str(target)], cwd=tmp_path)
 
     def tree(root: Path) -> dict[str, str]:
+        """Every file, the clock's timestamp and the random ``service-id`` masked."""
+        recorded = re.search(r'^service-id = "(\w+)"$', (root / "pyproject.toml").read_text(), re.M)
+        assert recorded is not None
+
+        def masked(text: str) -> str:
+            return re.sub(r"\d{12}", "<ts>", text.replace(recorded.group(1), "<service-id>"))
+
         return {
-            re.sub(r"\d{12}", "<ts>", p.relative_to(root).as_posix()): re.sub(
-                r"\d{12}", "<ts>", p.read_text()
-            )
+            masked(p.relative_to(root).as_posix()): masked(p.read_text())
             for p in root.rglob("*")
             if p.is_file() and "__pycache__" not in p.parts and ".egg-info" not in str(p)
         }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.metadata
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -11,12 +13,19 @@ from packaging.requirements import Requirement
 from packaging.version import Version
 
 import spaps_cli
-from spaps_cli.fleet.compat import MatrixError, format_range, load_matrix, parse_matrix
+from spaps_cli.fleet.compat import (
+    CLIENT_DISTRIBUTION,
+    MatrixError,
+    format_range,
+    load_matrix,
+    parse_matrix,
+)
 from spaps_cli.fleet.compat_doc import main as render_main
 from spaps_cli.fleet.compat_doc import render_markdown
 from spaps_cli.generators.service import RUNTIME_REQUIREMENT, TEMPLATE_VERSION
 
-DOC = Path(__file__).resolve().parents[2] / "docs" / "COMPATIBILITY.md"
+REPO = Path(__file__).resolve().parents[2]
+DOC = REPO / "docs" / "COMPATIBILITY.md"
 REGENERATE = "python -m spaps_cli.fleet.compat_doc docs/COMPATIBILITY.md"
 
 
@@ -46,6 +55,22 @@ def test_generated_pin_is_the_matrix_range() -> None:
     allowed = load_matrix().runtime_range(TEMPLATE_VERSION)
     assert allowed is not None
     assert format_range(pin.specifier) == format_range(allowed)
+
+
+def test_the_client_range_is_the_runtimes_own_pin_of_it() -> None:
+    """The runtime pins the official ``spaps`` client to what it was tested with (an upper
+    bound: 0.x minors may break), and the matrix row of this runtime says the same range."""
+    document = tomllib.loads((REPO / "runtime" / "pyproject.toml").read_text(encoding="utf-8"))
+    (pin,) = [
+        Requirement(raw)
+        for raw in document["project"]["dependencies"]
+        if Requirement(raw).name == CLIENT_DISTRIBUTION
+    ]
+    assert any(item.operator in ("<", "<=", "~=", "==") for item in pin.specifier)
+    assert pin.specifier.contains(importlib.metadata.version(CLIENT_DISTRIBUTION))
+    row = load_matrix().runtime(Version(spaps_server_quickstart.__version__))
+    assert row is not None
+    assert format_range(row.client) == format_range(pin.specifier)
 
 
 def matrix_data(**runtime: Any) -> dict[str, Any]:
@@ -100,6 +125,18 @@ def test_rendered_table_marks_each_cell() -> None:
     assert "| runtime | template 2 | template 1 |" in text
     assert "| 0.2.0 | yes | no |" in text
     assert "| 0.1.0 | no | deprecated |" in text
+
+
+def test_each_runtime_row_carries_its_client_range() -> None:
+    matrix = parse_matrix(matrix_data(**{"spaps-client": "<0.9,>=0.8.3"}))
+    older, newer = sorted(matrix.runtimes, key=lambda runtime: runtime.version)
+    assert format_range(older.client) == ">=0.8.3,<0.9"
+    assert str(newer.client) == ""
+    text = render_markdown(matrix)
+    assert "| 0.1.0 | 2026-11-26 | `` | `>=0.8.3,<0.9` | supported |" in text
+    assert "| 0.2.0 | 2027-01-10 | `` | `any` | supported |" in text
+    with pytest.raises(MatrixError, match="not a PEP 440 version range"):
+        parse_matrix(matrix_data(**{"spaps-client": "~~0.8"}))
 
 
 @pytest.mark.parametrize(

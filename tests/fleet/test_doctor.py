@@ -7,17 +7,23 @@ is installed, exactly as it would with a service's own virtualenv).
 
 from __future__ import annotations
 
+import importlib.metadata
 import re
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
+import spaps_server_quickstart
 from cli.cli_runner import RunSpaps
+from packaging.specifiers import SpecifierSet
+from packaging.version import Version
 
-from spaps_cli.fleet.compat import load_matrix, parse_matrix
-from spaps_cli.fleet.doctor import check_migrations, check_runtime_version, run_doctor
+from spaps_cli.fleet.compat import format_range, load_matrix, parse_matrix
+from spaps_cli.fleet.doctor import run_doctor
+from spaps_cli.fleet.findings import DoctorContext, Finding, run_family
 from spaps_cli.fleet.records import database_identity
-from spaps_cli.project import find_project
+from spaps_cli.project import Project, find_project
 
 from .conftest import PACKAGE, SERVICE, generate
 
@@ -142,6 +148,135 @@ def test_installed_runtime_status_comes_from_the_matrix(
     runtime_findings = [f for f in report.findings if f.id.startswith("runtime.")]
     assert [(f.id, f.severity) for f in runtime_findings] == [(finding, severity)]
     assert "1.0.1" in runtime_findings[0].hint
+
+
+def matrix_of(runtimes: list[tuple[str, str]], clis: list[tuple[str, str, str]]) -> Any:
+    """A matrix with the given ``(runtime, status)`` and ``(cli, template, range)`` rows."""
+    return parse_matrix(
+        {
+            "schema": 1,
+            "runtime": [
+                {"version": version, "released": "2026-11-26", "status": status}
+                for version, status in runtimes
+            ],
+            "cli": [
+                {"version": cli, "released": "2026-11-26", "template-version": t, "runtime": r}
+                for cli, t, r in clis
+            ],
+        }
+    )
+
+
+INSTALLED = spaps_server_quickstart.__version__
+#: The range this CLI's template pins (whatever the runtime's series is).
+SERIES = format_range(load_matrix().runtime_range("1") or SpecifierSet())
+#: A runtime release inside that range other than the installed one.
+SIBLING = f"{Version(INSTALLED).major}.{Version(INSTALLED).minor}.{Version(INSTALLED).micro + 1}"
+TEMPLATE_ONE = [("0.1.0", "1", SERIES)]
+
+
+@pytest.mark.parametrize(
+    ("runtimes", "clis", "expected"),
+    [
+        # listed and supported, among older and newer rows: clean
+        (
+            [(INSTALLED, "supported"), ("0.0.9", "unsupported"), ("99.0.0", "supported")],
+            [*TEMPLATE_ONE, ("9.0.0", "2", ">=99.0,<100")],
+            [],
+        ),
+        # a release the matrix does not list yet, inside the template's range: a warning
+        (
+            [(SIBLING, "supported"), ("99.0.0", "supported")],
+            TEMPLATE_ONE,
+            [("runtime.unknown", "warning", False)],
+        ),
+        # the service's template was released for another range: an error
+        (
+            [(INSTALLED, "supported"), ("99.0.0", "supported")],
+            [("0.1.0", "1", ">=99.0,<100")],
+            [("runtime.pin-unsupported", "error", True), ("runtime.unsupported", "error", True)],
+        ),
+        # listed, but deprecated: a warning that still fails (the service should upgrade)
+        (
+            [(INSTALLED, "deprecated"), (SIBLING, "supported")],
+            TEMPLATE_ONE,
+            [("runtime.deprecated", "warning", True)],
+        ),
+    ],
+    ids=["listed", "unknown-in-range", "outside-range", "deprecated"],
+)
+def test_runtime_against_other_matrix_combinations(
+    service: Path,
+    runtimes: list[tuple[str, str]],
+    clis: list[tuple[str, str, str]],
+    expected: list[tuple[str, str, bool]],
+) -> None:
+    matrix = matrix_of(runtimes, clis)
+    report = run_doctor(find_project(service), matrix=matrix)
+    found = [(f.id, f.severity, f.fails) for f in report.findings if f.id.startswith("runtime.")]
+    assert sorted(found) == sorted(expected)
+    assert report.ok is all(not fails for _, _, fails in expected)
+
+
+@pytest.mark.parametrize(
+    ("client_range", "expected"),
+    [
+        (None, []),
+        (">=0.8.3,<0.9", []),
+        (">=0.9,<0.10", ["runtime.client-unsupported"]),
+        (">=0.1,<0.8", ["runtime.client-unsupported"]),
+    ],
+)
+def test_the_spaps_client_next_to_the_runtime_is_one_it_was_tested_with(
+    service: Path, client_range: str | None, expected: list[str]
+) -> None:
+    row: dict[str, Any] = {"version": INSTALLED, "released": "2026-11-26"}
+    if client_range is not None:
+        row["spaps-client"] = client_range
+    matrix = parse_matrix(
+        {
+            "schema": 1,
+            "runtime": [row],
+            "cli": [
+                {"version": "0.1.0", "released": "2026-11-26", "template-version": "1"}
+                | {"runtime": SERIES}
+            ],
+        }
+    )
+    report = run_doctor(find_project(service), matrix=matrix)
+    found = [f for f in report.findings if f.id.startswith("runtime.")]
+    assert [f.id for f in found] == expected
+    installed = importlib.metadata.version("spaps")
+    for finding in found:
+        assert f"installed spaps {installed} is outside {client_range}" in finding.message
+        assert finding.hint == f'pip install "spaps{client_range}"'
+
+
+def test_an_unknown_runtime_in_range_is_a_warning_naming_the_range(
+    service: Path, run_spaps: RunSpaps, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A runtime patch release the CLI does not list yet must not fail every service."""
+    import spaps_cli.fleet.compat
+
+    matrix = matrix_of([(SIBLING, "supported")], TEMPLATE_ONE)
+    monkeypatch.setattr(spaps_cli.fleet.compat, "load_matrix", lambda: matrix)
+    outcome = run_spaps("doctor", str(service), "--json")
+    payload = outcome.json()
+    (finding,) = payload["findings"]
+    assert finding["id"] == "runtime.unknown"
+    assert finding["severity"] == "warning"
+    assert (
+        SERIES.replace(",", ",") in finding["message"]
+        or format_range(SpecifierSet(SERIES)) in finding["message"]
+    )
+    assert outcome.code == 0, outcome.stderr
+    assert payload["ok"] is True
+    assert payload["clean"] is False
+
+    human = run_spaps("doctor", str(service))
+    assert human.code == 0
+    assert "[runtime.unknown]" in human.stderr
+    assert "none that fails the check" in human.stderr
 
 
 def test_runtime_not_installed_in_the_services_python(service: Path, run_spaps: RunSpaps) -> None:
@@ -289,6 +424,34 @@ def test_fleet_file_records_deployed_services(
     assert "secret" not in finding["message"], "passwords are never printed"
 
 
+@pytest.mark.parametrize("source", ["option", "environment"])
+@pytest.mark.parametrize("kind", ["missing", "dangling-symlink"])
+def test_a_missing_fleet_directory_is_a_usage_error(
+    service: Path,
+    tmp_path: Path,
+    run_spaps: RunSpaps,
+    monkeypatch: pytest.MonkeyPatch,
+    source: str,
+    kind: str,
+) -> None:
+    """A typo in --fleet / SPAPS_FLEET must not silently skip the shared-database check."""
+    fleet = tmp_path / "no-such-fleet"
+    if kind == "dangling-symlink":
+        fleet.symlink_to(tmp_path / "gone")
+    if source == "option":
+        outcome = run_spaps("doctor", str(service), "--fleet", str(fleet))
+        named = f"--fleet {fleet}"
+    else:
+        monkeypatch.setenv("SPAPS_FLEET", str(fleet))
+        outcome = run_spaps("doctor", str(service))
+        named = f"SPAPS_FLEET={fleet}"
+    assert outcome.code == 2
+    assert outcome.error_lines == [f"error: {named}: no such directory or fleet file"], (
+        outcome.stderr
+    )
+    assert outcome.stdout == ""
+
+
 def test_sqlite_defaults_of_siblings_are_separate_files(service: Path, run_spaps: RunSpaps) -> None:
     fleet = service.parent
     generate(fleet / "ledger", "ledger")
@@ -353,7 +516,10 @@ def test_a_second_head_is_reported(service: Path, run_spaps: RunSpaps) -> None:
     )
     outcome = run_spaps("doctor", str(service), "--json")
     assert outcome.code == 1
-    assert any("several heads" in f["message"] for f in outcome.json()["findings"])
+    (finding,) = outcome.json()["findings"]
+    assert finding["id"] == "migrations.multiple-heads"
+    assert finding["message"].startswith("2 heads: ")
+    assert "parallel" in finding["message"]
 
 
 def test_domains_recorded_by_the_service_are_allowed(service: Path, run_spaps: RunSpaps) -> None:
@@ -494,9 +660,7 @@ def test_a_pin_wider_than_the_template_range_is_too_wide(
     service: Path, requirement: str, witness: str
 ) -> None:
     set_dependency(service, requirement)
-    findings = check_runtime_version(
-        find_project(service), {"probe_error": "not probed"}, load_matrix()
-    )
+    findings = check_runtime_version(find_project(service))
     (finding,) = findings
     assert finding.id == "runtime.pin-too-wide"
     assert f"allows {witness}" in finding.message
@@ -515,7 +679,16 @@ def test_a_pin_wider_than_the_template_range_is_too_wide(
 def test_a_pin_inside_the_template_range_is_fine(service: Path, requirement: str) -> None:
     set_dependency(service, requirement)
     project = find_project(service)
-    assert check_runtime_version(project, {"probe_error": "not probed"}, load_matrix()) == []
+    assert check_runtime_version(project) == []
+
+
+def check_runtime_version(project: Project) -> list[Finding]:
+    context = DoctorContext(project, {"probe_error": "not probed"}, matrix_override=load_matrix())
+    return run_family("runtime", context)
+
+
+def check_migrations(project: Project) -> list[Finding]:
+    return run_family("migrations", DoctorContext(project, {"probe_error": "not probed"}))
 
 
 def set_script_location(service: Path, location: str) -> None:
@@ -542,3 +715,118 @@ def test_a_package_script_location_is_found_in_the_services_source(service: Path
     initial.rename(initial.with_name("bad_name.py"))
     (finding,) = check_migrations(find_project(service))
     assert finding.id == "migrations.invalid"
+
+
+# --------------------------------------------------------------------------- the registry
+
+
+def test_every_family_is_one_module_of_registered_checks() -> None:
+    """Adding a check is one decorated function in its family's module, nothing else."""
+    from spaps_cli.fleet.checks import FAMILIES
+    from spaps_cli.fleet.findings import registered
+
+    families = registered()
+    assert tuple(families) == FAMILIES
+    for family, checks in families.items():
+        assert checks, family
+        assert {check.__module__ for check in checks} == {f"spaps_cli.fleet.checks.{family}"}
+
+
+# --------------------------------------------------------------------------- alembic's view
+
+
+def _ini(service: Path) -> Path:
+    return service / "alembic.ini"
+
+
+def _no_section_header(service: Path) -> None:
+    _ini(service).write_text("script_location = migrations\n" + _ini(service).read_text())
+
+
+def _undefined_interpolation(service: Path) -> None:
+    text = _ini(service).read_text().replace("%(here)s/migrations", "%(nowhere)s/migrations")
+    _ini(service).write_text(text)
+
+
+def _no_alembic_section(service: Path) -> None:
+    _ini(service).write_text(_ini(service).read_text().replace("[alembic]", "[alembik]"))
+
+
+def _duplicate_key(service: Path) -> None:
+    text = _ini(service).read_text()
+    _ini(service).write_text(text.replace("[alembic]\n", "[alembic]\nprepend_sys_path = .\n"))
+
+
+def _not_utf8(service: Path) -> None:
+    _ini(service).write_bytes(b"# \xff\xfe caf\xe9\n" + _ini(service).read_bytes())
+
+
+def _initial_migration(service: Path) -> tuple[Path, str]:
+    (initial,) = versions(service).glob("*_core_initial.py")
+    revision = re.search(r'^revision: str = "([^"]+)"', initial.read_text(), re.MULTILINE)
+    assert revision is not None
+    return initial, revision.group(1)
+
+
+def _cycle_apart(service: Path) -> None:
+    for minute, revision, down in (("00", "ping", "pong"), ("01", "pong", "ping")):
+        (versions(service) / f"2026112709{minute}_core_{revision}.py").write_text(
+            f'revision = "{revision}"\ndown_revision = "{down}"\n'
+        )
+
+
+def _cycle_through_base(service: Path) -> None:
+    initial, revision = _initial_migration(service)
+    (versions(service) / "202611270900_core_next.py").write_text(
+        f'revision = "next"\ndown_revision = "{revision}"\n'
+    )
+    initial.write_text(initial.read_text().replace("= None", '= "next"', 1))
+
+
+def _dangling(service: Path) -> None:
+    _, revision = _initial_migration(service)
+    (versions(service) / "202611270900_core_orphan.py").write_text(
+        'revision = "orphan"\ndown_revision = "deleted_long_ago"\n'
+    )
+    (versions(service) / "202611270901_core_child.py").write_text(
+        f'revision = "child"\ndown_revision = ("{revision}", "orphan")\n'
+    )
+
+
+@pytest.mark.parametrize("where", ["alembic", "spaps"])
+@pytest.mark.parametrize(
+    ("breakage", "finding", "says"),
+    [
+        (_no_section_header, "migrations.config-unreadable", "MissingSectionHeaderError"),
+        (_undefined_interpolation, "migrations.config-unreadable", "nowhere"),
+        (_no_alembic_section, "migrations.config-unreadable", "script_location"),
+        (_duplicate_key, "migrations.config-unreadable", "prepend_sys_path"),
+        (_not_utf8, "migrations.config-unreadable", "UnicodeDecodeError"),
+        (_cycle_apart, "migrations.cycle", "202611270900_core_ping.py, 202611270901_core_pong.py"),
+        (_cycle_through_base, "migrations.cycle", "202611270900_core_next.py"),
+        (_dangling, "migrations.dangling", "'deleted_long_ago'"),
+    ],
+    ids=lambda value: getattr(value, "__name__", None),
+)
+def test_alembic_ini_and_the_revision_graph_are_read_as_alembic_reads_them(
+    service: Path,
+    run_spaps: RunSpaps,
+    breakage: Any,
+    finding: str,
+    says: str,
+    where: str,
+) -> None:
+    """``alembic``: Alembic itself, in the service's interpreter; ``spaps``: an interpreter
+    without Alembic, where doctor reads the ini and the graph by Alembic's rules itself."""
+    breakage(service)
+    args = ["--python", "/usr/bin/python3"] if where == "spaps" else []
+    outcome = run_spaps("doctor", str(service), "--json", *args)
+    assert outcome.code == 1
+    payload = outcome.json()
+    assert payload["checks"]["migrations"] == "findings"
+    found = [f for f in payload["findings"] if f["id"].startswith("migrations.")]
+    assert [f["id"] for f in found] == [finding], found
+    assert says in found[0]["message"]
+    assert "\n" not in found[0]["message"]
+    read_by_spaps = any("spaps read alembic.ini" in note for note in payload["notes"])
+    assert read_by_spaps is (where == "spaps")

@@ -170,7 +170,7 @@ def test_a_pgvector_service_passes_its_own_suite_on_postgres_with_pgvector(
     service = generate(tmp_path / "vec-api", "vec-api", "--pgvector")
     assert "PGVECTOR_ENABLED=true" in (service / ".env.example").read_text()
     completed = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"],
+        [sys.executable, "-m", "pytest", "-v", "-p", "no:cacheprovider", "tests"],
         cwd=service,
         env={
             **os.environ,
@@ -184,3 +184,27 @@ def test_a_pgvector_service_passes_its_own_suite_on_postgres_with_pgvector(
     )
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-2000:]
     assert "failed" not in completed.stdout
+    assert "test_pgvector.py::test_the_migrations_leave_pgvector_ready PASSED" in completed.stdout
+
+
+def test_the_generated_pgvector_test_is_not_collected_on_sqlite(tmp_path: Path) -> None:
+    """On the embedded SQLite default it could only pass vacuously ("1 passed", nothing
+    tested): it must not be collected at all, while the rest of the suite still is."""
+    from .conftest import generate
+
+    service = generate(tmp_path / "vec-api", "vec-api", "--pgvector")
+    environment = {
+        key: value for key, value in os.environ.items() if not key.endswith("DATABASE_URL")
+    }
+    completed = subprocess.run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider"],
+        cwd=service,
+        env={**environment, "PYTHONPATH": str(service / "src")},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-2000:]
+    assert "tests/test_migrations.py::" in completed.stdout
+    assert "test_pgvector" not in completed.stdout

@@ -7,6 +7,7 @@ against the run id every child carries in its environment, and against the recor
 from __future__ import annotations
 
 import asyncio
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -283,3 +284,28 @@ def test_pgvector_service_on_postgres_without_pgvector(
     )
     assert_failed_at(code, report, "migrate")
     assert 'extension "vector" is not available' in report["error"]
+
+
+def test_a_pgvector_service_is_checked_for_the_extension_without_a_flag(
+    pgvector_service: Path, pgvector_database_url: str, tmp_path: Path, run_spaps: RunSpaps
+) -> None:
+    """An initial migration that no longer creates the extension: readiness must say so,
+    with no PGVECTOR_ENABLED anywhere in the service's environment or .env."""
+    service = tmp_path / "vectors"
+    shutil.copytree(pgvector_service, service)
+    (initial,) = (service / "migrations" / "versions").glob("*_core_initial.py")
+    initial.write_text(
+        initial.read_text().replace("    create_vector_extension(op)\n", "    pass\n")
+    )
+    code, report = smoke(run_spaps, service, tmp_path, "--database-url", pgvector_database_url)
+    assert_failed_at(code, report, "readiness")
+    assert "pgvector" in report["error"]
+    assert "not created" in report["error"]
+
+
+def test_a_pgvector_service_on_sqlite_fails_readiness(
+    pgvector_service: Path, tmp_path: Path, run_spaps: RunSpaps
+) -> None:
+    code, report = smoke(run_spaps, pgvector_service, tmp_path)
+    assert_failed_at(code, report, "readiness")
+    assert "needs PostgreSQL" in report["error"]

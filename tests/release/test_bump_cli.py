@@ -469,3 +469,23 @@ def test_a_refused_commit_restores_and_unstages_every_file(spaps: Any, tmp_path:
     assert git(root, "status", "--porcelain") == ""
     assert git(root, "log", "--format=%s") == "initial"
     assert git(root, "tag", "--list") == ""
+
+
+@pytest.mark.parametrize("links", [True, False], ids=["with-link-refs", "plain-headings"])
+def test_missing_repository_url_warns_only_when_the_changelog_uses_link_refs(
+    spaps: Any, tmp_path: Path, links: bool
+) -> None:
+    """Plain headings (what ``spaps new service`` writes) have no references to keep current."""
+    changelog = CHANGELOG.replace("https://github.com/acme/demo", "https://example.invalid/x")
+    if not links:
+        changelog = changelog.split("\n[Unreleased]:")[0] + "\n"
+    root = make_distribution(tmp_path / "dist", changelog=changelog)
+    pyproject = root / "pyproject.toml"
+    pyproject.write_text(
+        pyproject.read_text().replace(
+            '[project.urls]\nRepository = "https://github.com/acme/demo"\n', ""
+        )
+    )
+    result = spaps("release", "bump", "patch", "--offline", *DATE, cwd=root)
+    assert result.code == 0, result.stderr
+    assert ("no repository URL" in result.stderr) is links

@@ -384,3 +384,75 @@ def test_a_well_formed_spaps_api_url_is_kept_without_its_trailing_slash(
     assert isinstance(service, SpapsAuthService)
     assert service._base_url == "https://a.b/x"
     anyio.run(service.aclose)
+
+
+def test_explicit_roles_survive_a_client_that_reshapes_its_private_methods(
+    spaps_standin: SpapsStandin, make_client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The runtime uses the official client's public API only: a release that renames or
+    re-signs its private ``_post`` must not take auth (or explicit roles) down."""
+    from spaps_client.sessions import SessionValidationResult
+    from spaps_client.sessions_async import AsyncSessionsClient
+
+    async def validate_session(
+        self: AsyncSessionsClient, *, access_token_override: str | None = None
+    ) -> SessionValidationResult:
+        response = await self._client.post(
+            f"{self.SESSIONS_PREFIX}/validate",
+            json={},
+            headers=self._build_headers(access_token_override),
+        )
+        return SessionValidationResult.model_validate(await self._parse_response(response))
+
+    monkeypatch.delattr(AsyncSessionsClient, "_post")
+    monkeypatch.setattr(AsyncSessionsClient, "validate_session", validate_session)
+    client = make_client()
+    token = spaps_standin.register_user("u-reshaped", roles=["admin"])
+    response = client.get("/me", headers=bearer(token))
+    assert response.status_code == 200, response.text
+    assert response.json()["roles"] == ["admin", "user"]
+
+
+def test_the_runtime_overrides_nothing_of_the_spaps_client() -> None:
+    import inspect
+
+    import spaps_client
+    import spaps_server_quickstart.auth.service as service
+
+    client_classes = tuple(
+        value
+        for module in (spaps_client.sessions, spaps_client.sessions_async)
+        for value in vars(module).values()
+        if inspect.isclass(value) and value.__module__.startswith("spaps_client")
+    )
+    subclasses = [
+        name
+        for name, value in vars(service).items()
+        if inspect.isclass(value)
+        and issubclass(value, client_classes)
+        and value.__module__ == service.__name__
+    ]
+    assert subclasses == []
+
+
+@pytest.mark.anyio
+async def test_concurrent_validations_keep_their_own_roles(spaps_standin: SpapsStandin) -> None:
+    """The raw validate payload is kept per task: one shared HTTP client, no crossed roles."""
+    service = SpapsAuthService.from_settings(standin_settings(spaps_standin))
+    tokens = {
+        f"u{index}": spaps_standin.register_user(f"u{index}", roles=["admin"] if index % 2 else [])
+        for index in range(12)
+    }
+    seen: dict[str, set[str]] = {}
+    try:
+
+        async def authenticate(user: str, token: str) -> None:
+            seen[user] = set((await service.authenticate(token)).roles)
+
+        async with anyio.create_task_group() as group:
+            for user, token in tokens.items():
+                group.start_soon(authenticate, user, token)
+    finally:
+        await service.aclose()
+    for index in range(12):
+        assert seen[f"u{index}"] == ({"admin", "user"} if index % 2 else {"user"}), index

@@ -275,3 +275,50 @@ def test_lifespan_fails_to_start_without_its_alembic_ini(tmp_path: Path) -> None
     app = create_app(settings=settings, alembic_ini=tmp_path / "missing.ini")
     with pytest.raises(MigrationsError, match=r"missing\.ini does not exist"), TestClient(app):
         pass
+
+
+def test_autogenerate_never_sees_the_owner_table_and_keeps_a_services_own_filter() -> None:
+    """The ``spaps_service`` marker is the runtime's: ``alembic check`` must not propose
+    dropping it, and a service's own ``include_name`` still applies to everything else."""
+    from spaps_server_quickstart.db.migrations import OWNER_TABLE, _configure_kwargs
+
+    default = _configure_kwargs("sqlite", {})["include_name"]
+    assert default(OWNER_TABLE, "table", {}) is False
+    assert default("invoice", "table", {}) is True
+    assert default(OWNER_TABLE, "column", {}) is True
+
+    def own(name: str | None, type_: str, parents: object) -> bool:
+        return name != "legacy"
+
+    combined = _configure_kwargs("postgresql", {"include_name": own})["include_name"]
+    assert combined(OWNER_TABLE, "table", {}) is False
+    assert combined("legacy", "table", {}) is False
+    assert combined("invoice", "table", {}) is True
+
+
+def test_a_database_claimed_by_one_service_refuses_another(tmp_path: Path) -> None:
+    from spaps_server_quickstart.db.migrations import (
+        ForeignDatabaseError,
+        ServiceOwner,
+        claim_database,
+    )
+    from sqlalchemy import create_engine
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'owned.db'}")
+    billing = ServiceOwner("billing-api", "0123abcd")
+    try:
+        with engine.begin() as connection:
+            claim_database(connection, billing)
+        with engine.begin() as connection:
+            claim_database(connection, billing)  # its own: fine, and idempotent
+        ledger = ServiceOwner("ledger", "fedcba98")
+        with (
+            pytest.raises(ForeignDatabaseError, match="belongs to service 'billing-api'"),
+            engine.begin() as connection,
+        ):
+            claim_database(connection, ledger)
+        with engine.connect() as connection:
+            rows = connection.exec_driver_sql("SELECT service_id, service FROM spaps_service")
+            assert rows.all() == [("0123abcd", "billing-api")]
+    finally:
+        engine.dispose()

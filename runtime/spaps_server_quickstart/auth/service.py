@@ -10,6 +10,7 @@ on every uncached token and let an outage stack up unbounded waits.
 from __future__ import annotations
 
 import datetime as dt
+from contextvars import ContextVar
 from typing import Any, Protocol
 
 import httpx
@@ -39,26 +40,35 @@ class AuthService(Protocol):
     async def aclose(self) -> None: ...
 
 
-class _PayloadKeepingSessionsClient(AsyncSessionsClient):
-    """``AsyncSessionsClient`` that also keeps the raw ``data`` of the validate answer.
+#: Where the validate answer's raw JSON goes while *this* task validates a token (None outside).
+#: A context variable, so concurrent validations on the shared client never see each other's.
+_validate_payload: ContextVar[list[dict[str, Any]] | None] = ContextVar(
+    "spaps_validate_payload", default=None
+)
+_VALIDATE_PATH = "/api/sessions/validate"
+
+
+async def _keep_validate_payload(response: httpx.Response) -> None:
+    """httpx response hook: keep the raw ``data`` of a validate answer for :func:`derive_roles`.
 
     ``SessionValidationResult`` ignores unknown fields, so a ``roles`` list SPAPS adds to the
-    payload would be dropped before :func:`derive_roles` could see it. We still go through the
-    public ``validate_session()`` (its parsing and errors are the contract); if a future client
-    stops calling ``_post``, ``raw_payload`` simply stays ``None`` and only explicit roles are
-    lost. One instance per validation, so the attribute is never shared between requests.
+    payload would be dropped before we could see it. The official client is used through its
+    public ``validate_session()`` only (its parsing and errors are the contract); the raw body
+    is read here, through httpx's public event hooks on the client we hand it, so no private
+    method of ``spaps_client`` is overridden and a client release that reshapes its internals
+    cannot take auth down. A body that is not a JSON object is left to the client to reject.
     """
-
-    raw_payload: dict[str, Any] | None = None
-
-    async def _post(
-        self, path: str, *, json: dict[str, Any], access_token_override: str | None
-    ) -> dict[str, Any]:
-        data: dict[str, Any] = await super()._post(
-            path, json=json, access_token_override=access_token_override
-        )
-        self.raw_payload = data
-        return data
+    sink = _validate_payload.get()
+    if sink is None or not response.request.url.path.endswith(_VALIDATE_PATH):
+        return
+    await response.aread()
+    try:
+        body = response.json()
+    except (ValueError, RecursionError):
+        return
+    data = body.get("data", body) if isinstance(body, dict) else None
+    if isinstance(data, dict):
+        sink.append(data)
 
 
 def _explicit_roles(payload: dict[str, Any] | None) -> list[str]:
@@ -150,7 +160,10 @@ class SpapsAuthService:
             pool=connect_timeout_seconds,
         )
         self._client = httpx.AsyncClient(
-            base_url=self._base_url, timeout=timeout, transport=transport
+            base_url=self._base_url,
+            timeout=timeout,
+            transport=transport,
+            event_hooks={"response": [_keep_validate_payload]},
         )
 
     @classmethod
@@ -184,12 +197,14 @@ class SpapsAuthService:
         await self._client.aclose()
 
     async def _validate(self, token: str) -> AuthenticatedUser:
-        sessions = _PayloadKeepingSessionsClient(
+        sessions = AsyncSessionsClient(
             base_url=self._base_url,
             api_key=self._api_key,
             access_token=token,
             client=self._client,
         )
+        payloads: list[dict[str, Any]] = []
+        keeping = _validate_payload.set(payloads)
         try:
             result: SessionValidationResult = await sessions.validate_session()
         except httpx.TimeoutException as error:
@@ -205,7 +220,9 @@ class SpapsAuthService:
             raise self._classify(error) from error
         except (pydantic.ValidationError, ValueError) as error:
             raise self._unavailable("malformed_response", error) from error
-        return self._user_from(result, sessions.raw_payload)
+        finally:
+            _validate_payload.reset(keeping)
+        return self._user_from(result, payloads[-1] if payloads else None)
 
     def _classify(self, error: SessionError) -> Exception:
         status = error.status_code

@@ -6,7 +6,10 @@ from __future__ import annotations
 from .base import NAMING_CONVENTION, Base, create_metadata
 from .migrations import (
     MIGRATION_FILENAME_PATTERN,
+    ForeignDatabaseError,
     MigrationsError,
+    ServiceOwner,
+    claim_database,
     run_async_migrations,
     upgrade_to_head,
     validate_migration_filename,
@@ -22,7 +25,10 @@ __all__ = [
     "DatabaseNotConfiguredError",
     "DatabaseResources",
     "DbSession",
+    "ForeignDatabaseError",
     "MigrationsError",
+    "ServiceOwner",
+    "claim_database",
     "create_metadata",
     "get_database",
     "get_db_session",

@@ -18,6 +18,7 @@ import asyncio
 import re
 from collections.abc import Collection
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -43,8 +44,71 @@ URL_ATTRIBUTE = "sqlalchemy.url"
 CONNECTION_ATTRIBUTE = "connection"
 
 
+#: The table that says which service a database belongs to (one row: id and name).
+OWNER_TABLE = "spaps_service"
+
+
 class MigrationsError(RuntimeError):
     """Migrations could not be run (missing ``alembic.ini``, no database URL)."""
+
+
+class ForeignDatabaseError(MigrationsError):
+    """The database belongs to another service: nothing was migrated."""
+
+
+@dataclass(frozen=True)
+class ServiceOwner:
+    """The service a database belongs to: its name (for messages) and its fleet-unique id
+    (``[tool.spaps] service-id``, for the comparison)."""
+
+    name: str
+    id: str
+
+
+def _owner_table() -> Any:
+    from sqlalchemy import Column, MetaData, String, Table
+
+    return Table(
+        OWNER_TABLE,
+        MetaData(),
+        Column("service_id", String(64), primary_key=True),
+        Column("service", String(200), nullable=False),
+    )
+
+
+def claim_database(connection: Connection, owner: ServiceOwner) -> None:
+    """Refuse a database another service owns; mark an unowned one as ``owner``'s.
+
+    Revision ids alone cannot tell services apart (two generated in the same minute used to
+    share their first id, and Alembic then reports "already at head" on the other's database).
+    The marker row is checked before any migration runs, in the migration's transaction, so a
+    refused run changes nothing. A database with an Alembic history but no marker (a service
+    migrated before markers existed) is claimed: if the history is not this service's, Alembic
+    itself stops at the unknown revision.
+    """
+    from sqlalchemy import inspect, select
+
+    table = _owner_table()
+    if inspect(connection).has_table(OWNER_TABLE):
+        rows = connection.execute(select(table.c.service_id, table.c.service)).all()
+        foreign = [row for row in rows if row.service_id != owner.id]
+        if foreign:
+            other = foreign[0]
+            raise ForeignDatabaseError(
+                f"this database belongs to service {other.service!r} (service-id"
+                f" {other.service_id}), not to {owner.name!r} (service-id {owner.id}):"
+                " nothing was migrated; point DATABASE_URL at this service's own database"
+            )
+        if rows:
+            return
+    else:
+        table.create(connection)
+    connection.execute(table.insert().values(service_id=owner.id, service=owner.name))
+
+
+def _not_the_owner_table(name: str | None, type_: str, parent_names: Any) -> bool:
+    """Autogenerate's ``include_name``: the marker is the runtime's, not the models'."""
+    return not (type_ == "table" and name == OWNER_TABLE)
 
 
 def _split_domain(rest: str, allowed_domains: Collection[str]) -> tuple[str, str] | None:
@@ -142,11 +206,24 @@ def validate_migrations(versions_dir: Path, allowed_domains: Collection[str]) ->
 
 def _configure_kwargs(dialect_name: str, overrides: dict[str, Any]) -> dict[str, Any]:
     # SQLite cannot ALTER most things: batch mode rebuilds the table (needs named constraints).
-    return {"render_as_batch": dialect_name == "sqlite", "compare_type": True, **overrides}
+    kwargs: dict[str, Any] = {"render_as_batch": dialect_name == "sqlite", "compare_type": True}
+    kwargs.update(overrides)
+    own = kwargs.get("include_name")
+    kwargs["include_name"] = (
+        _not_the_owner_table
+        if own is None
+        else lambda name, type_, parents: (
+            _not_the_owner_table(name, type_, parents) and own(name, type_, parents)
+        )
+    )
+    return kwargs
 
 
 def _run_on_connection(
-    connection: Connection, target_metadata: MetaData | None, overrides: dict[str, Any]
+    connection: Connection,
+    target_metadata: MetaData | None,
+    overrides: dict[str, Any],
+    owner: ServiceOwner | None = None,
 ) -> None:
     from alembic import context
 
@@ -156,17 +233,22 @@ def _run_on_connection(
         **_configure_kwargs(connection.dialect.name, overrides),
     )
     with context.begin_transaction():
+        if owner is not None:
+            claim_database(connection, owner)
         context.run_migrations()
 
 
 async def _run_online(
-    url: str, target_metadata: MetaData | None, overrides: dict[str, Any]
+    url: str,
+    target_metadata: MetaData | None,
+    overrides: dict[str, Any],
+    owner: ServiceOwner | None,
 ) -> None:
     # NullPool: this engine lives for one run on a loop of its own; nothing to keep pooled.
     engine = create_async_engine(url, poolclass=NullPool)
     try:
         async with engine.connect() as connection:
-            await connection.run_sync(_run_on_connection, target_metadata, overrides)
+            await connection.run_sync(_run_on_connection, target_metadata, overrides, owner)
     finally:
         await engine.dispose()
 
@@ -191,6 +273,8 @@ def _in_fresh_loop(coroutine_factory: Any) -> None:
 def run_async_migrations(
     target_metadata: MetaData | None,
     url: str | None = None,
+    *,
+    owner: ServiceOwner | None = None,
     **configure_kwargs: Any,
 ) -> None:
     """The whole body of a service's async ``env.py``: offline or online, as Alembic asks.
@@ -198,14 +282,16 @@ def run_async_migrations(
     The URL is, in order: ``url``, the ``sqlalchemy.url`` attribute set by
     :func:`upgrade_to_head`, the ``sqlalchemy.url`` option of ``alembic.ini``. A sync
     ``Connection`` in ``config.attributes["connection"]`` is used as is (the Alembic cookbook
-    pattern for tests). ``configure_kwargs`` go to ``context.configure``.
+    pattern for tests). With ``owner`` (generated services pass theirs), an online run first
+    checks the database is that service's (:func:`claim_database`). ``configure_kwargs`` go to
+    ``context.configure``.
     """
     from alembic import context
 
     config = context.config
     connection = config.attributes.get(CONNECTION_ATTRIBUTE)
     if isinstance(connection, Connection):
-        _run_on_connection(connection, target_metadata, configure_kwargs)
+        _run_on_connection(connection, target_metadata, configure_kwargs, owner)
         return
 
     resolved = url or config.attributes.get(URL_ATTRIBUTE) or config.get_main_option(URL_ATTRIBUTE)
@@ -225,7 +311,7 @@ def run_async_migrations(
         with context.begin_transaction():
             context.run_migrations()
         return
-    _in_fresh_loop(lambda: _run_online(resolved, target_metadata, configure_kwargs))
+    _in_fresh_loop(lambda: _run_online(resolved, target_metadata, configure_kwargs, owner))
 
 
 def upgrade_to_head(alembic_ini: Path, url: str, *, revision: str = "head") -> None:
