@@ -35,6 +35,7 @@ _AUTH_MIDDLEWARE_TEXT = re.compile(r"authorization|bearer|spaps", re.I)
 
 class AuthToRuntime(Codemod):
     ID: ClassVar[str] = "auth-to-runtime"
+    PREFLIGHT: ClassVar[str | None] = "runtime"
     SUMMARY: ClassVar[str] = (
         "Use the runtime's current_user / require_roles instead of local SPAPS auth."
     )

@@ -76,6 +76,10 @@ class Codemod(cst.CSTTransformer):
     EXAMPLES: ClassVar[tuple[Example, ...]]
     #: The configuration the examples assume (the imports map needs one).
     EXAMPLE_CONFIG: ClassVar[MigrateConfig] = MigrateConfig()
+    #: The preflight requirement this codemod's output needs (a key of
+    #: ``spaps_cli.codemods.preflight.NEEDS``: "runtime" for output that imports the runtime,
+    #: "lifespan" for ``FastAPI(lifespan=...)``); the runner skips it where it cannot be met.
+    PREFLIGHT: ClassVar[str | None] = None
 
     def __init__(self, config: MigrateConfig) -> None:
         super().__init__()

@@ -57,6 +57,7 @@ def _keyword_arg(keyword: str, value: cst.BaseExpression) -> cst.Arg:
 
 class CeleryToRuntime(Codemod):
     ID: ClassVar[str] = "celery-to-runtime"
+    PREFLIGHT: ClassVar[str | None] = "runtime"
     SUMMARY: ClassVar[str] = (
         "Build the Celery app with create_celery_app(settings, task_modules=...)."
     )

@@ -10,10 +10,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from spaps_cli.errors import UsageError
 from spaps_cli.project import PYPROJECT, read_pyproject
+
+if TYPE_CHECKING:
+    from spaps_cli.codemods.preflight import ProjectVersions
 
 TABLE = "tool.spaps.migrate"
 
@@ -30,6 +33,8 @@ class MigrateConfig:
     #: the service's settings class (HTMA calls it ``HTMASettings``)
     settings_class: str = "Settings"
     source: Path | None = None  # the pyproject.toml the table came from
+    #: What the project declares/installs (the preflight); None until the runner has read it.
+    versions: ProjectVersions | None = None
 
     def __hash__(self) -> int:
         return hash((self.select, self.ignore, self.exclude, tuple(sorted(self.modules.items()))))

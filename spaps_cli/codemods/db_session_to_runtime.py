@@ -46,6 +46,7 @@ _TRIGGER = re.compile(
 
 class DbSessionToRuntime(Codemod):
     ID: ClassVar[str] = "db-session-to-runtime"
+    PREFLIGHT: ClassVar[str | None] = "runtime"
     SUMMARY: ClassVar[str] = "Use the runtime's DbSession instead of a local get_db dependency."
     NEEDLES: ClassVar[tuple[bytes, ...]] = (
         b"get_db",

@@ -241,6 +241,7 @@ class _CallChecker(cst.CSTVisitor):
 
 class MiddlewareToRuntime(Codemod):
     ID: ClassVar[str] = "middleware-to-runtime"
+    PREFLIGHT: ClassVar[str | None] = "runtime"
     SUMMARY: ClassVar[str] = (
         "Replace local request-id/logging/timing middleware with RequestContextMiddleware."
     )

@@ -27,7 +27,9 @@ from typing import ClassVar, Literal
 import libcst as cst
 
 from spaps_cli.codemods.base import Codemod, Example, Outcome
+from spaps_cli.codemods.config import MigrateConfig
 from spaps_cli.codemods.import_edits import add_import, bound_name, dotted_name, imported_names
+from spaps_cli.codemods.preflight import Declared, ProjectVersions
 
 APP_CLASSES = frozenset({"fastapi.FastAPI", "fastapi.applications.FastAPI"})
 #: The runtime's factory takes ``lifespan=`` as one context manager or a list of them.
@@ -35,6 +37,8 @@ RUNTIME_FACTORIES = frozenset(
     {"spaps_server_quickstart.app.create_app", "spaps_server_quickstart.create_app"}
 )
 ROUTER_CLASSES = frozenset({"fastapi.APIRouter", "fastapi.routing.APIRouter"})
+#: The first FastAPI that merges ``APIRouter(lifespan=...)`` into the app's lifespan.
+ROUTER_LIFESPAN_FASTAPI = "0.112.2"
 EVENTS = ("startup", "shutdown")
 _EMPTY = cst.Module(body=[])
 _HANDLER_LISTS = frozenset({"on_startup", "on_shutdown", "lifespan_context"})
@@ -54,6 +58,18 @@ _HELPERS: dict[str, tuple[str, str | None, frozenset[str]]] = {
         frozenset({"collections.abc.AsyncIterator", "typing.AsyncIterator"}),
     ),
     "inspect": ("inspect", None, frozenset({"inspect"})),
+    # A local factory's new ``lifespan`` parameter is typed with these.
+    "Callable": (
+        "collections.abc",
+        "Callable",
+        frozenset({"collections.abc.Callable", "typing.Callable"}),
+    ),
+    "AbstractAsyncContextManager": (
+        "contextlib",
+        "AbstractAsyncContextManager",
+        frozenset({"contextlib.AbstractAsyncContextManager"}),
+    ),
+    "Optional": ("typing", "Optional", frozenset({"typing.Optional"})),
     "FastAPI": ("fastapi", "FastAPI", APP_CLASSES),  # a router lifespan's annotation
 }
 
@@ -65,9 +81,13 @@ class _Target:
     name: str
     index: int
     call: cst.Call
-    kind: Literal["app", "router", "runtime"]
+    kind: Literal["app", "router", "runtime", "factory"]
     callee: str
     defined: int = 1
+    #: For ``app = create_app()`` with ``create_app`` defined in this module: the def's index,
+    #: and why it cannot take a lifespan (None when it can).
+    factory_index: int = -1
+    factory_problem: str | None = None
 
 
 @dataclass
@@ -98,6 +118,8 @@ class _BlockEdits:
     #: statement index -> (the constructor call in that line, its replacement)
     replace_call: dict[int, tuple[cst.Call, cst.Call]] = field(default_factory=dict)
     insert_before: dict[int, list[cst.BaseStatement]] = field(default_factory=dict)
+    #: statement index -> its replacement (a local factory that now takes a lifespan)
+    replace_statement: dict[int, cst.BaseStatement] = field(default_factory=dict)
 
 
 def _string_value(node: cst.BaseExpression) -> str | None:
@@ -120,8 +142,53 @@ def _owner_of(node: cst.BaseExpression) -> str | None:
     return None
 
 
-def _positional(call: cst.Call) -> list[cst.Arg]:
-    return [arg for arg in call.args if arg.keyword is None and not arg.star]
+#: The parameters of the registration methods, the same on FastAPI, APIRouter and Starlette.
+ON_EVENT_PARAMETERS = ("event_type",)
+ADD_EVENT_HANDLER_PARAMETERS = ("event_type", "func")
+#: ``on_event(...)`` returns ``decorator(func)``: what its call form passes.
+DECORATOR_PARAMETERS = ("func",)
+
+
+def bind_arguments(
+    call: cst.Call, parameters: Sequence[str]
+) -> dict[str, cst.BaseExpression] | None:
+    """The call's arguments by parameter name, as Python would bind them; None when unknowable.
+
+    ``*args``/``**kwargs`` at the call site, an unknown keyword, a parameter given twice or a
+    missing one make the binding unknowable (or a TypeError at run time): the caller reports it.
+    """
+    bound: dict[str, cst.BaseExpression] = {}
+    position = 0
+    for arg in call.args:
+        if arg.star:
+            return None
+        if arg.keyword is None:
+            if position >= len(parameters):
+                return None
+            name = parameters[position]
+            position += 1
+        else:
+            name = arg.keyword.value
+            if name not in parameters:
+                return None
+        if name in bound:
+            return None
+        bound[name] = arg.value
+    if len(bound) != len(parameters):
+        return None
+    return bound
+
+
+def registration_event(call: cst.Call) -> str | None:
+    """The literal event an ``on_event``/``add_event_handler`` call names, if it names one."""
+    if not isinstance(call.func, cst.Attribute):
+        return None
+    method = call.func.attr.value
+    parameters = ON_EVENT_PARAMETERS if method == "on_event" else ADD_EVENT_HANDLER_PARAMETERS
+    bound = bind_arguments(call, parameters)
+    if bound is None:
+        return None
+    return _string_value(bound["event_type"])
 
 
 def _keyword(call: cst.Call, name: str) -> cst.Arg | None:
@@ -168,6 +235,11 @@ class OnEventToLifespan(Codemod):
     ID: ClassVar[str] = "on-event-to-lifespan"
     SUMMARY: ClassVar[str] = (
         "Move @app.on_event / add_event_handler / on_startup= handlers into one lifespan."
+    )
+    PREFLIGHT: ClassVar[str | None] = "lifespan"
+    #: The examples assume a project that requires a FastAPI merging router lifespans.
+    EXAMPLE_CONFIG: ClassVar[MigrateConfig] = MigrateConfig(
+        versions=ProjectVersions({"fastapi": (Declared("pyproject.toml", ">=0.115"),)})
     )
     NEEDLES: ClassVar[tuple[bytes, ...]] = (
         b"on_event",
@@ -254,13 +326,15 @@ from .events import make_startup, stop_clients
 def create_app() -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        result = startup_handler()
-        if inspect.isawaitable(result):
-            await result
+        if inspect.iscoroutinefunction(startup_handler) or inspect.iscoroutinefunction(startup_handler.__call__):
+            await startup_handler()
+        else:
+            startup_handler()
         yield
-        result = stop_clients()
-        if inspect.isawaitable(result):
-            await result
+        if inspect.iscoroutinefunction(stop_clients) or inspect.iscoroutinefunction(stop_clients.__call__):
+            await stop_clients()
+        else:
+            stop_clients()
 
     app = FastAPI(lifespan=lifespan)
     startup_handler = make_startup(app)
@@ -375,6 +449,7 @@ def never_runs() -> None: ...
         self._lambda_depth = 0
         self._block_frame = _Frame(set(), 0)
         self._config = cst.PartialParserConfig()
+        self._shared_factories: set[str] = set()
         self._indent = "    "
 
     # -- traversal ---------------------------------------------------------------------------
@@ -385,6 +460,7 @@ def never_runs() -> None: ...
         self._frames = [_Frame(_body_names(node.body), 0)]
         self._config = node.config_for_parsing
         self._indent = node.default_indent
+        self._shared_factories = _factories_with_outside_handlers(node)
         return True
 
     def _is_taken(self, name: str) -> bool:
@@ -431,9 +507,8 @@ def never_runs() -> None: ...
             owner = _owner_of(func.value)
             if owner is not None:
                 frame.registrations.append(_Nested(node, owner, tuple(self._frames)))
-            event = _string_value(node.args[0].value) if node.args else None
-            if event in EVENTS:
-                self._candidates.append((node, f'{func.attr.value}("{event}"'))
+            if owner is not None or registration_event(node) in EVENTS:
+                self._candidates.append((node, f"{func.attr.value}("))
             return
         if not any(
             arg.keyword is not None and arg.keyword.value in {"on_startup", "on_shutdown"}
@@ -462,6 +537,19 @@ def never_runs() -> None: ...
         self._frames[-1].registrations.extend(frame.registrations)
         self._frames[-1].list_uses.extend(frame.list_uses)
         self._block_frame = frame
+        if (
+            len(self._frames) == 1
+            and original_node.name.value in self._shared_factories
+            and frame.registrations
+        ):
+            # Its app also gets handlers at module level; one lifespan here would drop those.
+            self._seen.update(id(nested.call) for nested in frame.registrations)
+            self.follow_up(
+                original_node,
+                f"the app '{original_node.name.value}' returns also gets handlers at module"
+                " level, and an app runs one lifespan: move both sets into one lifespan by hand",
+            )
+            return updated_node
         body = updated_node.body
         if not isinstance(body, cst.IndentedBlock):
             return updated_node
@@ -513,7 +601,9 @@ def never_runs() -> None: ...
         head, _, rest = name.partition(".")
         return self._callees.get(head, head) + (f".{rest}" if rest else "")
 
-    def _targets(self, statements: Sequence[cst.BaseStatement]) -> dict[str, _Target]:
+    def _targets(
+        self, statements: Sequence[cst.BaseStatement], *, at_module: bool = False
+    ) -> dict[str, _Target]:
         targets: dict[str, _Target] = {}
         for index, statement in enumerate(statements):
             if not isinstance(statement, cst.SimpleStatementLine):
@@ -532,7 +622,7 @@ def never_runs() -> None: ...
                 if name is None or not isinstance(value, cst.Call):
                     continue
                 resolved = self._resolve(value.func)
-                kind: Literal["app", "router", "runtime"] | None = (
+                kind: Literal["app", "router", "runtime", "factory"] | None = (
                     "app"
                     if resolved in APP_CLASSES
                     else "router"
@@ -541,6 +631,10 @@ def never_runs() -> None: ...
                     if resolved in RUNTIME_FACTORIES
                     else None
                 )
+                factory: tuple[int, str, str | None] | None = None
+                if kind is None and at_module and isinstance(value.func, cst.Name):
+                    factory = self._local_factory(value.func.value, value, statements)
+                    kind = "factory" if factory is not None else None
                 if kind is None:
                     continue
                 if name in targets:
@@ -548,7 +642,65 @@ def never_runs() -> None: ...
                     continue
                 callee = _EMPTY.code_for_node(value.func)
                 targets[name] = _Target(name, index, value, kind, callee)
+                if factory is not None:
+                    target = targets[name]
+                    target.factory_index, target.callee, target.factory_problem = factory
         return targets
+
+    def _local_factory(
+        self, name: str, call: cst.Call, statements: Sequence[cst.BaseStatement]
+    ) -> tuple[int, str, str | None] | None:
+        """Is ``name`` a def of this module that builds and returns one FastAPI app?
+
+        Returns the def's index, how its app's class is spelled, and why it cannot be given a
+        ``lifespan`` keyword (None when it can); None when ``name`` is no such def. The
+        keyword-only parameter defaults to None, so every other caller of the factory gets
+        the same app as before.
+        """
+        defs = [
+            i
+            for i, statement in enumerate(statements)
+            if isinstance(statement, cst.FunctionDef) and statement.name.value == name
+        ]
+        if len(defs) != 1:
+            return None
+        node = statements[defs[0]]
+        assert isinstance(node, cst.FunctionDef)
+        if not isinstance(node.body, cst.IndentedBlock) or node.asynchronous is not None:
+            return None
+        body = node.body.body
+        apps = {k: t for k, t in self._targets(body).items() if t.kind == "app"}
+        last = body[-1] if body else None
+        returned = (
+            last.body[0].value.value
+            if isinstance(last, cst.SimpleStatementLine)
+            and isinstance(last.body[0], cst.Return)
+            and isinstance(last.body[0].value, cst.Name)
+            else None
+        )
+        if returned not in apps:
+            return None
+        app = apps[returned]
+        problem: str | None = None
+        code = _EMPTY.code_for_node(node)
+        if node.decorators:
+            problem = f"the factory '{name}' is decorated, so a new keyword may not reach it"
+        elif node.params.star_kwarg is not None and not isinstance(
+            node.params.star_kwarg, cst.MaybeSentinel
+        ):
+            problem = f"the factory '{name}' takes **kwargs, which a lifespan keyword would change"
+        elif app.defined > 1 or _count_returns(node) != 1:
+            problem = f"the factory '{name}' does not build and return exactly one FastAPI app"
+        elif any(arg.star for arg in app.call.args) or any(arg.star for arg in call.args):
+            problem = f"the factory '{name}' or its call passes *args/**kwargs"
+        elif re.search(r"\blifespan\b|on_event|add_event_handler|on_startup|on_shutdown", code):
+            problem = (
+                f"the factory '{name}' already registers handlers or sets a lifespan of its own,"
+                " and an app runs one lifespan: compose them into one by hand"
+            )
+        elif any(_keyword(call, k) for k in ("lifespan", "on_startup", "on_shutdown")):
+            problem = f"the call of '{name}' passes lifespan/on_startup/on_shutdown"
+        return defs[0], app.callee, problem
 
     def _registrations(
         self, statements: Sequence[cst.BaseStatement], targets: dict[str, _Target]
@@ -556,7 +708,7 @@ def never_runs() -> None: ...
         found: list[_Registration] = []
         for index, statement in enumerate(statements):
             if isinstance(statement, cst.FunctionDef):
-                found.extend(self._decorated(index, statement))
+                found.extend(self._decorated(index, statement, targets))
             elif isinstance(statement, cst.SimpleStatementLine):
                 for small in statement.body:
                     registration = self._call_registration(index, small)
@@ -601,31 +753,42 @@ def never_runs() -> None: ...
         # Constructor handlers are registered first; startup handlers keep their own order.
         return constructor + found
 
-    def _decorated(self, index: int, node: cst.FunctionDef) -> list[_Registration]:
+    def _decorated(
+        self, index: int, node: cst.FunctionDef, targets: dict[str, _Target]
+    ) -> list[_Registration]:
+        """The ``@x.on_event(...)`` registrations of one def, in the order Python runs them.
+
+        Decorators apply bottom-up, so the lowest registers first. An ``on_event`` decorator of
+        an app or router created here returns the function unchanged, so stacking several of
+        them is harmless; any other decorator above one means the def's name is bound to that
+        decorator's result, not to the function that was registered.
+        """
+        decorators = node.decorators
+        transparent = [_is_on_event(d.decorator, targets) for d in decorators]
         found: list[_Registration] = []
-        for position, decorator in enumerate(node.decorators):
+        for position in reversed(range(len(decorators))):
+            decorator = decorators[position]
             call = decorator.decorator
-            if not (
-                isinstance(call, cst.Call)
-                and isinstance(call.func, cst.Attribute)
-                and call.func.attr.value == "on_event"
-            ):
+            if not _is_on_event(call, None):
                 continue
+            assert isinstance(call, cst.Call)
+            assert isinstance(call.func, cst.Attribute)
             owner = _owner_of(call.func.value)
             if owner is None:
                 continue
-            args = _positional(call)
-            event = _string_value(args[0].value) if len(args) == 1 and len(call.args) == 1 else None
+            event = registration_event(call)
             problem = None
-            if event not in EVENTS:
-                problem = 'the event name is not a literal "startup" or "shutdown"'
-            elif position != 0:
+            if bind_arguments(call, ON_EVENT_PARAMETERS) is None:
+                problem = "on_event(...) is not called with one event_type argument"
+            elif event not in EVENTS:
+                problem = 'the event_type is not a literal "startup" or "shutdown"'
+            elif not all(transparent[:position]):
+                above = next(d for d, t in zip(decorators, transparent, strict=False) if not t)
                 problem = (
-                    "other decorators are applied on top of @on_event, so the registered"
-                    " handler is not what the function name refers to"
+                    f"@{_EMPTY.code_for_node(above.decorator)} is applied on top of @on_event,"
+                    f" so '{node.name.value}' names its result, not the registered function"
                 )
-            below = len(node.decorators) - position - 1
-            is_async: bool | None = (node.asynchronous is not None) if below == 0 else None
+            is_async = (node.asynchronous is not None) if all(transparent[position + 1 :]) else None
             found.append(
                 _Registration(
                     owner,
@@ -641,32 +804,35 @@ def never_runs() -> None: ...
         return found
 
     def _call_registration(self, index: int, small: cst.BaseSmallStatement) -> _Registration | None:
+        """``x.add_event_handler(event_type, func)`` or ``x.on_event(event_type)(func)``."""
         if not isinstance(small, cst.Expr) or not isinstance(small.value, cst.Call):
             return None
         call = small.value
-        if not (
-            isinstance(call.func, cst.Attribute) and call.func.attr.value == "add_event_handler"
-        ):
+        func = call.func
+        if isinstance(func, cst.Attribute) and func.attr.value == "add_event_handler":
+            owner = _owner_of(func.value)
+            bound = bind_arguments(call, ADD_EVENT_HANDLER_PARAMETERS)
+            shape = "add_event_handler(...) does not bind to (event_type, func)"
+        elif _is_on_event(func, None):
+            assert isinstance(func, cst.Call)
+            assert isinstance(func.func, cst.Attribute)
+            owner = _owner_of(func.func.value)
+            inner = bind_arguments(func, ON_EVENT_PARAMETERS)
+            outer = bind_arguments(call, DECORATOR_PARAMETERS)
+            bound = None if inner is None or outer is None else {**inner, **outer}
+            shape = "on_event(...)(...) does not bind to (event_type)(func)"
+        else:
             return None
-        owner = _owner_of(call.func.value)
         if owner is None:
             return None
-        args = _positional(call)
-        if len(args) != 2 or len(call.args) != 2:
-            return _Registration(
-                owner,
-                None,
-                index,
-                "call",
-                None,
-                None,
-                problem="add_event_handler is not called with two positional arguments",
-                small=small,
-            )
-        event = _string_value(args[0].value)
-        problem = None if event in EVENTS else "the event name is not a literal"
+        if bound is None:
+            return _Registration(owner, None, index, "call", None, None, problem=shape, small=small)
+        event = _string_value(bound["event_type"])
+        problem = (
+            None if event in EVENTS else 'the event_type is not a literal "startup" or "shutdown"'
+        )
         return _Registration(
-            owner, event, index, "call", args[1].value, None, problem=problem, small=small
+            owner, event, index, "call", bound["func"], None, problem=problem, small=small
         )
 
     # -- rewriting ---------------------------------------------------------------------------
@@ -678,7 +844,7 @@ def never_runs() -> None: ...
         *,
         at_module: bool,
     ) -> list[cst.BaseStatement] | None:
-        targets = self._targets(statements)
+        targets = self._targets(statements, at_module=at_module)
         registrations = self._registrations(statements, targets)
         if not registrations:
             return None
@@ -710,9 +876,12 @@ def never_runs() -> None: ...
             problem = self._owner_problem(owner, owned, targets, frame, bound_at, at_module)
             if problem is None and self._registers_elsewhere(owner, frame, top_level):
                 problem = (
-                    f"'{owner}' also registers handlers conditionally or from a helper (not at the"
-                    " top level here); FastAPI would drop those once a lifespan is set: move them"
-                    " all into a lifespan by hand"
+                    owned[0].index,
+                    (
+                        f"'{owner}' also registers handlers conditionally or from a helper (not at the"
+                        " top level here); FastAPI would drop those once a lifespan is set: move them"
+                        " all into a lifespan by hand"
+                    ),
                 )
             list_use = self._list_use(owner, frame) if problem is None else None
             if list_use is not None:
@@ -726,9 +895,8 @@ def never_runs() -> None: ...
                 )
                 continue
             if problem is not None:
-                first = owned[0]
-                anchor = _anchor(originals, first.index)
-                self.follow_up(anchor, problem, hint=registration_hint(first))
+                index, message = problem
+                self.follow_up(_anchor(originals, index), message, hint=registration_hint(owned[0]))
                 continue
             self._plan_owner(targets[owner], owned, function_defs, edits, at_module, statements)
             self.changed(
@@ -762,8 +930,10 @@ def never_runs() -> None: ...
         elif registration.small is not None:
             assert isinstance(original, cst.SimpleStatementLine)
             small = original.body[_small_index(current, registration.small)]
-            if isinstance(small, cst.Expr):
-                found = id(small.value)
+            if isinstance(small, cst.Expr) and isinstance(small.value, cst.Call):
+                # ``x.on_event(...)(f)``: the registration the traversal saw is the inner call.
+                registered = small.value.func
+                found = id(registered if isinstance(registered, cst.Call) else small.value)
         elif (
             target is not None
             and isinstance(current, cst.SimpleStatementLine)
@@ -817,53 +987,102 @@ def never_runs() -> None: ...
         frame: _Frame,
         bound_at: dict[str, list[int]],
         at_module: bool,
-    ) -> str | None:
+    ) -> tuple[int, str] | None:
+        """Why ``owner``'s handlers cannot be moved, and the statement that stops it.
+
+        The statement is the construct a person has to change (the constructor, the import,
+        the second definition), not the handler: that is where the follow-up points.
+        """
+        first = owned[0].index
         target = targets.get(owner)
         if target is None:
             where = "module" if at_module else "function"
+            bound = bound_at.get(owner, [])
             return (
-                f"'{owner}' is not created by FastAPI(...)/APIRouter(...) in this {where}:"
-                " move these handlers into the lifespan where it is created"
+                bound[0] if len(bound) == 1 else first,
+                f"'{owner}' is not created by FastAPI(...)/APIRouter(...) or a factory in this"
+                f" {where} (imported, a parameter, or built elsewhere): move these handlers into"
+                " the lifespan where it is created",
             )
         if target.defined > 1 or len(bound_at.get(owner, [])) > 1:
+            later = [i for i in bound_at.get(owner, []) if i != target.index]
             return (
+                later[0] if later else target.index,
                 f"'{owner}' is assigned more than once: decide which app owns the handlers,"
-                " then give that app a lifespan by hand"
+                " then give that app a lifespan by hand",
+            )
+        if target.factory_problem is not None:
+            return (
+                target.factory_index,
+                f"'{owner}' is built by a factory that cannot take the lifespan:"
+                f" {target.factory_problem}; migrate by hand",
             )
         if _keyword(target.call, "lifespan") is not None and target.kind != "runtime":
             return (
+                target.index,
                 f"'{owner}' already has lifespan=, so FastAPI never runs these handlers:"
-                " move their bodies into that lifespan (before/after its yield) or delete them"
+                " move their bodies into that lifespan (before/after its yield) or delete them",
             )
         if any(arg.star for arg in target.call.args):
-            return f"'{owner}' is created with **kwargs that may carry a lifespan: migrate by hand"
+            return (
+                target.index,
+                f"'{owner}' is created with *args/**kwargs that may carry a lifespan= (which"
+                " would make FastAPI skip every event handler): migrate by hand",
+            )
+        if target.kind == "router" and not self._router_lifespans_merged():
+            return (
+                target.index,
+                f"'{owner}' is a router: FastAPI merges a router's lifespan= into the app's only"
+                f" from {ROUTER_LIFESPAN_FASTAPI} on, and {self._fastapi_requirement()} allows"
+                f" older versions, where the handlers would silently never run: require"
+                f" fastapi>={ROUTER_LIFESPAN_FASTAPI} and re-run, or move them into the app's"
+                " lifespan by hand",
+            )
         for registration in owned:
             if registration.problem is not None:
-                return registration.problem + ": migrate this app's handlers by hand"
+                return (
+                    registration.index,
+                    registration.problem + f": migrate the handlers of '{owner}' by hand",
+                )
             if registration.index < target.index and registration.how != "constructor":
                 return (
-                    "a handler is registered before the app is created: fix the order, then re-run"
+                    registration.index,
+                    f"a handler is registered on '{owner}' before '{owner}' is created:"
+                    " fix the order, then re-run",
                 )
             handler = registration.handler
             if isinstance(handler, cst.Name):
-                if len(bound_at.get(handler.value, [])) > 1:
+                bound = bound_at.get(handler.value, [])
+                if len(bound) > 1:
                     return (
+                        bound[1],
                         f"'{handler.value}' is defined more than once, so the lifespan would call"
-                        " a different function than the one registered: rename one, then re-run"
+                        " a different function than the one registered: rename one, then re-run",
                     )
                 if handler.value in frame.called:
                     return (
+                        registration.index,
                         f"'{handler.value}' is also called directly at import time: decide"
-                        " whether it should run at import or at startup, then migrate by hand"
+                        " whether it should run at import or at startup, then migrate by hand",
                     )
-                if registration.how != "decorator":
-                    indices = bound_at.get(handler.value, [])
-                    if indices and min(indices) > registration.index:
-                        return (
-                            f"'{handler.value}' is registered before it is defined: fix the"
-                            " order, then re-run"
-                        )
+                if registration.how != "decorator" and bound and min(bound) > registration.index:
+                    return (
+                        registration.index,
+                        f"'{handler.value}' is registered before it is defined: fix the"
+                        " order, then re-run",
+                    )
         return None
+
+    def _router_lifespans_merged(self) -> bool:
+        """Does every FastAPI the project allows merge a router's lifespan into the app's?"""
+        versions = self.config.versions
+        return versions is not None and versions.guarantees("fastapi", ROUTER_LIFESPAN_FASTAPI)
+
+    def _fastapi_requirement(self) -> str:
+        versions = self.config.versions
+        if versions is None:
+            return "the project (no FastAPI requirement found)"
+        return versions.describe("fastapi")
 
     def _plan_owner(
         self,
@@ -919,7 +1138,13 @@ def never_runs() -> None: ...
             if target.name == "router"
             else f"{target.name}_lifespan"
         )
-        annotation = target.callee if target.kind == "app" else self._fastapi_name()
+        annotation = target.callee if target.kind in ("app", "factory") else self._fastapi_name()
+        if target.kind == "factory":
+            factory = statements[target.factory_index]
+            assert isinstance(factory, cst.FunctionDef)
+            edits.replace_statement[target.factory_index] = self._factory_with_lifespan(
+                factory, target.callee
+            )
         parameter = "app" if (target.name == "app" or not self._is_taken("app")) else "_app"
         code = self._lifespan_code(lifespan_name, parameter, annotation, steps)
         function = cst.parse_statement(code, config=self._config)
@@ -941,6 +1166,47 @@ def never_runs() -> None: ...
                 target.call,
                 _with_lifespan(target.call, lifespan_name, self._indent),
             )
+
+    def _factory_with_lifespan(self, node: cst.FunctionDef, app_class: str) -> cst.FunctionDef:
+        """``def create_app(*, lifespan: ... = None)`` passing ``lifespan=lifespan`` to its app."""
+        manager = f"{self._helper('AbstractAsyncContextManager')}[None]"
+        callable_type = f"{self._helper('Callable')}[[{app_class}], {manager}]"
+        if self._future_annotations():
+            annotation = f"{callable_type} | None"
+        else:
+            annotation = f"{self._helper('Optional')}[{callable_type}]"
+        parameter = cst.Param(
+            cst.Name("lifespan"),
+            annotation=cst.Annotation(cst.parse_expression(annotation)),
+            default=cst.Name("None"),
+        )
+        params = node.params
+        star = params.star_arg
+        params = params.with_changes(
+            kwonly_params=[*params.kwonly_params, parameter],
+            star_arg=cst.ParamStar() if isinstance(star, cst.MaybeSentinel) else star,
+        )
+        assert isinstance(node.body, cst.IndentedBlock)
+        body = list(node.body.body)
+        apps = {t.index: t for t in self._targets(body).values() if t.kind == "app"}
+        for index, app in apps.items():
+            body[index] = _replace_constructor(
+                body[index], app.call, _with_lifespan(app.call, "lifespan", self._indent)
+            )
+        return node.with_changes(params=params, body=node.body.with_changes(body=body))
+
+    def _future_annotations(self) -> bool:
+        """Does the module defer annotations (so ``X | None`` works on any Python)?"""
+        for statement in self._module.body if self._module is not None else ():
+            if (
+                isinstance(statement, cst.SimpleStatementLine)
+                and isinstance(statement.body[0], cst.ImportFrom)
+                and dotted_name(statement.body[0].module or cst.Name("_")) == "__future__"
+                and not isinstance(statement.body[0].names, cst.ImportStar)
+                and any(bound_name(a) == "annotations" for a in statement.body[0].names)
+            ):
+                return True
+        return False
 
     def _fastapi_name(self) -> str:
         """How a router lifespan's annotation names ``FastAPI``.
@@ -1014,26 +1280,26 @@ def never_runs() -> None: ...
             f"async def {name}({parameter}: {annotation})"
             f" -> {self._helper('AsyncIterator')}[None]:",
         ]
-        roots = {
-            re.split(r"\W", step.expression, maxsplit=1)[0]
-            for event in EVENTS
-            for step in steps[event]
-        }
-        # A local that a handler expression also names would make that name unbound.
-        variable = next(v for v in ("result", "outcome", "handler_result") if v not in roots)
         for event in EVENTS:
             if event == "shutdown":
                 lines.append(f"{indent}yield")
             for step in steps[event]:
+                call = step.expression
                 if step.is_async is True:
-                    lines.append(f"{indent}await {step.expression}()")
+                    lines.append(f"{indent}await {call}()")
                 elif step.is_async is False:
-                    lines.append(f"{indent}{step.expression}()")
+                    lines.append(f"{indent}{call}()")
                 else:
-                    lines.append(f"{indent}{variable} = {step.expression}()")
+                    # Starlette's own rule: await what is a coroutine function (or has an async
+                    # __call__), call anything else and drop its result.
                     inspect = self._helper("inspect")
-                    lines.append(f"{indent}if {inspect}.isawaitable({variable}):")
-                    lines.append(f"{indent}{indent}await {variable}")
+                    lines.append(
+                        f"{indent}if {inspect}.iscoroutinefunction({call})"
+                        f" or {inspect}.iscoroutinefunction({call}.__call__):"
+                    )
+                    lines.append(f"{indent}{indent}await {call}()")
+                    lines.append(f"{indent}else:")
+                    lines.append(f"{indent}{indent}{call}()")
         newline = (
             self._config.default_newline if isinstance(self._config.default_newline, str) else "\n"
         )
@@ -1056,6 +1322,79 @@ def _def_kind(node: cst.FunctionDef) -> bool | None:
         ):
             return None
     return node.asynchronous is not None
+
+
+def _is_on_event(node: cst.BaseExpression, targets: dict[str, _Target] | None) -> bool:
+    """Is ``node`` an ``x.on_event(...)`` call (on an app or router created here, if given)?"""
+    if not (
+        isinstance(node, cst.Call)
+        and isinstance(node.func, cst.Attribute)
+        and node.func.attr.value == "on_event"
+    ):
+        return False
+    if targets is None:
+        return True
+    owner = _owner_of(node.func.value)
+    return owner is not None and owner in targets
+
+
+class _ReturnCounter(cst.CSTVisitor):
+    """``return`` statements of one function, not of the functions and classes inside it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.count = 0
+        self._depth = 0
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        self._depth += 1
+        return self._depth == 1
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+        self._depth -= 1
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+        return False
+
+    def visit_Lambda(self, node: cst.Lambda) -> bool:
+        return False
+
+    def visit_Return(self, node: cst.Return) -> None:
+        self.count += 1
+
+
+def _count_returns(node: cst.FunctionDef) -> int:
+    counter = _ReturnCounter()
+    node.visit(counter)
+    return counter.count
+
+
+def _factories_with_outside_handlers(module: cst.Module) -> set[str]:
+    """Local defs whose result gets event handlers at module level (``app = make(); app.on_event``).
+
+    A cheap look at the module's top-level assignments and a word search for registrations
+    on the names they bind.
+    """
+    calls: dict[str, str] = {}
+    for statement in module.body:
+        if not isinstance(statement, cst.SimpleStatementLine):
+            continue
+        for small in statement.body:
+            if (
+                isinstance(small, cst.Assign | cst.AnnAssign)
+                and isinstance(small.value, cst.Call)
+                and isinstance(small.value.func, cst.Name)
+            ):
+                for name in _assigned_names(small):
+                    calls[name] = small.value.func.value
+    if not calls:
+        return set()
+    code = module.code
+    return {
+        factory
+        for name, factory in calls.items()
+        if re.search(rf"\b{re.escape(name)}(\.router)?\.(on_event|add_event_handler)\b", code)
+    }
 
 
 def _body_names(statements: Sequence[cst.BaseStatement]) -> set[str]:
@@ -1446,6 +1785,10 @@ def _apply_edits(
                 spacing = [_BLANK] * blank_before if isinstance(extra, cst.FunctionDef) else []
                 result.append(extra.with_changes(leading_lines=spacing or [_BLANK] * 0))
             statement = statement.with_changes(leading_lines=[_BLANK] * blank_after + lines[split:])
+        if index in edits.replace_statement:
+            statement = edits.replace_statement[index].with_changes(
+                leading_lines=getattr(statement, "leading_lines", ())
+            )
         if index in edits.replace_call:
             statement = _replace_constructor(statement, *edits.replace_call[index])
         if index in edits.remove_decorators:

@@ -239,7 +239,9 @@ def _locate(
         if item.anchor is not None:
             needle = _anchor_text(module, item.anchor) or needle
         line = _line_of(original, needle)
-        if line is None and needle:
+        if line is not None and item.anchor is not None and original.count(needle or "") > 1:
+            line = None  # the text is ambiguous (two ``def ready``): ask for the node's position
+        elif line is None and needle:
             if seen is None:
                 seen = module.code
             line = _line_of(seen, needle)

@@ -46,7 +46,7 @@ def test_check_exits_1_and_writes_nothing(
     assert out == ""
     assert "would update  htma/main.py" in err
     assert "manual follow-ups" in err
-    assert "htma/extra.py:6" in err
+    assert "htma/extra.py:3" in err  # the constructor that already has lifespan=
     assert (service / "htma" / "main.py").read_text() == APP
 
 
