@@ -37,6 +37,11 @@ class Finding:
     line: int
     message: str
     auto_fixable: bool
+    #: The follow-up leaves code that is deprecated or already removed upstream (``on_event``,
+    #: ``add_event_handler``): ``--check`` fails on it even without ``--strict``.
+    deprecated: bool = False
+    #: Acknowledged with ``# spaps: ignore[ID]`` on its line or in ``[tool.spaps.migrate]``.
+    acknowledged: bool = False
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -45,6 +50,8 @@ class Finding:
             "line": self.line,
             "message": self.message,
             "auto_fixable": self.auto_fixable,
+            "deprecated": self.deprecated,
+            "acknowledged": self.acknowledged,
         }
 
 
@@ -56,6 +63,7 @@ class PendingFinding:
     message: str
     auto_fixable: bool
     hint: str | None = None
+    deprecated: bool = False
 
 
 @dataclass
@@ -113,10 +121,19 @@ class Codemod(cst.CSTTransformer):
         self.pending.append(PendingFinding(anchor, message, True, hint))
 
     def follow_up(
-        self, anchor: cst.CSTNode | None, message: str, *, hint: str | None = None
+        self,
+        anchor: cst.CSTNode | None,
+        message: str,
+        *,
+        hint: str | None = None,
+        deprecated: bool = False,
     ) -> None:
-        """Record something a person must do; ``hint`` is text to find the line if needed."""
-        self.pending.append(PendingFinding(anchor, message, False, hint))
+        """Record something a person must do; ``hint`` is text to find the line if needed.
+
+        ``deprecated``: the code left in place is deprecated or removed upstream, so the
+        ``--check`` gate fails on it (other follow-ups fail it only under ``--strict``).
+        """
+        self.pending.append(PendingFinding(anchor, message, False, hint, deprecated))
 
 
 def codemod_ids(codemods: Sequence[type[Codemod]]) -> list[str]:

@@ -33,11 +33,21 @@ class MigrateConfig:
     #: the service's settings class (HTMA calls it ``HTMASettings``)
     settings_class: str = "Settings"
     source: Path | None = None  # the pyproject.toml the table came from
+    #: Follow-ups acknowledged for the --check gate: ``"GLOB:CODEMOD-ID"`` or ``"GLOB"``.
+    acknowledge: tuple[str, ...] = ()
     #: What the project declares/installs (the preflight); None until the runner has read it.
     versions: ProjectVersions | None = None
 
     def __hash__(self) -> int:
-        return hash((self.select, self.ignore, self.exclude, tuple(sorted(self.modules.items()))))
+        return hash(
+            (
+                self.select,
+                self.ignore,
+                self.exclude,
+                self.acknowledge,
+                tuple(sorted(self.modules.items())),
+            )
+        )
 
 
 def _strings(table: Mapping[str, Any], key: str, where: Path) -> tuple[str, ...]:
@@ -54,12 +64,20 @@ def _strings(table: Mapping[str, Any], key: str, where: Path) -> tuple[str, ...]
 
 def config_from_table(table: Mapping[str, Any], where: Path) -> MigrateConfig:
     """Validate one ``[tool.spaps.migrate]`` table (unknown keys are errors: typos hide silently)."""
-    known = {"select", "ignore", "exclude", "modules", "settings-class", "settings_class"}
+    known = {
+        "select",
+        "ignore",
+        "exclude",
+        "acknowledge",
+        "modules",
+        "settings-class",
+        "settings_class",
+    }
     unknown = sorted(set(table) - known)
     if unknown:
         raise UsageError(
             f"{where}: unknown key(s) in [{TABLE}]: {', '.join(unknown)}",
-            hint="known keys: select, ignore, exclude, modules, settings-class",
+            hint="known keys: select, ignore, exclude, acknowledge, modules, settings-class",
         )
     modules = table.get("modules", {})
     if not isinstance(modules, Mapping) or not all(
@@ -76,6 +94,7 @@ def config_from_table(table: Mapping[str, Any], where: Path) -> MigrateConfig:
         select=_strings(table, "select", where),
         ignore=_strings(table, "ignore", where),
         exclude=_strings(table, "exclude", where),
+        acknowledge=_strings(table, "acknowledge", where),
         modules={str(k): str(v) for k, v in modules.items()},
         settings_class=settings_class,
         source=where,

@@ -548,6 +548,7 @@ def never_runs() -> None: ...
                 original_node,
                 f"the app '{original_node.name.value}' returns also gets handlers at module"
                 " level, and an app runs one lifespan: move both sets into one lifespan by hand",
+                deprecated=True,
             )
             return updated_node
         body = updated_node.body
@@ -589,6 +590,7 @@ def never_runs() -> None: ...
                 " elsewhere, or not at the top level of the module/function that creates it):"
                 " move the handler into that app's lifespan by hand",
                 hint=hint,
+                deprecated=True,
             )
         return Outcome(outcome.module, self.changes, self.pending)
 
@@ -892,11 +894,17 @@ def never_runs() -> None: ...
                     " which FastAPI would ignore once the app has a lifespan: move those and the"
                     f" on_event handlers of '{owner}' into one lifespan by hand",
                     hint=attribute,
+                    deprecated=True,
                 )
                 continue
             if problem is not None:
                 index, message = problem
-                self.follow_up(_anchor(originals, index), message, hint=registration_hint(owned[0]))
+                self.follow_up(
+                    _anchor(originals, index),
+                    message,
+                    hint=registration_hint(owned[0]),
+                    deprecated=True,
+                )
                 continue
             self._plan_owner(targets[owner], owned, function_defs, edits, at_module, statements)
             self.changed(

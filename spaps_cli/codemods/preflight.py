@@ -143,8 +143,12 @@ class ProjectVersions:
             if not self.can_meet(name, minimum)
         ]
 
-    def first_declaration(self, name: str) -> Declared | None:
+    def blocking_declaration(self, name: str, minimum: str) -> Declared | None:
+        """The declaration to change: the first that alone cannot reach ``minimum``."""
         entries = self.declared.get(canonicalize_name(name), ())
+        for entry in entries:
+            if not ProjectVersions({name: (entry,)}).can_meet(name, minimum):
+                return entry
         return entries[0] if entries else None
 
 
@@ -174,7 +178,7 @@ def check(versions: ProjectVersions, needs: Mapping[str, str | None]) -> list[Bl
         for name, minimum in too_old:
             advice = ADVICE.get(name, f"upgrade {name} to >={minimum} first")
             steps.append(f"{versions.describe(name)} but {name}>={minimum} is needed: {advice}")
-        declaration = versions.first_declaration(too_old[0][0])
+        declaration = versions.blocking_declaration(*too_old[0])
         source, line = (declaration.source, declaration.line) if declaration else ("<project>", 1)
         what = "the runtime" if need == "runtime" else "FastAPI(lifespan=...)"
         found.append(

@@ -19,7 +19,7 @@ import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 
@@ -56,6 +56,8 @@ MAX_FILE_BYTES = 2 * 1024 * 1024
 #: Below this many files a pool costs more to start than it saves.
 POOL_THRESHOLD = 200
 _CODING = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)")
+#: ``# spaps: ignore`` (every codemod) or ``# spaps: ignore[on-event-to-lifespan, ...]``.
+_IGNORE_COMMENT = re.compile(r"#\s*spaps:\s*ignore(?:\[(?P<ids>[^\]]*)\])?")
 
 
 class Mode(StrEnum):
@@ -255,8 +257,28 @@ def _locate(
         for index, item in enumerate(pending):
             if lines[index] is None and item.anchor is not None and item.anchor in positions:
                 lines[index] = positions[item.anchor].start.line
+    source_lines = original.splitlines()
     for line, item in zip(lines, pending, strict=True):
-        yield Finding(codemod_id, display, line or 1, item.message, item.auto_fixable)
+        number = line or 1
+        text = source_lines[number - 1] if number <= len(source_lines) else ""
+        yield Finding(
+            codemod_id,
+            display,
+            number,
+            item.message,
+            item.auto_fixable,
+            deprecated=item.deprecated,
+            acknowledged=not item.auto_fixable and acknowledged_inline(text, codemod_id),
+        )
+
+
+def acknowledged_inline(line: str, codemod_id: str) -> bool:
+    """Does ``line`` carry ``# spaps: ignore`` or ``# spaps: ignore[...]`` naming the codemod?"""
+    for match in _IGNORE_COMMENT.finditer(line):
+        ids = match.group("ids")
+        if ids is None or codemod_id in {part.strip() for part in ids.split(",")}:
+            return True
+    return False
 
 
 def _line_of(text: str, needle: str | None) -> int | None:
@@ -283,7 +305,8 @@ def process_file(source: SourceFile, options: RunOptions) -> FileResult:
         return FileResult(display, error=f"cannot read: {_os_reason(exc)}")
     if not data.strip():
         return FileResult(display)
-    codemods = select_codemods(options.codemod_ids)
+    # No ids means none (the preflight may drop every codemod), not "all" as on the CLI.
+    codemods = select_codemods(options.codemod_ids) if options.codemod_ids else ()
     try:
         migration = migrate_source(data, codemods, options.config, display)
     except BadSource as exc:
@@ -294,6 +317,7 @@ def process_file(source: SourceFile, options: RunOptions) -> FileResult:
         return FileResult(
             display, error=f"internal error in a codemod: {type(exc).__name__}: {exc}"
         )
+    findings = acknowledged_in_config(migration.findings, options.config.acknowledge)
     changed = migration.changed(data)
     diff = ""
     if changed and options.mode is Mode.DIFF:
@@ -305,7 +329,7 @@ def process_file(source: SourceFile, options: RunOptions) -> FileResult:
             return FileResult(
                 display,
                 parsed=True,
-                findings=migration.findings,
+                findings=findings,
                 error=f"cannot write: {_os_reason(exc)}",
             )
     return FileResult(
@@ -313,9 +337,30 @@ def process_file(source: SourceFile, options: RunOptions) -> FileResult:
         changed=changed,
         parsed=migration.parsed,
         diff=diff,
-        findings=migration.findings,
+        findings=findings,
         counts=migration.counts,
     )
+
+
+def acknowledged_in_config(
+    findings: Sequence[Finding], acknowledge: Sequence[str]
+) -> tuple[Finding, ...]:
+    """Mark the follow-ups ``[tool.spaps.migrate] acknowledge`` lists (``"GLOB:ID"`` or ``"GLOB"``)."""
+    if not acknowledge:
+        return tuple(findings)
+    marked: list[Finding] = []
+    for finding in findings:
+        for entry in acknowledge:
+            pattern, _, codemod_id = entry.rpartition(":") if ":" in entry else (entry, "", "")
+            if (
+                not finding.auto_fixable
+                and codemod_id in ("", finding.codemod)
+                and _excluded(finding.path, [pattern])
+            ):
+                finding = replace(finding, acknowledged=True)
+                break
+        marked.append(finding)
+    return tuple(marked)
 
 
 def unified_diff(display: str, old: bytes, new: bytes, encoding: str = "utf-8") -> str:
@@ -394,6 +439,11 @@ def _excluded(display: str, patterns: Sequence[str]) -> bool:
         or display.startswith(pattern.rstrip("/") + "/")
         for pattern in patterns
     )
+
+
+def display_path(path: Path, base: Path) -> str:
+    """How the report names ``path``: relative to ``base`` when under it."""
+    return _display(path, base)
 
 
 def _display(path: Path, base: Path) -> str:

@@ -57,8 +57,11 @@ def test_default_writes_then_check_passes(
     assert code == 0
     assert (service / "htma" / "main.py").read_text() == APP_AFTER
     code, _, err = spaps(capsys, "--check", "htma")
+    assert code == 1  # htma/extra.py still has an on_event handler FastAPI never runs
+    assert "htma/extra.py" in err
+    assert "fail the gate" in err
+    code, _, err = spaps(capsys, "--check", "htma/main.py")
     assert code == 0
-    assert "htma/extra.py" in err  # follow-ups stay listed, they do not fail --check
 
 
 def test_diff_prints_a_plain_unified_diff_and_writes_nothing(
@@ -84,7 +87,15 @@ def test_json_report(service: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert ("htma/main.py", True) in findings
     assert ("htma/extra.py", False) in findings
     for finding in report["findings"]:
-        assert set(finding) == {"codemod", "file", "line", "message", "auto_fixable"}
+        assert set(finding) == {
+            "codemod",
+            "file",
+            "line",
+            "message",
+            "auto_fixable",
+            "deprecated",
+            "acknowledged",
+        }
 
 
 def test_json_with_diff_carries_the_diffs(
