@@ -69,7 +69,6 @@ async def delete_item(item_id: int) -> None: ...
 """,
             after="""\
 from fastapi import APIRouter, Depends
-
 from spaps_server_quickstart.auth import current_user, require_roles
 
 router = APIRouter()

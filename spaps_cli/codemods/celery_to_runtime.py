@@ -78,8 +78,9 @@ celery_app = Celery(
 )
 """,
             after="""\
-from app.config import settings
 from spaps_server_quickstart.tasks import create_celery_app
+
+from app.config import settings
 
 celery_app = create_celery_app(settings, name="orders", task_modules=["app.tasks.email"], as_default=True)
 """,
@@ -94,8 +95,9 @@ from app.config import settings
 celery_app = Celery("orders", broker=settings.celery_broker_url, set_as_current=False)
 """,
             after="""\
-from app.config import settings
 from spaps_server_quickstart.tasks import create_celery_app
+
+from app.config import settings
 
 celery_app = create_celery_app(settings, name="orders")
 """,

@@ -284,7 +284,6 @@ async def add_process_time(request: Request, call_next):
 from fastapi import FastAPI
 from spaps_server_quickstart.request_context import RequestContextMiddleware
 
-
 app = FastAPI()
 app.add_middleware(RequestContextMiddleware)
 """,

@@ -363,11 +363,44 @@ def acknowledged_in_config(
     return tuple(marked)
 
 
-def unified_diff(display: str, old: bytes, new: bytes, encoding: str = "utf-8") -> str:
-    """A unified diff of two versions of a file, both decoded with the file's own encoding."""
-    before = old.decode(encoding, errors="replace").splitlines(keepends=True)
-    after = new.decode(encoding, errors="replace").splitlines(keepends=True)
-    return "".join(difflib.unified_diff(before, after, f"a/{display}", f"b/{display}"))
+#: What ``git diff``/``diff -u`` print after a last line that has no newline.
+NO_NEWLINE = "\\ No newline at end of file\n"
+
+
+def unified_diff(
+    display: str, old: bytes | None, new: bytes | None, encoding: str = "utf-8"
+) -> str:
+    """A unified diff that ``git apply``/``patch -p1`` accept, for any two versions of a file.
+
+    ``None`` is a file that does not exist (``/dev/null``: a new or removed file). Lines are
+    split on ``\n`` only, so ``\r\n`` endings and form feeds travel inside the lines, and a
+    last line without a newline gets the ``\\ No newline at end of file`` marker.
+    """
+    before = _patch_lines(old, encoding)
+    after = _patch_lines(new, encoding)
+    source = f"a/{display}" if old is not None else "/dev/null"
+    target = f"b/{display}" if new is not None else "/dev/null"
+    out: list[str] = []
+    for line in difflib.unified_diff(before, after, source, target):
+        if line.endswith("\n"):
+            out.append(line)
+        else:
+            out.append(line + "\n" + NO_NEWLINE)
+    if out and (old is None or new is None):
+        mode = "new file mode 100644\n" if old is None else "deleted file mode 100644\n"
+        out.insert(0, f"diff --git a/{display} b/{display}\n{mode}")
+    return "".join(out)
+
+
+def _patch_lines(data: bytes | None, encoding: str) -> list[str]:
+    if data is None:
+        return []
+    text = data.decode(encoding, errors="replace")
+    parts = text.split("\n")
+    lines = [part + "\n" for part in parts[:-1]]
+    if parts[-1]:
+        lines.append(parts[-1])
+    return lines
 
 
 def _os_reason(exc: OSError) -> str:

@@ -195,3 +195,20 @@ def test_pre_commit_hook_definition() -> None:
     assert hook["entry"] == "spaps migrate --check"
     assert hook["language"] == "python"
     assert hook["types"] == ["python"]
+
+
+def test_list_prints_whole_examples_when_not_a_terminal(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Piped --list output is plain text with every example line whole (none over 80 columns
+    cut or wrapped)."""
+    code, out, _ = spaps(capsys, "--list")
+    assert code == 0
+    lines = out.splitlines()
+    assert max(len(line) for line in lines) > 100  # the long examples really are in there
+    for codemod in CODEMODS:
+        example = codemod.EXAMPLES[0]
+        for text in (example.before, example.after):
+            for line in text.splitlines():
+                assert (f"    {line}" if line else "") in lines
+    assert "\x1b[" not in out
