@@ -1,7 +1,7 @@
 """The codemod contract: an id, a one-line summary, byte needles, before/after examples.
 
 A codemod is a plain :class:`libcst.CSTTransformer` (no matcher decorators, no metadata
-wrapper: those were the measured per-file costs in shared/notes/codemods.md section 4). It carries
+wrapper: those were the measured per-file costs, docs/PERFORMANCE.md "spaps migrate"). It carries
 its own examples, Fixit-style, so ``spaps migrate --list``, docs/MIGRATION_GUIDE.md and the test
 suite all read the same text. What a codemod cannot rewrite safely it reports as a follow-up
 anchored on the original node; the runner turns anchors into line numbers only for files that

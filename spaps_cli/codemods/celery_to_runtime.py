@@ -2,7 +2,7 @@
 
 The runtime's factory sets the reliability options the fleet agreed on (late acks, prefetch 1,
 JSON only, time limits below the visibility timeout, request-id propagation;
-shared/notes/runtime.md section 3) from ``CELERY_*`` settings. The construction is rewritten
+docs/RUNTIME.md, Celery) from ``CELERY_*`` settings. The construction is rewritten
 when the broker/backend come from a settings object the factory can take; the service's own
 ``conf.update``/``config_from_object`` lines are kept and reported, because they may now
 override the runtime's choices. The app's name is passed on as ``name=``. ``as_default=True``

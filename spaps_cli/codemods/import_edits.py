@@ -1,7 +1,7 @@
 """The small import-edit step that runs only on files a codemod changed.
 
 LibCST's ``AddImportsVisitor`` costs about 150 ms per changed file and appends imports unsorted
-after the last import (notes section 4, LibCST #1023); these functions edit the top-level import
+after the last import (LibCST #1023; docs/PERFORMANCE.md); these functions edit the top-level import
 block directly: merge into an existing ``from x import`` when there is one, otherwise insert a
 new statement next to the imports of the same kind (standard library, third party, the first
 party packages a caller names, local), and remove only imports that a codemod made unused, never
@@ -112,7 +112,7 @@ def names_in(node: cst.CSTNode, names: Iterable[str]) -> set[str]:
 def mentioned(code: str, name: str) -> bool:
     """Is ``name`` used outside the imports? Word search over the generated code.
 
-    Generating the code is about three times cheaper than a visitor pass (notes section 4).
+    Generating the code is about three times cheaper than a visitor pass (docs/PERFORMANCE.md).
     A mention in a comment or string also counts, which errs on the side of keeping an import.
     """
     return re.search(rf"(?<![\w.]){re.escape(name)}\b", code) is not None

@@ -2,7 +2,7 @@
 
 The runtime does all three jobs in one pure ASGI middleware; a ``BaseHTTPMiddleware`` doing
 them costs about half the throughput and breaks contextvar propagation and background tasks
-(shared/notes/runtime.md section 1). A local class or ``@app.middleware("http")`` function is
+(docs/RUNTIME.md, request context). A local class or ``@app.middleware("http")`` function is
 recognised by its name or by the headers it touches; authentication middleware is left to
 ``auth-to-runtime``. It is replaced only when it does nothing else: a body that also handles
 errors, returns other responses or has other side effects is a follow-up. The first

@@ -1,6 +1,6 @@
 """The end of a run: summary table and manual follow-ups on stderr, or one JSON document.
 
-Follow-ups are the point of the report (the notes' "cross-cutting" user requests): what was
+Follow-ups are the point of the report (what users of codemod tools ask for most): what was
 found but cannot be rewritten safely, with file:line and what to do, so ``--check`` in CI says
 what is left instead of only failing.
 """

@@ -1,6 +1,6 @@
 """Walk, pre-filter, parse once, run every selected codemod, then diff or write.
 
-The cost model is shared/notes/codemods.md section 4: a byte check is free, ``libcst`` parsing
+The cost model (docs/PERFORMANCE.md, "spaps migrate"): a byte check is free, ``libcst`` parsing
 is ~13 ms for a typical module, and the avoidable costs (matcher dispatch, metadata deep copies,
 ``AddImportsVisitor``) are avoided. So each file is read once, skipped unless some codemod's
 needle occurs in its bytes, parsed once, and passed through the matching codemods on the same

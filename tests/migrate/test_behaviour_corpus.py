@@ -106,7 +106,9 @@ def test_same_side_effects_in_the_same_order(path: Path) -> None:
 
 
 def test_router_handlers_run_once_after_migration() -> None:
-    """FastAPI >= 0.112.2 runs router on_event handlers twice when included (runtime notes c8).
+    """FastAPI >= 0.112.2 runs router on_event handlers twice when included: registered
+    before ``include_router``, they are copied into the app's own list and also run by the router's
+    merged lifespan.
 
     The router lifespan the codemod writes runs them once: the one intended change.
     """
