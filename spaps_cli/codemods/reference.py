@@ -44,6 +44,10 @@ def reference_markdown(codemods: Sequence[type[Codemod]]) -> str:
             ", ".join(f"`{n.decode()}`" for n in codemod.NEEDLES) or "the configured module names"
         )
         parts.append(f"Pre-filter (a file is parsed only if it contains one of): {needles}.\n")
+        if codemod.PREFLIGHT is not None:
+            parts.append(
+                f"Preflight requirement: `{codemod.PREFLIGHT}` (see [Preflight](#preflight-what-the-project-can-run)).\n"
+            )
         for example in codemod.EXAMPLES:
             parts.append(f"**Example: {example.title}**\n")
             parts.append("Before:\n")
@@ -73,6 +77,7 @@ def print_codemod_list(codemods: Sequence[type[Codemod]], *, json_output: bool) 
                     "id": codemod.ID,
                     "summary": codemod.SUMMARY,
                     "needles": [needle.decode() for needle in codemod.NEEDLES],
+                    "preflight": codemod.PREFLIGHT,
                     "examples": [
                         {"title": e.title, "before": e.before, "after": e.after}
                         for e in codemod.EXAMPLES
