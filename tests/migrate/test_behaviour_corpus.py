@@ -139,3 +139,35 @@ app.include_router(router)
     after_events = _run_module(after, "router_after")
     assert before_events.count("warm") == 2  # the FastAPI behaviour being fixed
     assert after_events == ["-- app 0", "warm", "-- serving", "cool"]
+
+
+def test_rewrites_keep_the_imports_as_sorted_as_ruff_found_them(tmp_path: Path) -> None:
+    """Every corpus module whose imports ruff's isort rule accepted is still accepted after."""
+    import json
+    import shutil
+    import subprocess
+
+    ruff = shutil.which("ruff", path=str(Path(sys.executable).parent)) or shutil.which("ruff")
+    assert ruff is not None, "ruff is a dev dependency"
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.ruff]\nline-length = 100\n[tool.ruff.lint.isort]\nknown-first-party = ["corpus_support"]\n'
+    )
+    for path in SHAPES:
+        source = path.read_text(encoding="utf-8")
+        (tmp_path / f"{path.stem}__before.py").write_text(source)
+        (tmp_path / f"{path.stem}__after.py").write_text(transform(source, OnEventToLifespan)[0])
+    result = subprocess.run(
+        [ruff, "check", "--select", "I", "--no-cache", "--output-format", "json", "."],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    unsorted = {Path(item["filename"]).stem for item in json.loads(result.stdout)}
+    worse = sorted(
+        stem.removesuffix("__after")
+        for stem in unsorted
+        if stem.endswith("__after") and stem.replace("__after", "__before") not in unsorted
+    )
+    assert not worse
+    assert len(unsorted) < len(SHAPES)  # most shapes are sorted to begin with
