@@ -831,3 +831,76 @@ def test_app_add_event_handler_removed_by_starlette_1_is_rewritten_into_a_workin
     with TestClient(after["app"]):  # type: ignore[arg-type]
         assert after["EVENTS"] == ["connect"]
     assert after["EVENTS"] == ["connect", "bye"]
+
+
+@pytest.mark.parametrize(
+    ("registration", "reason"),
+    [
+        ('app.add_event_handler("startup")', "does not bind to (event_type, func)"),
+        ("app.add_event_handler(*HANDLER)", "does not bind to (event_type, func)"),
+        ('app.add_event_handler("startup", start, when="now")', "does not bind"),
+        ('app.on_event("startup", "again")(start)', "does not bind to (event_type)(func)"),
+        ("app.on_event(EVENT)(start)", 'is not a literal "startup" or "shutdown"'),
+        ('app.router.add_event_handler("boot", start)', 'is not a literal "startup"'),
+    ],
+)
+def test_registrations_that_do_not_bind_are_refused_with_the_reason(
+    registration: str, reason: str
+) -> None:
+    follow = left_alone(
+        f"""\
+from fastapi import FastAPI
+
+app = FastAPI()
+
+
+async def start() -> None: ...
+
+
+{registration}
+"""
+    )
+    assert any(reason in message for message in follow), follow
+
+
+def test_stacked_on_event_decorators_register_bottom_up() -> None:
+    """``@a @b def f`` applies ``b`` first: the lower decorator's registration comes first."""
+    migrates(
+        """\
+from fastapi import FastAPI
+
+app = FastAPI()
+
+
+@app.on_event("startup")
+def first() -> None: ...
+
+
+@app.router.on_event("shutdown")
+@app.on_event("startup")
+async def second() -> None: ...
+""",
+        """\
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    first()
+    await second()
+    yield
+    await second()
+
+
+app = FastAPI(lifespan=lifespan)
+
+
+def first() -> None: ...
+
+
+async def second() -> None: ...
+""",
+    )
