@@ -54,7 +54,8 @@ def migrate(
         ),
     ] = False,
     diff: Annotated[
-        bool, typer.Option("--diff", help="Print unified diffs; write nothing; exit 1 on changes.")
+        bool,
+        typer.Option("--diff", help="Print unified diffs; write nothing; exit codes as --check."),
     ] = False,
     select: Annotated[
         list[str] | None,
