@@ -53,6 +53,12 @@ class LifespanAnalysis(Codemod):
         self._shared_factories: set[str] = set()
         self._indent = "    "
 
+    def _module_code(self) -> str:
+        """The module's code, generated once and only when a question needs it."""
+        if self._source is None:
+            self._source = self._module.code if self._module is not None else ""
+        return self._source
+
     def _resolve(self, func: cst.BaseExpression) -> str | None:
         name = dotted_name(func)
         if name is None:

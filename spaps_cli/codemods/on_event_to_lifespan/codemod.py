@@ -89,7 +89,7 @@ class OnEventToLifespan(LifespanWriter):
         self._frames = [Frame(body_names(node.body), 0)]
         self._config = node.config_for_parsing
         self._indent = node.default_indent
-        self._shared_factories = factories_with_outside_handlers(node)
+        self._shared_factories = factories_with_outside_handlers(node, self._module_code)
         return True
 
     def visit_Lambda(self, node: cst.Lambda) -> None:

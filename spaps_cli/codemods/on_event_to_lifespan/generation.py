@@ -288,9 +288,7 @@ class LifespanWriter(LifespanAnalysis):
         """
         if name in self._chosen:
             return True
-        if self._source is None:
-            self._source = self._module.code if self._module is not None else ""
-        source = self._source
+        source = self._module_code()
         for match in re.finditer(rf"(?<![\w.]){re.escape(name)}\b", source):
             before = source[: match.start()].rstrip()
             is_keyword = before.endswith(("(", ",")) and re.match(

@@ -8,7 +8,7 @@ traversal collects to prove that.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import libcst as cst
@@ -85,12 +85,14 @@ def count_returns(node: cst.FunctionDef) -> int:
     return counter.count
 
 
-def factories_with_outside_handlers(module: cst.Module) -> set[str]:
+def factories_with_outside_handlers(module: cst.Module, source: Callable[[], str]) -> set[str]:
     """Local defs whose result gets event handlers at module level (``app = make(); app.on_event``).
 
-    A cheap look at the module's top-level assignments and a word search for registrations
-    on the names they bind.
+    A cheap look at the module's top-level assignments of a local def's result, then (only
+    when there is one) a word search of ``source()``, the module's code, for registrations on
+    the names they bind.
     """
+    defs = {s.name.value for s in module.body if isinstance(s, cst.FunctionDef)}
     calls: dict[str, str] = {}
     for statement in module.body:
         if not isinstance(statement, cst.SimpleStatementLine):
@@ -100,12 +102,13 @@ def factories_with_outside_handlers(module: cst.Module) -> set[str]:
                 isinstance(small, cst.Assign | cst.AnnAssign)
                 and isinstance(small.value, cst.Call)
                 and isinstance(small.value.func, cst.Name)
+                and small.value.func.value in defs
             ):
                 for name in assigned_names(small):
                     calls[name] = small.value.func.value
     if not calls:
         return set()
-    code = module.code
+    code = source()
     return {
         factory
         for name, factory in calls.items()
