@@ -34,6 +34,8 @@ LEFT_ALONE: dict[str, tuple[str, int]] = {
     "s51_kwargs_constructor": ("*args/**kwargs that may carry a lifespan=", 7),
     "s52_factory_and_module_handlers": ("an app runs one lifespan", 6),
     "s53_handler_shadowed": ("'ready' is defined more than once", 14),
+    "s54_cached_factory": ("the factory 'get_app' is decorated", 8),
+    "s55_factory_forwarding_kwargs": ("the factory 'build' takes **kwargs", 8),
 }
 
 
