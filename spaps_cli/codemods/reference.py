@@ -98,6 +98,7 @@ def print_codemod_list(codemods: Sequence[type[Codemod]], *, json_output: bool) 
 
     for codemod in codemods:
         out.print(Text(codemod.ID, style="bold cyan"), Text(f"  {codemod.SUMMARY}"))
+        out.print(Text(f"  preflight: {codemod.PREFLIGHT or 'none'}", style="dim"))
         example = codemod.EXAMPLES[0]
         out.print(Text(f"  example: {example.title}", style="dim"))
         out.print(Text("  before:", style="red"))
@@ -119,6 +120,7 @@ def _plain_entry(codemod: type[Codemod]) -> str:
     example = codemod.EXAMPLES[0]
     lines = [
         f"{codemod.ID}  {codemod.SUMMARY}",
+        f"  preflight: {codemod.PREFLIGHT or 'none'}",
         f"  example: {example.title}",
         "  before:",
         *_indented(example.before),
