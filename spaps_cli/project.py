@@ -42,7 +42,15 @@ SPAPS_TABLE_KEYS: dict[str, frozenset[str]] = {
     ),
     "tool.spaps.answers": frozenset({"description", "celery", "pgvector"}),
     "tool.spaps.migrate": frozenset(
-        {"select", "ignore", "exclude", "modules", "settings-class", "settings_class"}
+        {
+            "select",
+            "ignore",
+            "exclude",
+            "acknowledge",
+            "modules",
+            "settings-class",
+            "settings_class",
+        }
     ),
     # ``series``: the maintenance series a branch releases from (read by spaps_cli.release)
     "tool.spaps.release": frozenset({"series", "tag-prefix", "version-file"}),

@@ -50,6 +50,7 @@ _AUTH_MIDDLEWARE_TEXT = re.compile(r"authorization|bearer|\bauth|token|spaps", r
 
 class AuthToRuntime(Codemod):
     ID: ClassVar[str] = "auth-to-runtime"
+    PREFLIGHT: ClassVar[str | None] = "runtime"
     SUMMARY: ClassVar[str] = (
         "Use the runtime's current_user / require_roles instead of local SPAPS auth."
     )
@@ -90,7 +91,6 @@ async def delete_item(item_id: int) -> None: ...
 """,
             after="""\
 from fastapi import APIRouter, Depends
-
 from spaps_server_quickstart.auth import current_user, require_roles
 
 router = APIRouter()

@@ -1,7 +1,7 @@
 """The codemod contract: an id, a one-line summary, byte needles, before/after examples.
 
 A codemod is a plain :class:`libcst.CSTTransformer` (no matcher decorators, no metadata
-wrapper: those were the measured per-file costs in shared/notes/codemods.md section 4). It carries
+wrapper: those were the measured per-file costs, docs/PERFORMANCE.md "spaps migrate"). It carries
 its own examples, Fixit-style, so ``spaps migrate --list``, docs/MIGRATION_GUIDE.md and the test
 suite all read the same text. What a codemod cannot rewrite safely it reports as a follow-up
 anchored on the original node; the runner turns anchors into line numbers only for files that
@@ -67,6 +67,11 @@ class Finding:
     line: int
     message: str
     auto_fixable: bool
+    #: The follow-up leaves code that is deprecated or already removed upstream (``on_event``,
+    #: ``add_event_handler``): ``--check`` fails on it even without ``--strict``.
+    deprecated: bool = False
+    #: Acknowledged with ``# spaps: ignore[ID]`` on its line or in ``[tool.spaps.migrate]``.
+    acknowledged: bool = False
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -75,6 +80,8 @@ class Finding:
             "line": self.line,
             "message": self.message,
             "auto_fixable": self.auto_fixable,
+            "deprecated": self.deprecated,
+            "acknowledged": self.acknowledged,
         }
 
 
@@ -86,6 +93,7 @@ class PendingFinding:
     message: str
     auto_fixable: bool
     hint: str | None = None
+    deprecated: bool = False
 
 
 @dataclass
@@ -113,6 +121,10 @@ class Codemod(cst.CSTTransformer):
     REQUIRES: ClassVar[tuple[str, ...]] = ()
     #: Prerequisites this codemod makes true when it rewrites (it runs before their users).
     PROVIDES: ClassVar[tuple[str, ...]] = ()
+    #: The preflight requirement this codemod's output needs (a key of
+    #: ``spaps_cli.codemods.preflight.NEEDS``: "runtime" for output that imports the runtime,
+    #: "lifespan" for ``FastAPI(lifespan=...)``); the runner skips it where it cannot be met.
+    PREFLIGHT: ClassVar[str | None] = None
 
     def __init__(self, config: MigrateConfig, facts: ProjectFacts | None = None) -> None:
         super().__init__()
@@ -157,10 +169,19 @@ class Codemod(cst.CSTTransformer):
         self.pending.append(PendingFinding(anchor, message, True, hint))
 
     def follow_up(
-        self, anchor: cst.CSTNode | None, message: str, *, hint: str | None = None
+        self,
+        anchor: cst.CSTNode | None,
+        message: str,
+        *,
+        hint: str | None = None,
+        deprecated: bool = False,
     ) -> None:
-        """Record something a person must do; ``hint`` is text to find the line if needed."""
-        self.pending.append(PendingFinding(anchor, message, False, hint))
+        """Record something a person must do; ``hint`` is text to find the line if needed.
+
+        ``deprecated``: the code left in place is deprecated or removed upstream, so the
+        ``--check`` gate fails on it (other follow-ups fail it only under ``--strict``).
+        """
+        self.pending.append(PendingFinding(anchor, message, False, hint, deprecated))
 
 
 def codemod_ids(codemods: Sequence[type[Codemod]]) -> list[str]:

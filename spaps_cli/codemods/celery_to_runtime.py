@@ -11,7 +11,7 @@ subclass, or of the settings class settings-to-runtime moves in the same run (pr
 
 The runtime's factory sets the reliability options the fleet agreed on (late acks, prefetch 1,
 JSON only, time limits below the visibility timeout, request-id propagation;
-shared/notes/runtime.md section 3) from ``CELERY_*`` settings. The construction is rewritten
+docs/RUNTIME.md, Celery) from ``CELERY_*`` settings. The construction is rewritten
 when the broker/backend come from a settings object the factory can take; the service's own
 ``conf.update``/``config_from_object`` lines are kept and reported, because they may now
 override the runtime's choices. The app's name is passed on as ``name=``. ``as_default=True``
@@ -68,6 +68,7 @@ def _keyword_arg(keyword: str, value: cst.BaseExpression) -> cst.Arg:
 
 class CeleryToRuntime(Codemod):
     ID: ClassVar[str] = "celery-to-runtime"
+    PREFLIGHT: ClassVar[str | None] = "runtime"
     SUMMARY: ClassVar[str] = (
         "Build the Celery app with create_celery_app(settings, task_modules=...)."
     )
@@ -92,8 +93,9 @@ celery_app = Celery(
 )
 """,
             after="""\
-from app.config import settings
 from spaps_server_quickstart.tasks import create_celery_app
+
+from app.config import settings
 
 celery_app = create_celery_app(settings, name="orders", task_modules=["app.tasks.email"], as_default=True)
 """,
@@ -108,8 +110,9 @@ from app.config import settings
 celery_app = Celery("orders", broker=settings.celery_broker_url, set_as_current=False)
 """,
             after="""\
-from app.config import settings
 from spaps_server_quickstart.tasks import create_celery_app
+
+from app.config import settings
 
 celery_app = create_celery_app(settings, name="orders")
 """,

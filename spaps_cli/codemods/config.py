@@ -10,10 +10,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from spaps_cli.errors import UsageError
 from spaps_cli.project import PYPROJECT, check_spaps_tables, read_pyproject
+
+if TYPE_CHECKING:
+    from spaps_cli.codemods.preflight import ProjectVersions
 
 TABLE = "tool.spaps.migrate"
 
@@ -30,9 +33,21 @@ class MigrateConfig:
     #: the service's settings class (HTMA calls it ``HTMASettings``)
     settings_class: str = "Settings"
     source: Path | None = None  # the pyproject.toml the table came from
+    #: Follow-ups acknowledged for the --check gate: ``"GLOB:CODEMOD-ID"`` or ``"GLOB"``.
+    acknowledge: tuple[str, ...] = ()
+    #: What the project declares/installs (the preflight); None until the runner has read it.
+    versions: ProjectVersions | None = None
 
     def __hash__(self) -> int:
-        return hash((self.select, self.ignore, self.exclude, tuple(sorted(self.modules.items()))))
+        return hash(
+            (
+                self.select,
+                self.ignore,
+                self.exclude,
+                self.acknowledge,
+                tuple(sorted(self.modules.items())),
+            )
+        )
 
 
 def _strings(table: Mapping[str, Any], key: str, where: Path) -> tuple[str, ...]:
@@ -65,6 +80,7 @@ def config_from_table(table: Mapping[str, Any], where: Path) -> MigrateConfig:
         select=_strings(table, "select", where),
         ignore=_strings(table, "ignore", where),
         exclude=_strings(table, "exclude", where),
+        acknowledge=_strings(table, "acknowledge", where),
         modules={str(k): str(v) for k, v in modules.items()},
         settings_class=settings_class,
         source=where,

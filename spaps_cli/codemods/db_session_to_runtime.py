@@ -58,6 +58,7 @@ _TRIGGER = re.compile(
 
 class DbSessionToRuntime(Codemod):
     ID: ClassVar[str] = "db-session-to-runtime"
+    PREFLIGHT: ClassVar[str | None] = "runtime"
     SUMMARY: ClassVar[str] = "Use the runtime's DbSession instead of a local get_db dependency."
     REQUIRES: ClassVar[tuple[str, ...]] = ("app-on-create-app",)
     EXAMPLE_FACTS: ClassVar[ProjectFacts] = ProjectFacts(

@@ -1,7 +1,7 @@
 """The small import-edit step that runs only on files a codemod changed.
 
 LibCST's ``AddImportsVisitor`` costs about 150 ms per changed file and appends imports unsorted
-after the last import (notes section 4, LibCST #1023); these functions edit the top-level import
+after the last import (LibCST #1023; docs/PERFORMANCE.md); these functions edit the top-level import
 block directly: merge into an existing ``from x import`` when there is one, otherwise insert a
 new statement next to the imports of the same kind (standard library, third party, the first
 party packages a caller names, local), and remove only imports that a codemod made unused, never
@@ -112,7 +112,7 @@ def names_in(node: cst.CSTNode, names: Iterable[str]) -> set[str]:
 def mentioned(code: str, name: str) -> bool:
     """Is ``name`` used outside the imports? Word search over the generated code.
 
-    Generating the code is about three times cheaper than a visitor pass (notes section 4).
+    Generating the code is about three times cheaper than a visitor pass (docs/PERFORMANCE.md).
     A mention in a comment or string also counts, which errs on the side of keeping an import.
     """
     return re.search(rf"(?<![\w.]){re.escape(name)}\b", code) is not None
@@ -211,6 +211,7 @@ def add_import(
     way ruff's isort defaults do (constants, classes, then the rest; see :func:`_member_key`),
     whatever the line's layout; without it, only a one-line sorted list is kept sorted.
     """
+    first_party = {*first_party, *_first_party_by_layout(module.body)}
     bound = imported_names(module)
     if alias is not None:
         if bound.get(alias) == (source if name is None else f"{source}.{name}"):
@@ -305,7 +306,77 @@ def add_import(
         elif not joins_group and previous is not None and _is_import(previous):
             new_statement = new_statement.with_changes(leading_lines=[cst.EmptyLine()])
     body.insert(position, new_statement)
-    return module.with_changes(body=body)
+    return module.with_changes(body=_spaced_after_imports(body))
+
+
+def _spaced_after_imports(body: Sequence[cst.BaseStatement]) -> Sequence[cst.BaseStatement]:
+    """The blank lines after the leading import block, as ruff's isort rule wants them.
+
+    Two before a ``def``/``class`` (decorated or not), one before anything else; comment lines
+    belong to the statement below them. Codemods that delete a class or a group of imports
+    would otherwise leave the spacing the deleted code had.
+    """
+    end = 0
+    if body and _is_docstring(body[0]):
+        end = 1
+    start = end
+    while end < len(body) and _is_import(body[end]):
+        end += 1
+    if end == start or end >= len(body):
+        return body
+    following = body[end]
+    lines = list(getattr(following, "leading_lines", ()))
+    split = next((i for i, line in enumerate(lines) if line.comment is not None), len(lines))
+    wanted = 2 if isinstance(following, cst.FunctionDef | cst.ClassDef) else 1
+    if split == wanted:
+        return body
+    body = list(body)
+    blank = cst.EmptyLine(indent=False)
+    body[end] = following.with_changes(leading_lines=[blank] * wanted + lines[split:])
+    return body
+
+
+#: Packages that are third party in every service these codemods see: a group of imports that
+#: contains one is the third-party section, so absolute imports grouped after it (behind a
+#: blank line) are the service's own, first party, even without its ruff configuration.
+KNOWN_THIRD_PARTY = frozenset(
+    {
+        "fastapi",
+        "starlette",
+        "pydantic",
+        "pydantic_settings",
+        "sqlalchemy",
+        "celery",
+        "httpx",
+        "uvicorn",
+        "structlog",
+        "alembic",
+        "spaps_server_quickstart",
+    }
+)
+
+
+def _first_party_by_layout(body: Sequence[cst.BaseStatement]) -> set[str]:
+    """Top-level packages the file's own grouping shows to be first party (see above)."""
+    index = 1 if body and _is_docstring(body[0]) else 0
+    groups: list[set[str]] = []
+    while index < len(body) and _is_import(body[index]):
+        statement = body[index]
+        blank = any(line.comment is None for line in getattr(statement, "leading_lines", ()))
+        if not groups or blank:
+            groups.append(set())
+        if not _is_future(statement):
+            groups[-1].add(_top_module(statement))
+        index += 1
+    third = next((i for i, group in enumerate(groups) if group & KNOWN_THIRD_PARTY), None)
+    if third is None:
+        return set()
+    return {
+        top
+        for group in groups[third + 1 :]
+        for top in group
+        if top not in _STDLIB and top != "." and top not in KNOWN_THIRD_PARTY
+    }
 
 
 def _section(statement: cst.BaseStatement, first_party: Collection[str] = ()) -> int:
@@ -425,7 +496,7 @@ def remove_unused_imports(module: cst.Module, candidates: Iterable[str]) -> cst.
                 smalls[-1] = last
                 statement = statement.with_changes(body=smalls)
         body.append(statement)
-    return module.with_changes(body=body)
+    return module.with_changes(body=_spaced_after_imports(body))
 
 
 def _without(small: cst.BaseSmallStatement, removable: set[str]) -> cst.BaseSmallStatement | None:

@@ -31,6 +31,7 @@ def _dotted(source: str) -> cst.Attribute | cst.Name:
 
 class ImportsToRuntime(Codemod):
     ID: ClassVar[str] = "imports"
+    PREFLIGHT: ClassVar[str | None] = "runtime"
     SUMMARY: ClassVar[str] = (
         "Rewrite imports of local modules to the shared runtime (configured map)."
     )

@@ -69,6 +69,7 @@ class _Candidate:
 
 class MiddlewareToRuntime(Codemod):
     ID: ClassVar[str] = "middleware-to-runtime"
+    PREFLIGHT: ClassVar[str | None] = "runtime"
     SUMMARY: ClassVar[str] = (
         "Replace local request-id/logging/timing middleware with RequestContextMiddleware."
     )
@@ -110,7 +111,6 @@ async def add_process_time(request: Request, call_next):
             after="""\
 from fastapi import FastAPI
 from spaps_server_quickstart.request_context import RequestContextMiddleware
-
 
 app = FastAPI()
 app.add_middleware(RequestContextMiddleware, timing_header="X-Process-Time")

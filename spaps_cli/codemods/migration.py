@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
-from spaps_cli.codemods.config import load_config
+from spaps_cli.codemods.base import Codemod, Finding
+from spaps_cli.codemods.config import MigrateConfig, load_config
 from spaps_cli.codemods.registry import select_codemods
 from spaps_cli.codemods.report import Summary, print_summary
 from spaps_cli.codemods.runner import (
@@ -18,8 +20,10 @@ from spaps_cli.codemods.runner import (
     Mode,
     RunOptions,
     SourceFile,
+    acknowledged_in_config,
     default_jobs,
     discover,
+    display_path,
     run,
     scan_project,
 )
@@ -38,13 +42,64 @@ def check_tree(root: Path) -> list[FileResult]:
     config = load_config(root)
     codemods = select_codemods(config.select, config.ignore)
     found = discover([root], config.exclude, root)
+    config, codemods, blocked = preflight(root, config, codemods, found.files, root)
     options = RunOptions(
         Mode.CHECK,
         tuple(codemod.ID for codemod in codemods),
         config,
         scan_project(found.files, config.settings_class),
     )
-    return [*found.errors, *run(found.files, options, jobs=default_jobs())]
+    return [*found.errors, *blocked, *run(found.files, options, jobs=default_jobs())]
+
+
+def preflight(
+    start: Path,
+    config: MigrateConfig,
+    codemods: Sequence[type[Codemod]],
+    files: Sequence[SourceFile],
+    base: Path,
+) -> tuple[MigrateConfig, tuple[type[Codemod], ...], list[FileResult]]:
+    """Read the project's versions; drop the codemods whose requirement it cannot meet.
+
+    Each unmet requirement becomes one follow-up on the declaration to upgrade, reported only
+    when some file has something the dropped codemods are about (their byte needles).
+    """
+    from spaps_cli.codemods import preflight as checks
+
+    root = checks.project_root(start)
+    versions = checks.read_versions(root)
+    config = replace(config, versions=versions)
+    blocked = checks.check(versions, {codemod.ID: codemod.PREFLIGHT for codemod in codemods})
+    if not blocked:
+        return config, tuple(codemods), []
+    dropped = {codemod_id for item in blocked for codemod_id in item.codemods}
+    kept = tuple(codemod for codemod in codemods if codemod.ID not in dropped)
+    results: list[FileResult] = []
+    for item in blocked:
+        about = [codemod for codemod in codemods if codemod.ID in item.codemods]
+        if not any(_mentions(source, about, config) for source in files):
+            continue
+        display = display_path(root / item.source, base)
+        finding = Finding(
+            "preflight",
+            display,
+            item.line,
+            item.message,
+            False,
+            deprecated=item.need == "lifespan",  # on_event/add_event_handler stay in the code
+        )
+        results.append(
+            FileResult(display, findings=acknowledged_in_config((finding,), config.acknowledge))
+        )
+    return config, kept, results
+
+
+def _mentions(source: SourceFile, codemods: Sequence[type[Codemod]], config: MigrateConfig) -> bool:
+    try:
+        data = source.path.read_bytes()
+    except OSError:
+        return False
+    return any(codemod.wants(data, config) for codemod in codemods)
 
 
 def _project_files(
@@ -74,6 +129,7 @@ def run_migration(
     ignore: Sequence[str] = (),
     list_only: bool = False,
     json_output: bool = False,
+    strict: bool = False,
     jobs: int | None = None,
     exclude: Sequence[str] = (),
 ) -> int:
@@ -90,6 +146,9 @@ def run_migration(
         return 0
     mode = Mode.CHECK if check else Mode.DIFF if diff else Mode.WRITE
     found = discover(list(paths), (*config.exclude, *exclude), Path.cwd())
+    config, codemods, blocked = preflight(
+        paths[0] if paths else Path("."), config, codemods, found.files, Path.cwd()
+    )
     options = RunOptions(
         mode,
         tuple(codemod.ID for codemod in codemods),
@@ -102,7 +161,7 @@ def run_migration(
         f"codemods: {', '.join(options.codemod_ids)}; {len(found.files)} file(s) to scan;"
         f" config: {config.source or 'defaults'}"
     )
-    results: list[FileResult] = list(found.errors)
+    results: list[FileResult] = [*found.errors, *blocked]
     show_progress = (
         not json_output and console.live_allowed() and len(found.files) >= PROGRESS_THRESHOLD
     )
@@ -121,7 +180,7 @@ def run_migration(
             )
     else:
         results.extend(run(found.files, options, jobs=jobs or default_jobs()))
-    summary = Summary(mode, options.codemod_ids, tuple(results))
+    summary = Summary(mode, options.codemod_ids, tuple(results), strict=strict)
     if mode is Mode.DIFF and not json_output:
         for result in results:
             console.print_diff(result.diff)

@@ -10,8 +10,12 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from spaps_cli.codemods.base import Codemod
+
+if TYPE_CHECKING:
+    from rich.syntax import Syntax
 
 BEGIN = "<!-- BEGIN GENERATED CODEMOD REFERENCE (python -m spaps_cli.codemods.reference) -->"
 END = "<!-- END GENERATED CODEMOD REFERENCE -->"
@@ -40,6 +44,10 @@ def reference_markdown(codemods: Sequence[type[Codemod]]) -> str:
             ", ".join(f"`{n.decode()}`" for n in codemod.NEEDLES) or "the configured module names"
         )
         parts.append(f"Pre-filter (a file is parsed only if it contains one of): {needles}.\n")
+        if codemod.PREFLIGHT is not None:
+            parts.append(
+                f"Preflight requirement: `{codemod.PREFLIGHT}` (see [Preflight](#preflight-what-the-project-can-run)).\n"
+            )
         for example in codemod.EXAMPLES:
             parts.append(f"**Example: {example.title}**\n")
             parts.append("Before:\n")
@@ -69,6 +77,7 @@ def print_codemod_list(codemods: Sequence[type[Codemod]], *, json_output: bool) 
                     "id": codemod.ID,
                     "summary": codemod.SUMMARY,
                     "needles": [needle.decode() for needle in codemod.NEEDLES],
+                    "preflight": codemod.PREFLIGHT,
                     "examples": [
                         {"title": e.title, "before": e.before, "after": e.after}
                         for e in codemod.EXAMPLES
@@ -78,22 +87,56 @@ def print_codemod_list(codemods: Sequence[type[Codemod]], *, json_output: bool) 
             ]
         )
         return
+    out = console.stdout
+    if not out.is_terminal:
+        # Piped or redirected: plain text, whole lines. Rich would wrap or crop the examples
+        # at its default 80 columns.
+        sys.stdout.write("".join(_plain_entry(codemod) for codemod in codemods))
+        return
     from rich.syntax import Syntax
     from rich.text import Text
 
-    out = console.stdout
     for codemod in codemods:
         out.print(Text(codemod.ID, style="bold cyan"), Text(f"  {codemod.SUMMARY}"))
+        out.print(Text(f"  preflight: {codemod.PREFLIGHT or 'none'}", style="dim"))
         example = codemod.EXAMPLES[0]
         out.print(Text(f"  example: {example.title}", style="dim"))
         out.print(Text("  before:", style="red"))
-        out.print(Syntax(example.before, "python", theme="ansi_dark", padding=(0, 4)))
+        out.print(_syntax(Syntax, example.before))
         out.print(Text("  after:", style="green"))
         if example.after == example.before:
             out.print(Text("    unchanged; reported as a manual follow-up", style="dim"))
         else:
-            out.print(Syntax(example.after, "python", theme="ansi_dark", padding=(0, 4)))
+            out.print(_syntax(Syntax, example.after))
         out.print()
+
+
+def _syntax(syntax: type[Syntax], code: str) -> Syntax:
+    """Highlighted code that wraps long lines on a narrow terminal instead of cropping them."""
+    return syntax(code, "python", theme="ansi_dark", padding=(0, 4), word_wrap=True)
+
+
+def _plain_entry(codemod: type[Codemod]) -> str:
+    example = codemod.EXAMPLES[0]
+    lines = [
+        f"{codemod.ID}  {codemod.SUMMARY}",
+        f"  preflight: {codemod.PREFLIGHT or 'none'}",
+        f"  example: {example.title}",
+        "  before:",
+        *_indented(example.before),
+        "  after:",
+        *(
+            ["    unchanged; reported as a manual follow-up"]
+            if example.after == example.before
+            else _indented(example.after)
+        ),
+        "",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _indented(code: str) -> list[str]:
+    return [f"    {line}" if line else "" for line in code.splitlines()]
 
 
 def main() -> int:

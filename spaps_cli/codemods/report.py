@@ -1,6 +1,6 @@
 """The end of a run: summary table and manual follow-ups on stderr, or one JSON document.
 
-Follow-ups are the point of the report (the notes' "cross-cutting" user requests): what was
+Follow-ups are the point of the report (what users of codemod tools ask for most): what was
 found but cannot be rewritten safely, with file:line and what to do, so ``--check`` in CI says
 what is left instead of only failing.
 """
@@ -20,6 +20,8 @@ class Summary:
     mode: Mode
     codemods: tuple[str, ...]
     results: tuple[FileResult, ...]
+    #: --strict: every unacknowledged follow-up fails --check/--diff, not only deprecated code.
+    strict: bool = False
 
     @property
     def scanned(self) -> int:
@@ -55,11 +57,17 @@ class Summary:
     def findings(self) -> list[Finding]:
         return [f for result in self.results for f in result.findings]
 
+    @property
+    def gating(self) -> list[Finding]:
+        """Follow-ups that fail the --check/--diff gate: deprecated code left (or any, if strict)."""
+        return [f for f in self.follow_ups if not f.acknowledged and (f.deprecated or self.strict)]
+
     def exit_code(self) -> int:
-        """2 if any file failed, else 1 when --check/--diff found changes, else 0."""
+        """2 if any file failed; else, under --check/--diff, 1 when a file would change or a
+        gating follow-up is left; else 0."""
         if self.failed:
             return 2
-        if self.mode is not Mode.WRITE and self.changed:
+        if self.mode is not Mode.WRITE and (self.changed or self.gating):
             return 1
         return 0
 
@@ -77,6 +85,8 @@ class Summary:
             "changed_files": [result.path for result in self.changed],
             "errors": [{"file": r.path, "message": r.error} for r in self.failed],
             "findings": [finding.as_json() for finding in self.findings],
+            "strict": self.strict,
+            "gating_follow_ups": len(self.gating),
             "exit_code": self.exit_code(),
         }
         if self.mode is Mode.DIFF:
@@ -118,15 +128,27 @@ def print_summary(summary: Summary) -> None:
     console.summary(per)
     if summary.follow_ups:
         console.summary(Text("manual follow-ups", style="bold yellow"))
+        gating = {id(finding) for finding in summary.gating}
         for finding in _sorted(summary.follow_ups):
             line = Text(f"  {finding.path}:{finding.line}", style="bold")
-            line.append(f"  [{finding.codemod}] ", style="cyan")
+            if finding.acknowledged:
+                line.append("  acknowledged", style="dim")
+            elif id(finding) in gating:
+                line.append("  error", style="bold red")
+            else:
+                line.append("  warning", style="yellow")
+            line.append(f" [{finding.codemod}] ", style="cyan")
             line.append(finding.message)
             console.summary(line)
     for result in summary.failed:
         console.error(f"{result.path}: {result.error}")
     if summary.mode is not Mode.WRITE and summary.changed:
         console.info("run 'spaps migrate' without --check/--diff to apply the changes")
+    if summary.mode is not Mode.WRITE and summary.gating:
+        console.info(
+            f"{len(summary.gating)} follow-up(s) fail the gate: fix them, or acknowledge one"
+            " with '# spaps: ignore[ID]' on its line or in [tool.spaps.migrate] acknowledge"
+        )
 
 
 def _sorted(findings: Sequence[Finding]) -> list[Finding]:

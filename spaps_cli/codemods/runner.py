@@ -1,6 +1,6 @@
 """Walk, pre-filter, parse once, run every selected codemod, then diff or write.
 
-The cost model is shared/notes/codemods.md section 4: a byte check is free, ``libcst`` parsing
+The cost model (docs/PERFORMANCE.md, "spaps migrate"): a byte check is free, ``libcst`` parsing
 is ~13 ms for a typical module, and the avoidable costs (matcher dispatch, metadata deep copies,
 ``AddImportsVisitor``) are avoided. So each file is read once, skipped unless some codemod's
 needle occurs in its bytes, parsed once, and passed through the matching codemods on the same
@@ -63,6 +63,8 @@ MAX_FILE_BYTES = 2 * 1024 * 1024
 #: Below this many files a pool costs more to start than it saves.
 POOL_THRESHOLD = 200
 _CODING = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)")
+#: ``# spaps: ignore`` (every codemod) or ``# spaps: ignore[on-event-to-lifespan, ...]``.
+_IGNORE_COMMENT = re.compile(r"#\s*spaps:\s*ignore(?:\[(?P<ids>[^\]]*)\])?")
 
 
 class Mode(StrEnum):
@@ -279,7 +281,9 @@ def _locate(
         if item.anchor is not None:
             needle = _anchor_text(module, item.anchor) or needle
         line = _line_of(original, needle)
-        if line is None and needle:
+        if line is not None and item.anchor is not None and original.count(needle or "") > 1:
+            line = None  # the text is ambiguous (two ``def ready``): ask for the node's position
+        elif line is None and needle:
             if seen is None:
                 seen = module.code
             line = _line_of(seen, needle)
@@ -293,8 +297,28 @@ def _locate(
         for index, item in enumerate(pending):
             if lines[index] is None and item.anchor is not None and item.anchor in positions:
                 lines[index] = positions[item.anchor].start.line
+    source_lines = original.splitlines()
     for line, item in zip(lines, pending, strict=True):
-        yield Finding(codemod_id, display, line or 1, item.message, item.auto_fixable)
+        number = line or 1
+        text = source_lines[number - 1] if number <= len(source_lines) else ""
+        yield Finding(
+            codemod_id,
+            display,
+            number,
+            item.message,
+            item.auto_fixable,
+            deprecated=item.deprecated,
+            acknowledged=not item.auto_fixable and acknowledged_inline(text, codemod_id),
+        )
+
+
+def acknowledged_inline(line: str, codemod_id: str) -> bool:
+    """Does ``line`` carry ``# spaps: ignore`` or ``# spaps: ignore[...]`` naming the codemod?"""
+    for match in _IGNORE_COMMENT.finditer(line):
+        ids = match.group("ids")
+        if ids is None or codemod_id in {part.strip() for part in ids.split(",")}:
+            return True
+    return False
 
 
 def _line_of(text: str, needle: str | None) -> int | None:
@@ -321,7 +345,8 @@ def process_file(source: SourceFile, options: RunOptions) -> FileResult:
         return FileResult(display, error=f"cannot read: {_os_reason(exc)}")
     if not data.strip():
         return FileResult(display)
-    codemods = select_codemods(options.codemod_ids)
+    # No ids means none (the preflight may drop every codemod), not "all" as on the CLI.
+    codemods = select_codemods(options.codemod_ids) if options.codemod_ids else ()
     try:
         migration = migrate_source(data, codemods, options.config, display, options.facts)
     except BadSource as exc:
@@ -332,6 +357,7 @@ def process_file(source: SourceFile, options: RunOptions) -> FileResult:
         return FileResult(
             display, error=f"internal error in a codemod: {type(exc).__name__}: {exc}"
         )
+    findings = acknowledged_in_config(migration.findings, options.config.acknowledge)
     changed = migration.changed(data)
     diff = ""
     if changed and options.mode is Mode.DIFF:
@@ -343,7 +369,7 @@ def process_file(source: SourceFile, options: RunOptions) -> FileResult:
             return FileResult(
                 display,
                 parsed=True,
-                findings=migration.findings,
+                findings=findings,
                 error=f"cannot write: {_os_reason(exc)}",
             )
     return FileResult(
@@ -351,16 +377,70 @@ def process_file(source: SourceFile, options: RunOptions) -> FileResult:
         changed=changed,
         parsed=migration.parsed,
         diff=diff,
-        findings=migration.findings,
+        findings=findings,
         counts=migration.counts,
     )
 
 
-def unified_diff(display: str, old: bytes, new: bytes, encoding: str = "utf-8") -> str:
-    """A unified diff of two versions of a file, both decoded with the file's own encoding."""
-    before = old.decode(encoding, errors="replace").splitlines(keepends=True)
-    after = new.decode(encoding, errors="replace").splitlines(keepends=True)
-    return "".join(difflib.unified_diff(before, after, f"a/{display}", f"b/{display}"))
+def acknowledged_in_config(
+    findings: Sequence[Finding], acknowledge: Sequence[str]
+) -> tuple[Finding, ...]:
+    """Mark the follow-ups ``[tool.spaps.migrate] acknowledge`` lists (``"GLOB:ID"`` or ``"GLOB"``)."""
+    if not acknowledge:
+        return tuple(findings)
+    marked: list[Finding] = []
+    for finding in findings:
+        for entry in acknowledge:
+            pattern, _, codemod_id = entry.rpartition(":") if ":" in entry else (entry, "", "")
+            if (
+                not finding.auto_fixable
+                and codemod_id in ("", finding.codemod)
+                and _excluded(finding.path, [pattern])
+            ):
+                finding = replace(finding, acknowledged=True)
+                break
+        marked.append(finding)
+    return tuple(marked)
+
+
+#: What ``git diff``/``diff -u`` print after a last line that has no newline.
+NO_NEWLINE = "\\ No newline at end of file\n"
+
+
+def unified_diff(
+    display: str, old: bytes | None, new: bytes | None, encoding: str = "utf-8"
+) -> str:
+    """A unified diff that ``git apply``/``patch -p1`` accept, for any two versions of a file.
+
+    ``None`` is a file that does not exist (``/dev/null``: a new or removed file). Lines are
+    split on ``\n`` only, so ``\r\n`` endings and form feeds travel inside the lines, and a
+    last line without a newline gets the ``\\ No newline at end of file`` marker.
+    """
+    before = _patch_lines(old, encoding)
+    after = _patch_lines(new, encoding)
+    source = f"a/{display}" if old is not None else "/dev/null"
+    target = f"b/{display}" if new is not None else "/dev/null"
+    out: list[str] = []
+    for line in difflib.unified_diff(before, after, source, target):
+        if line.endswith("\n"):
+            out.append(line)
+        else:
+            out.append(line + "\n" + NO_NEWLINE)
+    if out and (old is None or new is None):
+        mode = "new file mode 100644\n" if old is None else "deleted file mode 100644\n"
+        out.insert(0, f"diff --git a/{display} b/{display}\n{mode}")
+    return "".join(out)
+
+
+def _patch_lines(data: bytes | None, encoding: str) -> list[str]:
+    if data is None:
+        return []
+    text = data.decode(encoding, errors="replace")
+    parts = text.split("\n")
+    lines = [part + "\n" for part in parts[:-1]]
+    if parts[-1]:
+        lines.append(parts[-1])
+    return lines
 
 
 def _os_reason(exc: OSError) -> str:
@@ -432,6 +512,11 @@ def _excluded(display: str, patterns: Sequence[str]) -> bool:
         or display.startswith(pattern.rstrip("/") + "/")
         for pattern in patterns
     )
+
+
+def display_path(path: Path, base: Path) -> str:
+    """How the report names ``path``: relative to ``base`` when under it."""
+    return _display(path, base)
 
 
 def _display(path: Path, base: Path) -> str:

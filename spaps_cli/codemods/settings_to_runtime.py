@@ -291,6 +291,7 @@ def _normal_value(value: str) -> str:
 
 class SettingsToRuntime(Codemod):
     ID: ClassVar[str] = "settings-to-runtime"
+    PREFLIGHT: ClassVar[str | None] = "runtime"
     SUMMARY: ClassVar[str] = (
         "Subclass BaseServiceSettings, drop fields it provides, use create_settings_loader."
     )

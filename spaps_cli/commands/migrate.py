@@ -2,8 +2,7 @@
 
 Thin on purpose: parse options, hand them to :mod:`spaps_cli.codemods.runner`, print through
 the console. libcst and Rich are imported inside the command so ``spaps --help`` pays for
-neither. Exit codes: 0 done (or nothing to do), 1 ``--check``/``--diff`` found changes,
-2 a file could not be migrated (the others still were) or a usage error.
+neither. Exit codes are in the command's help text and docs/CLI.md.
 """
 
 from __future__ import annotations
@@ -14,6 +13,14 @@ from typing import Annotated
 import typer
 
 from spaps_cli.commands.options import JsonOption, complete_codemod_ids
+
+EXIT_CODES = (
+    "Exit codes: 0 done (nothing left for the gate); 1 with --check/--diff, a file would"
+    " change or a follow-up leaves deprecated code such as on_event/add_event_handler (with"
+    " --strict: any follow-up not acknowledged); 2 a file could not be migrated (the others"
+    " still were) or a usage error. Acknowledge a follow-up with '# spaps: ignore[ID]' on its"
+    ' line or acknowledge = ["GLOB:ID"] in [tool.spaps.migrate].'
+)
 
 
 def _ids(values: list[str] | None) -> tuple[str, ...]:
@@ -33,10 +40,22 @@ def migrate(
         ),
     ] = None,
     check: Annotated[
-        bool, typer.Option("--check", help="Write nothing; exit 1 if any file would change.")
+        bool,
+        typer.Option(
+            "--check",
+            help="Write nothing; exit 1 if a file would change or a follow-up leaves deprecated"
+            " code (on_event, add_event_handler).",
+        ),
+    ] = False,
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict", help="With --check/--diff: every unacknowledged follow-up fails too."
+        ),
     ] = False,
     diff: Annotated[
-        bool, typer.Option("--diff", help="Print unified diffs; write nothing; exit 1 on changes.")
+        bool,
+        typer.Option("--diff", help="Print unified diffs; write nothing; exit codes as --check."),
     ] = False,
     select: Annotated[
         list[str] | None,
@@ -82,6 +101,7 @@ def migrate(
         ignore=_ids(ignore),
         list_only=list_codemods,
         json_output=json_output,
+        strict=strict,
         jobs=jobs,
         exclude=tuple(exclude or ()),
     )
@@ -93,5 +113,6 @@ def register(app: typer.Typer) -> None:
     app.command(
         "migrate",
         help="Rewrite a service to use the shared runtime; --check gates CI.",
+        epilog=EXIT_CODES,
         no_args_is_help=False,
     )(migrate)

@@ -131,7 +131,9 @@ def test_what_spaps_writes_is_what_it_accepts(tmp_path: Path) -> None:
     from spaps_cli.project import SPAPS_TABLE_KEYS, check_spaps_tables
 
     answers = ServiceAnswers(name=service_name("billing-api"), description="A service.")
-    text = record_spaps_table('[project]\nname = "billing-api"\n', answers, "202612050000", {})
+    text = record_spaps_table(
+        '[project]\nname = "billing-api"\n', answers, "202612050000", {}, service_id="0123abcd"
+    )
     document = tomllib.loads(text)
     check_spaps_tables(document, tmp_path / "pyproject.toml")
     spaps = document["tool"]["spaps"]

@@ -46,7 +46,7 @@ def test_check_exits_1_and_writes_nothing(
     assert out == ""
     assert "would update  htma/main.py" in err
     assert "manual follow-ups" in err
-    assert "htma/extra.py:6" in err
+    assert "htma/extra.py:3" in err  # the constructor that already has lifespan=
     assert (service / "htma" / "main.py").read_text() == APP
 
 
@@ -57,8 +57,11 @@ def test_default_writes_then_check_passes(
     assert code == 0
     assert (service / "htma" / "main.py").read_text() == APP_AFTER
     code, _, err = spaps(capsys, "--check", "htma")
+    assert code == 1  # htma/extra.py still has an on_event handler FastAPI never runs
+    assert "htma/extra.py" in err
+    assert "fail the gate" in err
+    code, _, err = spaps(capsys, "--check", "htma/main.py")
     assert code == 0
-    assert "htma/extra.py" in err  # follow-ups stay listed, they do not fail --check
 
 
 def test_diff_prints_a_plain_unified_diff_and_writes_nothing(
@@ -84,7 +87,15 @@ def test_json_report(service: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert ("htma/main.py", True) in findings
     assert ("htma/extra.py", False) in findings
     for finding in report["findings"]:
-        assert set(finding) == {"codemod", "file", "line", "message", "auto_fixable"}
+        assert set(finding) == {
+            "codemod",
+            "file",
+            "line",
+            "message",
+            "auto_fixable",
+            "deprecated",
+            "acknowledged",
+        }
 
 
 def test_json_with_diff_carries_the_diffs(
@@ -186,3 +197,20 @@ def test_pre_commit_hook_definition() -> None:
     assert hook["entry"] == "spaps migrate --check"
     assert hook["language"] == "python"
     assert hook["types"] == ["python"]
+
+
+def test_list_prints_whole_examples_when_not_a_terminal(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Piped --list output is plain text with every example line whole (none over 80 columns
+    cut or wrapped)."""
+    code, out, _ = spaps(capsys, "--list")
+    assert code == 0
+    lines = out.splitlines()
+    assert max(len(line) for line in lines) > 100  # the long examples really are in there
+    for codemod in CODEMODS:
+        example = codemod.EXAMPLES[0]
+        for text in (example.before, example.after):
+            for line in text.splitlines():
+                assert (f"    {line}" if line else "") in lines
+    assert "\x1b[" not in out

@@ -7,6 +7,7 @@ import pytest
 from migrate.harness import assert_migrates, transform
 from spaps_cli.codemods.config import MigrateConfig
 from spaps_cli.codemods.on_event_to_lifespan import OnEventToLifespan
+from spaps_cli.codemods.preflight import Declared, ProjectVersions
 from spaps_cli.codemods.runner import migrate_source
 
 
@@ -259,9 +260,10 @@ from fastapi import FastAPI
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    result = load()
-    if inspect.isawaitable(result):
-        await result
+    if inspect.iscoroutinefunction(load) or inspect.iscoroutinefunction(load.__call__):
+        await load()
+    else:
+        load()
     yield
 
 
@@ -310,13 +312,14 @@ def test_tab_indented_module_gets_tab_indented_lifespan() -> None:
     assert "\n\tstart()\n\tyield\n" in output
 
 
-def test_line_numbers_of_follow_ups_point_at_the_registration() -> None:
+def test_follow_ups_point_at_the_construct_that_blocks_the_rewrite() -> None:
+    """An app imported from elsewhere: the import is what stops it, not the handler."""
     source = (
         b'from .main import app\n\n\n@app.on_event("startup")\nasync def extra() -> None: ...\n'
     )
     migration = migrate_source(source, (OnEventToLifespan,), MigrateConfig(), "svc/extra.py")
     assert [(f.path, f.line, f.auto_fixable) for f in migration.findings] == [
-        ("svc/extra.py", 4, False)
+        ("svc/extra.py", 1, False)
     ]
 
 
@@ -622,9 +625,10 @@ from fastapi import FastAPI
 def create_app() -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        result = start()
-        if inspect.isawaitable(result):
-            await result
+        if inspect.iscoroutinefunction(start) or inspect.iscoroutinefunction(start.__call__):
+            await start()
+        else:
+            start()
         yield
 
     app = FastAPI(
@@ -746,5 +750,157 @@ router = APIRouter(lifespan=router_lifespan)
 
 
 async def warm() -> None: ...
+""",
+    )
+
+
+ROUTER_APP = """\
+from fastapi import APIRouter
+
+router = APIRouter(prefix="/items")
+
+
+@router.on_event("startup")
+async def warm_cache() -> None: ...
+"""
+
+
+@pytest.mark.parametrize(
+    "requirement",
+    [">=0.100", "==0.110.0", ">=0.93,<1", "~=0.111.0"],
+)
+def test_router_lifespan_is_a_follow_up_where_the_requirement_allows_old_fastapi(
+    requirement: str,
+) -> None:
+    """FastAPI < 0.112.2 never runs a router's lifespan: the handlers would silently stop."""
+    versions = ProjectVersions({"fastapi": (Declared("pyproject.toml", requirement),)})
+    output, fixed, follow = transform(
+        ROUTER_APP, OnEventToLifespan, MigrateConfig(versions=versions)
+    )
+    assert output == ROUTER_APP
+    assert not fixed
+    assert "0.112.2" in follow[0]
+    assert requirement in follow[0]
+
+
+def test_router_lifespan_is_a_follow_up_without_a_fastapi_requirement() -> None:
+    output, _fixed, follow = transform(ROUTER_APP, OnEventToLifespan, MigrateConfig())
+    assert output == ROUTER_APP
+    assert "no FastAPI requirement found" in follow[0]
+
+
+@pytest.mark.parametrize("requirement", [">=0.112.2", "==0.115.*", ">0.112.2,<1"])
+def test_router_lifespan_is_written_where_the_requirement_guarantees_it(requirement: str) -> None:
+    versions = ProjectVersions({"fastapi": (Declared("pyproject.toml", requirement),)})
+    output, fixed, follow = transform(
+        ROUTER_APP, OnEventToLifespan, MigrateConfig(versions=versions)
+    )
+    assert 'APIRouter(prefix="/items", lifespan=router_lifespan)' in output
+    assert fixed
+    assert not follow
+
+
+APP_ADD_EVENT_HANDLER = """\
+from fastapi import FastAPI
+
+EVENTS: list[str] = []
+app = FastAPI()
+
+
+async def connect() -> None:
+    EVENTS.append("connect")
+
+
+app.add_event_handler("startup", connect)
+app.add_event_handler(func=lambda: EVENTS.append("bye"), event_type="shutdown")
+"""
+
+
+def test_app_add_event_handler_removed_by_starlette_1_is_rewritten_into_a_working_app() -> None:
+    """Starlette 1.x dropped ``add_event_handler``: the module crashed at import; now it runs."""
+    from fastapi.testclient import TestClient
+
+    before: dict[str, object] = {}
+    with pytest.raises(AttributeError, match="add_event_handler"):
+        exec(compile(APP_ADD_EVENT_HANDLER, "before.py", "exec"), before)
+    output, fixed, follow = transform(APP_ADD_EVENT_HANDLER, OnEventToLifespan)
+    assert fixed
+    assert not follow
+    after: dict[str, object] = {}
+    exec(compile(output, "after.py", "exec"), after)
+    with TestClient(after["app"]):  # type: ignore[arg-type]
+        assert after["EVENTS"] == ["connect"]
+    assert after["EVENTS"] == ["connect", "bye"]
+
+
+@pytest.mark.parametrize(
+    ("registration", "reason"),
+    [
+        ('app.add_event_handler("startup")', "does not bind to (event_type, func)"),
+        ("app.add_event_handler(*HANDLER)", "does not bind to (event_type, func)"),
+        ('app.add_event_handler("startup", start, when="now")', "does not bind"),
+        ('app.on_event("startup", "again")(start)', "does not bind to (event_type)(func)"),
+        ("app.on_event(EVENT)(start)", 'is not a literal "startup" or "shutdown"'),
+        ('app.router.add_event_handler("boot", start)', 'is not a literal "startup"'),
+    ],
+)
+def test_registrations_that_do_not_bind_are_refused_with_the_reason(
+    registration: str, reason: str
+) -> None:
+    follow = left_alone(
+        f"""\
+from fastapi import FastAPI
+
+app = FastAPI()
+
+
+async def start() -> None: ...
+
+
+{registration}
+"""
+    )
+    assert any(reason in message for message in follow), follow
+
+
+def test_stacked_on_event_decorators_register_bottom_up() -> None:
+    """``@a @b def f`` applies ``b`` first: the lower decorator's registration comes first."""
+    migrates(
+        """\
+from fastapi import FastAPI
+
+app = FastAPI()
+
+
+@app.on_event("startup")
+def first() -> None: ...
+
+
+@app.router.on_event("shutdown")
+@app.on_event("startup")
+async def second() -> None: ...
+""",
+        """\
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    first()
+    await second()
+    yield
+    await second()
+
+
+app = FastAPI(lifespan=lifespan)
+
+
+def first() -> None: ...
+
+
+async def second() -> None: ...
 """,
     )

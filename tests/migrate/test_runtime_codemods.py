@@ -169,7 +169,6 @@ def get_settings() -> Settings:
 from app.config import Settings
 from spaps_server_quickstart.settings import create_settings_loader
 
-
 get_settings = create_settings_loader(Settings)
 """,
         SettingsToRuntime,
@@ -255,7 +254,6 @@ app.add_middleware(RequestIdMiddleware)
         source,
         """\
 from spaps_server_quickstart.request_context import RequestContextMiddleware
-
 
 app.add_middleware(RequestContextMiddleware, request_id_header="", timing_header="")
 """,
@@ -474,7 +472,6 @@ app = FastAPI(middleware=[Middleware(AccessLogMiddleware)])
 from fastapi import FastAPI
 from spaps_server_quickstart.request_context import RequestContextMiddleware
 from starlette.middleware import Middleware
-
 
 app = FastAPI(middleware=[Middleware(RequestContextMiddleware, request_id_header="", timing_header="")])
 """,
