@@ -169,6 +169,13 @@ async def ready(request: Request) -> JSONResponse:
     )
 
 
+# HEAD wherever GET works: load balancers and uptime checkers probe with HEAD, and FastAPI's
+# routes (unlike Starlette's) do not add it. Separate routes kept out of the schema, so the
+# OpenAPI document has one operation per path and no duplicate operation ids.
+for _path, _endpoint in ((LIVE_PATH, live), (LIVE_ALIAS_PATH, live), (READY_PATH, ready)):
+    router.add_api_route(_path, _endpoint, methods=["HEAD"], include_in_schema=False)
+
+
 async def _missing_database() -> None:
     raise RuntimeError("no database resources in the lifespan state")
 

@@ -14,8 +14,11 @@ import threading
 from collections.abc import Iterable
 from typing import Any, Generic, Literal, Protocol, TypeVar
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsError as PydanticSettingsError
+
+from .redaction import mask_url_password
 
 Environment = Literal["dev", "test", "staging", "prod"]
 AuthMode = Literal["spaps", "local", "disabled"]
@@ -26,8 +29,156 @@ PLACEHOLDER_SECRETS = frozenset(
 )
 
 
+#: The shortest ``AUTH_LOCAL_SECRET`` production accepts: 32 characters, 256 bits of a
+#: ``secrets.token_urlsafe(32)`` value, beyond guessing offline from one minted token.
+MIN_LOCAL_SECRET_LENGTH = 32
+
+#: Broker schemes that keep the queue inside one machine (or one process). Compared in lower
+#: case: kombu reads ``FILESYSTEM://`` as ``filesystem://``, so a guard must too.
+EMBEDDED_BROKER_SCHEMES = frozenset({"filesystem", "memory", "sqla+sqlite", "sqlalchemy+sqlite"})
+#: Result backends of the same kind: a file or memory of one machine.
+EMBEDDED_RESULT_BACKEND_SCHEMES = frozenset({"cache+memory", "file", "memory"})
+
+#: Level names ``LOG_LEVEL`` accepts (any letter case).
+LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
+
+
 class SettingsError(ValueError):
-    """Settings that cannot run in the chosen environment."""
+    """Settings that cannot be loaded, or cannot run in the chosen environment.
+
+    The message names each setting (as its environment variable) and says what is wrong,
+    never the value: a settings error is printed at start-up, in logs and CI output, and the
+    value may be a password or an API key. :meth:`errors` gives the same as data, in the
+    shape of pydantic's ``ValidationError.errors()`` minus the input.
+    """
+
+    def __init__(self, message: str, problems: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(message)
+        self._problems = (
+            problems
+            if problems is not None
+            else [{"loc": (), "msg": message, "type": "value_error"}]
+        )
+
+    def errors(self) -> list[dict[str, Any]]:
+        """``[{"loc": (field,), "msg": reason, "type": kind}, ...]``, with no input values."""
+        return [dict(problem) for problem in self._problems]
+
+
+class SecretUrl(SecretStr):
+    """A URL setting whose password never shows: ``repr``, ``str`` and JSON dumps mask it.
+
+    ``postgresql+asyncpg://app:***@db/app``: the scheme, user, host and database stay
+    readable (what whoever debugs needs), the password and any password-like query value do
+    not. Read the real value with :meth:`get_secret_value`, at the one place that connects.
+    """
+
+    def _display(self) -> str:
+        return mask_url_password(self.get_secret_value())
+
+    @property
+    def scheme(self) -> str:
+        """The scheme in lower case (``"postgresql+asyncpg"``), ``""`` when there is none."""
+        scheme, separator, _ = self.get_secret_value().strip().partition("://")
+        return scheme.lower() if separator else ""
+
+
+def reveal(value: str | SecretStr) -> str:
+    """The real value of a setting that may be a :class:`SecretStr`/:class:`SecretUrl`.
+
+    For the functions that take a URL from either a service's own code (a ``str``) or the
+    settings (a :class:`SecretUrl`): ``DatabaseResources.from_url``, the migration helpers.
+    """
+    return value.get_secret_value() if isinstance(value, SecretStr) else value
+
+
+def url_schemes(url: str) -> list[str]:
+    """Every scheme of a kombu URL (``redis://a;memory://`` is a failover list), lower case."""
+    return [
+        item.strip().partition("://")[0].lower() if "://" in item else ""
+        for item in url.split(";")
+        if item.strip()
+    ]
+
+
+def _spaps_api_url_problem(url: str) -> str | None:
+    """What is wrong with ``url`` as the SPAPS base URL, or ``None`` when it can be used."""
+    import httpx
+
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, ValueError) as error:  # ValueError: idna's IDNAError
+        return type(error).__name__
+    if parsed.scheme not in ("http", "https"):
+        return "it must start with https:// (or http://)"
+    if not parsed.host:
+        return "it has no host"
+    if parsed.port is not None and not 0 < parsed.port < 65536:
+        return "its port is out of range"
+    if parsed.query or parsed.fragment:
+        return "it must not carry a query string or fragment"
+    if parsed.userinfo:
+        return "it must not carry credentials; the API key goes in SPAPS_API_KEY"
+    return None
+
+
+def checked_spaps_api_url(url: str) -> str:
+    """``url`` without a trailing slash, or :class:`SettingsError` naming ``SPAPS_API_URL``.
+
+    httpx only parses the URL when the first token is validated: a typo would otherwise pass
+    start-up and turn every authenticated request into a 500 (``InvalidURL``) or a 503 that
+    looks like an outage (no scheme). The message names the setting and the reason, not the
+    value (settings errors never echo values).
+    """
+    problem = _spaps_api_url_problem(url.strip())
+    if problem is not None:
+        raise SettingsError(
+            f"SPAPS_API_URL is not a usable URL ({problem});"
+            " set it to the SPAPS base URL, e.g. https://api.sweetpotato.dev"
+        )
+    return url.strip().rstrip("/")
+
+
+def _reason(message: str) -> str:
+    # pydantic prefixes what a validator raised with the error kind ("Value error, ...").
+    for prefix in ("Value error, ", "Assertion failed, "):
+        if message.startswith(prefix):
+            return message[len(prefix) :]
+    return message
+
+
+def _setting_name(cls: type[BaseSettings], env_prefix: str, field: str) -> str:
+    info = cls.model_fields.get(field)
+    alias = info.validation_alias if info is not None else None
+    if isinstance(alias, str):
+        return alias.upper()
+    return f"{env_prefix}{field}".upper()
+
+
+def settings_error_from(
+    error: ValidationError, cls: type[BaseSettings], env_prefix: str
+) -> SettingsError:
+    """One :class:`SettingsError` for every problem pydantic found: names and reasons only.
+
+    ``str(ValidationError)`` shows ``input_value=`` for each error, and for a model-level
+    check (the production guard) the input is *every* setting, API key and signing secret
+    included. Only the location, the message and the kind are read here.
+    """
+    problems: list[dict[str, Any]] = []
+    parts: list[str] = []
+    for item in error.errors(include_url=False, include_context=False, include_input=False):
+        location = item.get("loc") or ()
+        reason = _reason(str(item.get("msg", "invalid")))
+        field = str(location[0]) if location else ""
+        problems.append({"loc": tuple(location[:1]), "msg": reason, "type": item.get("type")})
+        if field and field in cls.model_fields:
+            parts.append(f"{_setting_name(cls, env_prefix, field)}: {reason}")
+        elif field:
+            parts.append(f"{field.upper()}: {reason}")
+        else:
+            parts.append(reason)
+    message = "; ".join(parts) or "invalid settings"
+    return SettingsError(" ".join(message.split()), problems)
 
 
 #: Methods an ``AUTH_PUBLIC_PATHS`` entry may name.
@@ -83,7 +234,28 @@ class BaseServiceSettings(BaseSettings):
         validate_default=True,
     )
 
-    service_name: str = "spaps-service"
+    def __init__(self, **values: Any) -> None:
+        """Load the settings; any problem is a :class:`SettingsError` (never pydantic's own).
+
+        Raised outside the ``except`` block on purpose: an exception raised inside it keeps
+        the ``ValidationError`` (and its ``input_value=``) as ``__context__``, which a
+        traceback prints as "During handling of the above exception...".
+        """
+        try:
+            super().__init__(**values)
+            return
+        except ValidationError as error:
+            prefix = values.get("_env_prefix")
+            if not isinstance(prefix, str):
+                prefix = str(self.model_config.get("env_prefix") or "")
+            problem = settings_error_from(error, type(self), prefix)
+        except PydanticSettingsError as error:
+            # pydantic-settings' own parse errors ("error parsing value for field ... from
+            # source ...") name the field, not the value; the cause may quote the value.
+            problem = SettingsError(str(error).splitlines()[0] if str(error) else "invalid")
+        raise problem
+
+    service_name: str = Field(default="spaps-service", min_length=1)
     env: Environment = "dev"
     debug: bool = False
 
@@ -92,7 +264,7 @@ class BaseServiceSettings(BaseSettings):
     log_format: Literal["json", "console"] = "console"
 
     # Database (async SQLAlchemy URL)
-    database_url: str = "sqlite+aiosqlite:///./service.db"
+    database_url: SecretUrl = SecretUrl("sqlite+aiosqlite:///./service.db")
     database_echo: bool = False
     database_null_pool: bool = False
     database_pool_size: int = Field(default=5, ge=1)
@@ -105,8 +277,8 @@ class BaseServiceSettings(BaseSettings):
 
     # Celery. The embedded broker is kombu's filesystem transport: it works across processes
     # (API and worker) without any server. Point these at redis:// or amqp:// in production.
-    celery_broker_url: str = "filesystem://"
-    celery_result_backend: str = "db+sqlite:///./celery-results.sqlite"
+    celery_broker_url: SecretUrl = SecretUrl("filesystem://")
+    celery_result_backend: SecretUrl = SecretUrl("db+sqlite:///./celery-results.sqlite")
     celery_filesystem_folder: str = "./.celery-broker"
     celery_task_always_eager: bool = False
     celery_task_soft_time_limit_seconds: int = Field(default=240, ge=1)
@@ -115,7 +287,7 @@ class BaseServiceSettings(BaseSettings):
     celery_max_redeliveries: int = Field(default=3, ge=0)
 
     # Redis (optional cache/readiness target); None means "not configured".
-    redis_url: str | None = None
+    redis_url: SecretUrl | None = None
 
     # Readiness
     readiness_timeout_seconds: float = Field(default=2.0, gt=0)
@@ -134,6 +306,37 @@ class BaseServiceSettings(BaseSettings):
     auth_cache_max_entries: int = Field(default=10_000, ge=0)
     auth_connect_timeout_seconds: float = Field(default=1.0, gt=0)
     auth_read_timeout_seconds: float = Field(default=3.0, gt=0)
+    # The whole validation call, however the upstream dribbles its answer: per-read time-outs
+    # alone let one byte every 2 s hold a request for minutes.
+    auth_validation_deadline_seconds: float = Field(default=5.0, gt=0)
+
+    # Limits
+    # Bodies above this are refused with 413 before they are read (0 turns the limit off).
+    max_request_body_bytes: int = Field(default=1_048_576, ge=0)
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _check_log_level(cls, value: object) -> object:
+        if isinstance(value, str):
+            name = value.strip().upper()
+            if name not in LOG_LEVELS:
+                raise ValueError(f"unknown log level; use one of {', '.join(LOG_LEVELS)}")
+            return name
+        return value
+
+    @field_validator("database_url", "celery_broker_url", "celery_result_backend", "redis_url")
+    @classmethod
+    def _check_url(cls, value: SecretUrl | None) -> SecretUrl | None:
+        if value is not None and not all(url_schemes(value.get_secret_value()) or [""]):
+            raise ValueError("not a URL (scheme://...)")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _check_redis_url(cls, value: SecretUrl | None) -> SecretUrl | None:
+        if value is not None and value.scheme not in ("redis", "rediss", "unix"):
+            raise ValueError("must be a redis://, rediss:// or unix:// URL")
+        return value
 
     @field_validator("auth_public_paths")
     @classmethod
@@ -147,7 +350,20 @@ class BaseServiceSettings(BaseSettings):
 
     @property
     def uses_sqlite(self) -> bool:
-        return self.database_url.startswith("sqlite")
+        return self.database_url.scheme.split("+", 1)[0] == "sqlite"
+
+    @property
+    def uses_embedded_broker(self) -> bool:
+        """Any broker of the failover list keeps its queue on this machine or in this process."""
+        return any(
+            scheme in EMBEDDED_BROKER_SCHEMES or scheme.endswith("+sqlite")
+            for scheme in url_schemes(self.celery_broker_url.get_secret_value())
+        )
+
+    @property
+    def uses_embedded_result_backend(self) -> bool:
+        scheme = self.celery_result_backend.scheme
+        return scheme in EMBEDDED_RESULT_BACKEND_SCHEMES or scheme.endswith("sqlite")
 
     def production_problems(self) -> list[str]:
         """Everything that would make this configuration unsafe in production.
@@ -166,15 +382,42 @@ class BaseServiceSettings(BaseSettings):
             problems.append(
                 "AUTH_MODE=local accepts locally minted dev tokens; use AUTH_MODE=spaps"
             )
-        if self.celery_broker_url.startswith(("filesystem://", "memory://")):
+        if not self.spaps_application_id or not self.spaps_application_id.strip():
+            problems.append(
+                "SPAPS_APPLICATION_ID is not set, so tokens SPAPS issued for any other"
+                " application would be accepted; set this service's application id"
+            )
+        local_secret = self.auth_local_secret.get_secret_value().strip()
+        if (
+            local_secret.lower() in PLACEHOLDER_SECRETS
+            or len(local_secret) < MIN_LOCAL_SECRET_LENGTH
+        ):
+            problems.append(
+                "AUTH_LOCAL_SECRET is a published default or shorter than"
+                f" {MIN_LOCAL_SECRET_LENGTH} characters; set a random one"
+                " (python -c 'import secrets; print(secrets.token_urlsafe(32))')"
+            )
+        if self.uses_embedded_broker:
             problems.append(
                 "CELERY_BROKER_URL is an embedded broker; use redis:// or amqp:// in production"
+            )
+        if self.uses_embedded_result_backend:
+            problems.append(
+                "CELERY_RESULT_BACKEND is embedded (SQLite or memory); use Redis or a database"
+                " server in production"
             )
         if self.debug:
             problems.append("DEBUG is on")
         if self.celery_task_soft_time_limit_seconds >= self.celery_task_time_limit_seconds:
             problems.append("CELERY_TASK_SOFT_TIME_LIMIT_SECONDS must be below the hard limit")
         return problems
+
+    @model_validator(mode="after")
+    def _check_spaps_api_url(self) -> BaseServiceSettings:
+        if self.auth_mode == "spaps":
+            # Only where it is used: local and disabled auth never call SPAPS.
+            self.spaps_api_url = checked_spaps_api_url(self.spaps_api_url)
+        return self
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> BaseServiceSettings:

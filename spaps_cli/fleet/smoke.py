@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from spaps_cli.fleet.interpreter import service_python
+from spaps_cli.fleet.records import redact
 from spaps_cli.project import Project
 
 STAGES = ("migrate", "start-api", "start-worker", "liveness", "readiness", "ping-task", "stop")
@@ -89,8 +90,8 @@ class SmokeReport:
             "ok": self.ok,
             "run_id": self.run_id,
             "logs": str(self.logs),
-            "database_url": _redact(self.database_url),
-            "broker_url": _redact(self.broker_url),
+            "database_url": redact(self.database_url),
+            "broker_url": redact(self.broker_url),
             "failed_stage": self.failed_stage,
             "error": self.error,
             "total_seconds": self.total_seconds,
@@ -109,15 +110,6 @@ class SmokeOptions:
     timeout: float = 60.0
     python: Path | None = None
     logs: Path | None = None
-
-
-def _redact(url: str) -> str:
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(url)
-    if parts.password:
-        return url.replace(f":{parts.password}@", ":***@", 1)
-    return url
 
 
 def default_result_backend(broker_url: str, work_dir: Path) -> str:

@@ -23,7 +23,7 @@ from pydantic_settings import BaseSettings
 
 class HTMASettings(BaseSettings):
     model_path: str = "/models"
-    redis_url: str | None = None
+    debug: bool = False
 """
     after = """\
 from spaps_server_quickstart.settings import BaseServiceSettings
