@@ -376,7 +376,13 @@ _POOL_APPLY_PREFIX = "TaskPool: Apply"
 
 
 def hidden_payload(value: object) -> str:
-    """What a task argument or result is logged as: its type, never its content."""
+    """What a task argument or result is logged as: never its content.
+
+    Celery hands most of them over already turned into a ``repr`` string, so a ``str`` says
+    nothing about the value's type and is shown as ``<hidden>``; anything else by its type.
+    """
+    if isinstance(value, str):
+        return "<hidden>"
     return f"<hidden {type(value).__name__}>"
 
 

@@ -10,6 +10,7 @@ leaks into ``env=prod``.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterable
 from typing import Any, Generic, Literal, Protocol, TypeVar
@@ -250,9 +251,18 @@ class BaseServiceSettings(BaseSettings):
                 prefix = str(self.model_config.get("env_prefix") or "")
             problem = settings_error_from(error, type(self), prefix)
         except PydanticSettingsError as error:
-            # pydantic-settings' own parse errors ("error parsing value for field ... from
+            # pydantic-settings' own parse errors ("error parsing value for field "x" from
             # source ...") name the field, not the value; the cause may quote the value.
-            problem = SettingsError(str(error).splitlines()[0] if str(error) else "invalid")
+            prefix = values.get("_env_prefix")
+            if not isinstance(prefix, str):
+                prefix = str(self.model_config.get("env_prefix") or "")
+            field = re.search(r'field "(\w+)"', str(error))
+            name = _setting_name(type(self), prefix, field[1]) if field else "a setting"
+            problem = SettingsError(
+                f"{name}: could not be parsed (lists and mappings are written as JSON,"
+                ' e.g. ["/a", "/b"])',
+                [{"loc": (field[1],) if field else (), "msg": "could not be parsed"}],
+            )
         raise problem
 
     service_name: str = Field(default="spaps-service", min_length=1)
