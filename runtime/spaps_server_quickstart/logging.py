@@ -55,8 +55,10 @@ def _drop_formatted_message(
     logger: WrappedLogger, method_name: str, event_dict: EventDict
 ) -> EventDict:
     # A stdlib record already formatted by another handler (pytest's caplog) carries
-    # ``message``; ExtraAdder would copy it, an unredacted duplicate of ``event``.
+    # ``message``; ExtraAdder would copy it, an unredacted duplicate of ``event``. Uvicorn's
+    # ``color_message`` is the same text with terminal colour codes: a duplicate too.
     event_dict.pop("message", None)
+    event_dict.pop("color_message", None)
     return event_dict
 
 

@@ -97,6 +97,19 @@ _SENSITIVE_PAIR_IN_TEXT = re.compile(
 )
 
 
+#: Cheap substring tests deciding whether the pair pattern is worth running at all.
+_TEXT_FRAGMENTS = (
+    "authorization",
+    "cookie",
+    "api",
+    "token",
+    "password",
+    "passwd",
+    "secret",
+    "credential",
+)
+
+
 def _mask_pair(match: re.Match[str]) -> str:
     name, close = match["name"], match["close"]
     quoted = match["quoted"]
@@ -123,18 +136,6 @@ def clean_text(text: str) -> str:
     if any(fragment in folded for fragment in _TEXT_FRAGMENTS):
         text = _SENSITIVE_PAIR_IN_TEXT.sub(_mask_pair, text)
     return text
-
-
-_TEXT_FRAGMENTS = (
-    "authorization",
-    "cookie",
-    "api",
-    "token",
-    "password",
-    "passwd",
-    "secret",
-    "credential",
-)
 
 
 def _needs_cleaning(text: str) -> bool:

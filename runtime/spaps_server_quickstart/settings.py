@@ -10,7 +10,6 @@ leaks into ``env=prod``.
 
 from __future__ import annotations
 
-import re
 import threading
 from collections.abc import Iterable
 from typing import Any, Generic, Literal, Protocol, TypeVar
@@ -19,7 +18,22 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from pydantic_settings import SettingsError as PydanticSettingsError
 
-from .redaction import mask_url_password
+from .secret_url import SecretUrl, reveal, url_schemes
+from .settings_errors import SettingsError, settings_error_from
+
+__all__ = [
+    "BaseServiceSettings",
+    "CachedSettingsLoader",
+    "SecretUrl",
+    "SettingsError",
+    "SettingsLoader",
+    "checked_spaps_api_url",
+    "create_settings_loader",
+    "parse_public_path",
+    "parse_public_paths",
+    "reveal",
+    "url_schemes",
+]
 
 Environment = Literal["dev", "test", "staging", "prod"]
 AuthMode = Literal["spaps", "local", "disabled"]
@@ -42,64 +56,6 @@ EMBEDDED_RESULT_BACKEND_SCHEMES = frozenset({"cache+memory", "file", "memory"})
 
 #: Level names ``LOG_LEVEL`` accepts (any letter case).
 LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
-
-
-class SettingsError(ValueError):
-    """Settings that cannot be loaded, or cannot run in the chosen environment.
-
-    The message names each setting (as its environment variable) and says what is wrong,
-    never the value: a settings error is printed at start-up, in logs and CI output, and the
-    value may be a password or an API key. :meth:`errors` gives the same as data, in the
-    shape of pydantic's ``ValidationError.errors()`` minus the input.
-    """
-
-    def __init__(self, message: str, problems: list[dict[str, Any]] | None = None) -> None:
-        super().__init__(message)
-        self._problems = (
-            problems
-            if problems is not None
-            else [{"loc": (), "msg": message, "type": "value_error"}]
-        )
-
-    def errors(self) -> list[dict[str, Any]]:
-        """``[{"loc": (field,), "msg": reason, "type": kind}, ...]``, with no input values."""
-        return [dict(problem) for problem in self._problems]
-
-
-class SecretUrl(SecretStr):
-    """A URL setting whose password never shows: ``repr``, ``str`` and JSON dumps mask it.
-
-    ``postgresql+asyncpg://app:***@db/app``: the scheme, user, host and database stay
-    readable (what whoever debugs needs), the password and any password-like query value do
-    not. Read the real value with :meth:`get_secret_value`, at the one place that connects.
-    """
-
-    def _display(self) -> str:
-        return mask_url_password(self.get_secret_value())
-
-    @property
-    def scheme(self) -> str:
-        """The scheme in lower case (``"postgresql+asyncpg"``), ``""`` when there is none."""
-        scheme, separator, _ = self.get_secret_value().strip().partition("://")
-        return scheme.lower() if separator else ""
-
-
-def reveal(value: str | SecretStr) -> str:
-    """The real value of a setting that may be a :class:`SecretStr`/:class:`SecretUrl`.
-
-    For the functions that take a URL from either a service's own code (a ``str``) or the
-    settings (a :class:`SecretUrl`): ``DatabaseResources.from_url``, the migration helpers.
-    """
-    return value.get_secret_value() if isinstance(value, SecretStr) else value
-
-
-def url_schemes(url: str) -> list[str]:
-    """Every scheme of a kombu URL (``redis://a;memory://`` is a failover list), lower case."""
-    return [
-        item.strip().partition("://")[0].lower() if "://" in item else ""
-        for item in url.split(";")
-        if item.strip()
-    ]
 
 
 def _spaps_api_url_problem(url: str) -> str | None:
@@ -138,48 +94,6 @@ def checked_spaps_api_url(url: str) -> str:
             " set it to the SPAPS base URL, e.g. https://api.sweetpotato.dev"
         )
     return url.strip().rstrip("/")
-
-
-def _reason(message: str) -> str:
-    # pydantic prefixes what a validator raised with the error kind ("Value error, ...").
-    for prefix in ("Value error, ", "Assertion failed, "):
-        if message.startswith(prefix):
-            return message[len(prefix) :]
-    return message
-
-
-def _setting_name(cls: type[BaseSettings], env_prefix: str, field: str) -> str:
-    info = cls.model_fields.get(field)
-    alias = info.validation_alias if info is not None else None
-    if isinstance(alias, str):
-        return alias.upper()
-    return f"{env_prefix}{field}".upper()
-
-
-def settings_error_from(
-    error: ValidationError, cls: type[BaseSettings], env_prefix: str
-) -> SettingsError:
-    """One :class:`SettingsError` for every problem pydantic found: names and reasons only.
-
-    ``str(ValidationError)`` shows ``input_value=`` for each error, and for a model-level
-    check (the production guard) the input is *every* setting, API key and signing secret
-    included. Only the location, the message and the kind are read here.
-    """
-    problems: list[dict[str, Any]] = []
-    parts: list[str] = []
-    for item in error.errors(include_url=False, include_context=False, include_input=False):
-        location = item.get("loc") or ()
-        reason = _reason(str(item.get("msg", "invalid")))
-        field = str(location[0]) if location else ""
-        problems.append({"loc": tuple(location[:1]), "msg": reason, "type": item.get("type")})
-        if field and field in cls.model_fields:
-            parts.append(f"{_setting_name(cls, env_prefix, field)}: {reason}")
-        elif field:
-            parts.append(f"{field.upper()}: {reason}")
-        else:
-            parts.append(reason)
-    message = "; ".join(parts) or "invalid settings"
-    return SettingsError(" ".join(message.split()), problems)
 
 
 #: Methods an ``AUTH_PUBLIC_PATHS`` entry may name.
@@ -245,24 +159,11 @@ class BaseServiceSettings(BaseSettings):
         try:
             super().__init__(**values)
             return
-        except ValidationError as error:
+        except (ValidationError, PydanticSettingsError) as error:
             prefix = values.get("_env_prefix")
             if not isinstance(prefix, str):
                 prefix = str(self.model_config.get("env_prefix") or "")
             problem = settings_error_from(error, type(self), prefix)
-        except PydanticSettingsError as error:
-            # pydantic-settings' own parse errors ("error parsing value for field "x" from
-            # source ...") name the field, not the value; the cause may quote the value.
-            prefix = values.get("_env_prefix")
-            if not isinstance(prefix, str):
-                prefix = str(self.model_config.get("env_prefix") or "")
-            field = re.search(r'field "(\w+)"', str(error))
-            name = _setting_name(type(self), prefix, field[1]) if field else "a setting"
-            problem = SettingsError(
-                f"{name}: could not be parsed (lists and mappings are written as JSON,"
-                ' e.g. ["/a", "/b"])',
-                [{"loc": (field[1],) if field else (), "msg": "could not be parsed"}],
-            )
         raise problem
 
     service_name: str = Field(default="spaps-service", min_length=1)
