@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable
-from typing import Any, Generic, Literal, Protocol, TypeVar
+from typing import Any, Generic, Literal, Protocol, Self, TypeVar
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -164,6 +164,15 @@ class BaseServiceSettings(BaseSettings):
             if not isinstance(prefix, str):
                 prefix = str(self.model_config.get("env_prefix") or "")
             problem = settings_error_from(error, type(self), prefix)
+        raise problem
+
+    @classmethod
+    def model_validate(cls, obj: Any, **options: Any) -> Self:
+        """pydantic's ``model_validate``, failing as :class:`SettingsError` like loading does."""
+        try:
+            return super().model_validate(obj, **options)
+        except ValidationError as error:
+            problem = settings_error_from(error, cls, str(cls.model_config.get("env_prefix") or ""))
         raise problem
 
     service_name: str = Field(default="spaps-service", min_length=1)

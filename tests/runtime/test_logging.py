@@ -588,3 +588,30 @@ def test_celery_task_results_and_arguments_are_hidden(configure: Configure) -> N
     assert context["return_value"].startswith("{'token'")  # Celery's own dict is left alone
     assert received_line["data"]["args"] == "<hidden>"
     assert pool["event"] == "TaskPool: Apply <fn> (args:<hidden> kwargs:<hidden>)"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "token" * 40000,
+        "token=" * 30000,
+        "'token'" * 30000,
+        "a?" * 100000,
+        "a://b:" * 30000,
+        "bearer " * 30000,
+        "-" * 200000 + "token",
+        ("x" * 39 + "token") * 5000,
+        "cookie:\n" * 30000,
+        "\x1b" * 200000,
+    ],
+    ids=lambda text: repr(text[:12]),
+)
+def test_redaction_stays_linear_on_hostile_text(text: str) -> None:
+    """Request paths and exception text are attacker-chosen: no pattern may backtrack on them."""
+    import time
+
+    from spaps_server_quickstart.redaction import clean_text, escape_control_characters
+
+    started = time.perf_counter()
+    escape_control_characters(clean_text(text))
+    assert time.perf_counter() - started < 2.0

@@ -212,3 +212,10 @@ def test_the_loader_and_the_environment_raise_settings_error_too(
         loader()
     assert "SPAPS_APPLICATION_ID" in str(refused.value)
     assert PLANTED not in "".join(traceback.format_exception(refused.value))
+
+
+def test_model_validate_raises_settings_error_too() -> None:
+    with pytest.raises(SettingsError) as refused:
+        BaseServiceSettings.model_validate({**PLANTED_SETTINGS, "env": "prod"})
+    assert not isinstance(refused.value, ValidationError)
+    assert PLANTED not in "".join(traceback.format_exception(refused.value))
