@@ -9,6 +9,7 @@ a task, raising with one.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -48,8 +49,14 @@ async def upload(payload: dict[str, Any]) -> dict[str, int]:
     return {"keys": len(payload)}
 
 
-app = create_app(settings=get_settings, routers=[router])
-celery_app = create_celery_app(settings, name="spaps_leak_service")
+# A queue of the test's own: a shared Redis may serve other test runs.
+celery_app = create_celery_app(
+    settings,
+    name="spaps_leak_service",
+    task_default_queue=os.environ.get("SPAPS_TEST_QUEUE", "celery"),
+)
+# With the Celery app, readiness pings the broker: one more error path that could quote a URL.
+app = create_app(settings=get_settings, routers=[router], celery_app=celery_app)
 
 
 @celery_app.task(name="leak.echo", shared=False)

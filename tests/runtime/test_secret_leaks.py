@@ -181,12 +181,15 @@ def exercise_the_error_paths(url: str) -> None:
 
     def call(method: str, path: str, **options: Any) -> int:
         # A connection per request: uvicorn closes the one a 500 was answered on.
-        return httpx.request(method, url + path + query, timeout=10.0, **options).status_code
+        response = httpx.request(method, url + path + query, timeout=10.0, **options)
+        assert PLANTED not in response.text, f"{path} answered a secret: {response.text}"
+        return response.status_code
 
     assert call("GET", "/echo", headers=headers) == 200
     assert call("GET", "/boom", headers=headers) == 500
     assert call("GET", "/echo", headers={**headers, "Authorization": f"Bearer {PLANTED}-b"}) == 401
-    assert call("GET", "/health/ready") == 503  # the planted database URL cannot connect
+    # The planted database and broker URLs cannot connect: the answer and the log explain why.
+    assert call("GET", "/health/ready") == 503
     assert call("POST", "/upload", headers=headers, content=b"{" + b" " * 2_000_000 + b"}") == 413
     assert call("GET", "/x%1B%5B2J", headers=headers) == 404
 
@@ -199,7 +202,6 @@ def test_the_api_error_paths_print_no_secret(tmp_path: Path, log_format: str) ->
         tmp_path,
         {
             **PLANTED_ENV,
-            "CELERY_BROKER_URL": "filesystem://",
             "LOG_FORMAT": log_format,
             "LOG_LEVEL": "DEBUG",
             "READINESS_TIMEOUT_SECONDS": "1",
@@ -236,33 +238,54 @@ def test_no_access_log_silences_uvicorn_access(tmp_path: Path) -> None:
     assert [line for line in lines if line.get("logger") == "spaps.access"]  # ours stays
 
 
-@pytest.mark.parametrize("log_format", ["json", "console"])
+def redis_broker_env() -> dict[str, str]:
+    """Real Redis, reached with a planted password (a ``nopass`` user accepts any password)."""
+    from spaps_server_quickstart.testing.services import REDIS_URL, require_service
+
+    require_service("Redis", REDIS_URL)
+    base = REDIS_URL.split("://", 1)[1].rsplit("@", 1)[-1].split("/", 1)[0]
+    url = f"redis://default:{planted('redis')}@{base}/14"
+    return {"CELERY_BROKER_URL": url, "CELERY_RESULT_BACKEND": url, "REDIS_URL": url}
+
+
+@pytest.mark.parametrize(
+    ("log_format", "broker"), [("json", "embedded"), ("console", "embedded"), ("json", "redis")]
+)
 def test_the_worker_logs_in_the_configured_format_and_prints_no_secret(
-    tmp_path: Path, log_format: str
+    tmp_path: Path, log_format: str, broker: str
 ) -> None:
-    """Items 1 and 4: the worker bypassed the runtime's logging; results were printed in full."""
-    results = f"db+sqlite:///{tmp_path / 'results.sqlite'}"
+    """Items 1 and 4: the worker bypassed the runtime's logging; results were printed in full.
+
+    On Redis the broker, result backend and task-state URLs carry a planted password too.
+    """
+    if broker == "redis":
+        urls = redis_broker_env()
+    else:
+        results = f"db+sqlite:///{tmp_path / 'results.sqlite'}"
+        urls = {"CELERY_BROKER_URL": "filesystem://", "CELERY_RESULT_BACKEND": results}
+    queue = f"spaps-leak-{uuid.uuid4().hex[:8]}"
     env = clean_environment(
         tmp_path,
         {
             **PLANTED_ENV,
-            "CELERY_BROKER_URL": "filesystem://",
-            "CELERY_RESULT_BACKEND": results,
-            "REDIS_URL": "",
+            **urls,
             "LOG_FORMAT": log_format,
             "LOG_LEVEL": "DEBUG",
+            "SPAPS_TEST_QUEUE": queue,
         },
     )
-    env.pop("REDIS_URL")  # the task state store would use it; this worker runs embedded
+    if broker != "redis":
+        env.pop("REDIS_URL")  # the task state store would use it; this worker runs embedded
     publisher = create_celery_app(
         BaseServiceSettings(
             env="test",
-            celery_broker_url="filesystem://",
-            celery_result_backend=results,
+            celery_broker_url=urls["CELERY_BROKER_URL"],
+            celery_result_backend=urls["CELERY_RESULT_BACKEND"],
             celery_filesystem_folder=str(tmp_path / "broker"),
-        )
+        ),
+        task_default_queue=queue,
     )
-    with running(worker_command("--loglevel", "DEBUG"), env, tmp_path) as result:
+    with running(worker_command("--loglevel", "DEBUG", "-Q", queue), env, tmp_path) as result:
         echoed = publisher.send_task("leak.echo", args=[f"{PLANTED}-arg"])
         assert echoed.get(timeout=120, interval=0.1)["token"] == f"{PLANTED}-arg"
         failed = publisher.send_task("leak.fail", args=[f"{PLANTED}-arg2"])
@@ -271,7 +294,7 @@ def test_the_worker_logs_in_the_configured_format_and_prints_no_secret(
     output = result["output"]
     assert "succeeded in" in output
     assert "raised unexpected" in output
-    assert_no_secret(output, f"celery worker ({log_format})")
+    assert_no_secret(output, f"celery worker ({log_format}, {broker})")
     assert "s: <hidden>" in output  # "succeeded in 0.1s: <hidden>", not the result
     if log_format == "json":
         lines = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
