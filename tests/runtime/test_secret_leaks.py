@@ -249,7 +249,12 @@ def redis_broker_env() -> dict[str, str]:
 
 
 @pytest.mark.parametrize(
-    ("log_format", "broker"), [("json", "embedded"), ("console", "embedded"), ("json", "redis")]
+    ("log_format", "broker"),
+    [
+        ("json", "embedded"),
+        ("console", "embedded"),
+        pytest.param("json", "redis", marks=pytest.mark.services),
+    ],
 )
 def test_the_worker_logs_in_the_configured_format_and_prints_no_secret(
     tmp_path: Path, log_format: str, broker: str
