@@ -18,6 +18,7 @@ _EXPORTS: dict[str, str] = {
     "LifespanConflictError": ".lifespan",
     "BaseServiceSettings": ".settings",
     "SettingsError": ".settings",
+    "SecretUrl": ".settings",
     "create_settings_loader": ".settings",
     "configure_logging": ".logging",
     "get_logger": ".logging",
@@ -51,6 +52,7 @@ __all__ = [
     "DbSession",
     "LifespanConflictError",
     "RequestContextMiddleware",
+    "SecretUrl",
     "SettingsError",
     "SpapsAuthMiddleware",
     "SpapsAuthService",
@@ -109,6 +111,7 @@ if TYPE_CHECKING:  # give type checkers and IDEs the real names
     )
     from .settings import (
         BaseServiceSettings,
+        SecretUrl,
         SettingsError,
         create_settings_loader,
     )

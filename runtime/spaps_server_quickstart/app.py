@@ -7,6 +7,8 @@ What it guarantees, so that services do not each re-learn it:
   them). See :mod:`spaps_server_quickstart.lifespan`.
 - **Pure ASGI middleware**: :class:`RequestContextMiddleware` outermost (every response,
   401/503 from auth included, carries the request id and is logged), then
+  :class:`~spaps_server_quickstart.body_limit.RequestBodyLimitMiddleware`
+  (``max_request_body_bytes``: 413 before the body is read), then
   :class:`SpapsAuthMiddleware` unless ``auth_mode="disabled"``.
 - **Health routes** that stay public under any ``root_path`` and that no service route can
   shadow (:func:`~spaps_server_quickstart.health.include_health_routes`).
@@ -21,6 +23,7 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI
 
+from .body_limit import RequestBodyLimitMiddleware
 from .db.resources import DatabaseResources
 from .health import HEALTH_PATHS, include_health_routes
 from .lifespan import (
@@ -121,6 +124,10 @@ def create_app(
 
         public_paths = dict.fromkeys([*resolved.auth_public_paths, *HEALTH_PATHS])
         app.add_middleware(SpapsAuthMiddleware, public_paths=tuple(public_paths))
+    if resolved.max_request_body_bytes:
+        app.add_middleware(
+            RequestBodyLimitMiddleware, max_body_bytes=resolved.max_request_body_bytes
+        )
     app.add_middleware(
         RequestContextMiddleware,
         access_log=access_log,

@@ -29,6 +29,7 @@ from starlette.types import Scope
 
 from .db.resources import DatabaseResources
 from .logging import get_logger
+from .redaction import clean_text
 from .settings import BaseServiceSettings
 
 LIVE_PATH = "/health/live"
@@ -52,7 +53,9 @@ def _describe(error: BaseException, timeout: float) -> str:
     original = error.orig if isinstance(error, DBAPIError) and error.orig is not None else error
     message = str(original).strip().splitlines()[0] if str(original).strip() else ""
     text = f"{type(original).__name__}: {message}" if message else type(original).__name__
-    return text[:_MAX_ERROR_LENGTH]
+    # The readiness answer is public: a driver message quoting a URL or a credential must not
+    # carry it there (the same policy as the logs).
+    return clean_text(text)[:_MAX_ERROR_LENGTH]
 
 
 async def _run_check(
@@ -167,6 +170,13 @@ async def ready(request: Request) -> JSONResponse:
         status_code=200 if healthy else 503,
         headers=_NO_STORE,
     )
+
+
+# HEAD wherever GET works: load balancers and uptime checkers probe with HEAD, and FastAPI's
+# routes (unlike Starlette's) do not add it. Separate routes kept out of the schema, so the
+# OpenAPI document has one operation per path and no duplicate operation ids.
+for _path, _endpoint in ((LIVE_PATH, live), (LIVE_ALIAS_PATH, live), (READY_PATH, ready)):
+    router.add_api_route(_path, _endpoint, methods=["HEAD"], include_in_schema=False)
 
 
 async def _missing_database() -> None:

@@ -29,7 +29,7 @@ from sqlalchemy import text
 
 from .db.migrations import upgrade_to_head
 from .db.resources import DatabaseResources
-from .logging import get_logger
+from .logging import adopt_uvicorn_loggers, get_logger
 from .settings import BaseServiceSettings
 
 #: A service lifespan: FastAPI's own shape ``lifespan(app)``, or ``lifespan(app, state)`` to
@@ -149,6 +149,8 @@ def compose_lifespan(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
         assert_no_event_handlers(app)
+        # uvicorn.run(app) sets up uvicorn's loggers after create_app ran: take them back.
+        adopt_uvicorn_loggers()
         async with AsyncExitStack() as stack:
             db = database if database is not None else DatabaseResources.from_settings(settings)
             stack.push_async_callback(db.dispose)

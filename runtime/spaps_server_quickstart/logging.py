@@ -4,212 +4,61 @@ structlog events and stdlib records (uvicorn, SQLAlchemy, Celery, httpx) run thr
 processors and land on the same stream: stdlib records through the root handler's
 :class:`structlog.stdlib.ProcessorFormatter`, our own events directly (no ``LogRecord`` round
 trip on the per-request path). So every line is JSON (or console) alike, carries the
-request/task/user ids, and goes through :func:`redact_secrets`: a secret cannot escape through a
-library's log call that we do not control.
+request/task/user ids, and goes through :func:`~spaps_server_quickstart.redaction.redact_secrets`
+(the one redaction policy, :mod:`spaps_server_quickstart.redaction`): a secret cannot escape
+through a library's log call that we do not control. The Celery worker runs the same setup
+(:mod:`spaps_server_quickstart.tasks.worker_logging`).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import re
 import sys
 import threading
 import time
-from collections import deque
-from collections.abc import Mapping, MutableSequence, Set, ValuesView
+from collections.abc import Mapping
 from typing import Any, TextIO
 
 import orjson
 import structlog
 from structlog.typing import EventDict, Processor, WrappedLogger
 
+from .redaction import (
+    _MAX_DEPTH,
+    REDACTED,
+    TRUNCATED,
+    escape_control_characters_processor,
+    hide_task_payloads,
+    redact_secrets,
+    strip_query_string,
+)
 from .request_context import request_id_var, task_id_var, user_id_var
 from .settings import BaseServiceSettings
 
-REDACTED = "[REDACTED]"
-#: What replaces a container nested deeper than redaction looks: unseen is never logged.
-TRUNCATED = "[TRUNCATED]"
-
-#: Key fragments whose values are never logged. Matched case-insensitively against the key with
-#: ``-`` treated as ``_``, as substrings: ``X-API-Key``, ``spaps_api_key``, ``access_token`` and
-#: ``db_password`` are all caught. Over-masking a harmless ``token_count`` is the price of never
-#: under-masking.
-SENSITIVE_KEY_FRAGMENTS = (
-    "authorization",
-    "cookie",
-    "api_key",
-    "apikey",
-    "token",
-    "password",
-    "passwd",
-    "secret",
-    "credential",
-)
-
-#: Keys whose string values are URLs or paths: their query string (``?token=...``) is dropped.
-URL_KEYS = frozenset({"url", "uri", "path", "full_path", "raw_path", "referer", "referrer"})
-
-# A path or absolute URL followed by a query string, inside free text (uvicorn's access line,
-# httpx's "HTTP Request: GET https://...?...").
-_URL_WITH_QUERY = re.compile(
-    r"""((?:[a-zA-Z][a-zA-Z0-9+.-]*://[^\s?#"']+)|(?<![^\s"'(=])/[^\s?#"']*)\?[^\s#"']*"""
-)
+# Re-exported: the redaction names were defined here before they moved to .redaction.
+__all__ = [
+    "REDACTED",
+    "TRUNCATED",
+    "add_request_context",
+    "add_timestamp",
+    "configure_logging",
+    "get_logger",
+    "redact_secrets",
+    "strip_query_string",
+]
 
 _HANDLER_MARKER = "_spaps_handler"
-_MAX_DEPTH = 8
-
-#: The only keys redaction may skip: what ``ProcessorFormatter`` adds for its own use (removed
-#: again before rendering). Any other key, ``_api_key`` included, is a field and gets redacted.
-_STRUCTLOG_INTERNAL_KEYS = frozenset({"_record", "_from_structlog"})
-
-
-_PLAIN, _SENSITIVE, _URL = 0, 1, 2
-#: Key -> kind. Log keys come from a small, fixed vocabulary, so classifying each distinct key
-#: once keeps redaction off the per-request cost (it runs for every access-log line).
-_KEY_KINDS: dict[object, int] = {}
-_MAX_CACHED_KEYS = 4096
-
-
-def _classify(key: object) -> int:
-    kind = _KEY_KINDS.get(key)
-    if kind is not None:
-        return kind
-    text = key.decode("latin-1", "replace") if isinstance(key, bytes) else key
-    if not isinstance(text, str):
-        kind = _PLAIN
-    else:
-        normalized = text.lower().replace("-", "_")
-        if any(fragment in normalized for fragment in SENSITIVE_KEY_FRAGMENTS):
-            kind = _SENSITIVE
-        elif normalized in URL_KEYS:
-            kind = _URL
-        else:
-            kind = _PLAIN
-    if len(_KEY_KINDS) < _MAX_CACHED_KEYS:
-        _KEY_KINDS[key] = kind
-    return kind
-
-
-def _is_sensitive(key: object) -> bool:
-    try:
-        return _classify(key) == _SENSITIVE
-    except TypeError:  # unhashable key
-        return False
-
-
-def strip_query_string(url: str) -> str:
-    """``https://h/p?token=x#frag`` -> ``https://h/p#frag``: the query may carry credentials."""
-    base, has_query, rest = url.partition("?")
-    if not has_query:
-        return url
-    _, has_fragment, fragment = rest.partition("#")
-    return f"{base}#{fragment}" if has_fragment else base
-
-
-# A bearer credential inside free text ("sent headers {'Authorization': 'Bearer abc'}").
-_BEARER_IN_TEXT = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9\-._~+/]+=*")
-
-
-def _clean_text(text: str) -> str:
-    if "?" in text:
-        text = _URL_WITH_QUERY.sub(r"\1", text)
-    if " " in text or not text.isprintable():
-        # casefold, not a list of spellings: "BeArEr x" is a credential too, and anything the
-        # case-insensitive pattern can match passes this test.
-        folded = text.casefold()
-        if "bearer" in folded or "basic" in folded:
-            text = _BEARER_IN_TEXT.sub(rf"\1 {REDACTED}", text)
-    return text
-
-
-_SCALARS = (int, float, bool, type(None))
-#: Containers whose repr lists their items, beyond list/tuple/Mapping: sets and frozensets,
-#: dict views (``Set`` covers keys and items, ``ValuesView`` the values), deques and
-#: ``UserList`` (``MutableSequence``). The concrete types come first so the common ones skip
-#: the slower ABC checks.
-_OTHER_CONTAINERS = (set, frozenset, deque, Set, ValuesView, MutableSequence)
-
-
-def _redact(value: Any, depth: int = 0) -> Any:
-    if isinstance(value, _SCALARS):
-        return value
-    if isinstance(value, str):
-        return _clean_text(value)
-    if isinstance(value, bytes | bytearray):  # bytearray before the MutableSequence below
-        return _clean_text(value.decode("utf-8", "replace"))
-    if depth > _MAX_DEPTH:
-        return TRUNCATED
-    if isinstance(value, Mapping):
-        return {key: _redact_item(key, item, depth + 1) for key, item in value.items()}
-    if isinstance(value, tuple):
-        # Header lists: [(b"authorization", b"Bearer ..."), ("cookie", "...")]
-        if len(value) == 2 and _is_sensitive(value[0]) and not isinstance(value[1], Mapping):
-            return (value[0], REDACTED)
-        return tuple(_redact(item, depth + 1) for item in value)
-    if isinstance(value, list):
-        if len(value) == 2 and _is_sensitive(value[0]) and not isinstance(value[1], Mapping):
-            return [value[0], REDACTED]
-        return [_redact(item, depth + 1) for item in value]
-    if isinstance(value, _OTHER_CONTAINERS):
-        # Every renderer writes these through repr(), which shows their items: unredacted,
-        # ``{"Bearer abc"}`` would reach the log as is. A list of redacted items says the same.
-        return [_redact(item, depth + 1) for item in value]
-    # Not any iterable: iterating a generator or a file would consume the caller's object, and
-    # their reprs hold no items. An object whose own __repr__ prints a secret is not caught:
-    # only its class knows what it holds (give it a ``__structlog__`` or a safe repr).
-    return value
-
-
-def _redact_item(key: object, value: Any, depth: int) -> Any:
-    try:
-        kind = _classify(key)
-    except TypeError:  # unhashable key
-        kind = _PLAIN
-    if kind == _SENSITIVE:
-        return REDACTED
-    if kind == _URL and value is not None and not isinstance(value, Mapping):
-        return strip_query_string(str(value))
-    return _redact(value, depth)
-
-
-def redact_secrets(logger: WrappedLogger, method_name: str, event_dict: EventDict) -> EventDict:
-    """Mask credentials anywhere in the event (nested too) and drop query strings from URLs.
-
-    Runs for every line, the access log included, so the common case (a known plain key with
-    a short string or a number) is handled inline without a call.
-    """
-    for key, value in event_dict.items():
-        kind = _KEY_KINDS.get(key)
-        if kind is None:
-            if key in _STRUCTLOG_INTERNAL_KEYS:
-                continue
-            kind = _classify(key)
-        if kind == _PLAIN:
-            value_type = type(value)
-            if value_type is str:
-                # A query string, or any whitespace: isprintable() is false for every
-                # whitespace character but the space, so "Bearer\tx" is not waved through.
-                if "?" in value or " " in value or not value.isprintable():
-                    event_dict[key] = _clean_text(value)
-            elif value_type is not int and value_type is not float and value is not None:
-                event_dict[key] = _redact(value, 0)
-        elif kind == _SENSITIVE:
-            event_dict[key] = REDACTED
-        elif type(value) is str:  # a URL or path: the access log's ``path`` on every line
-            if "?" in value:
-                event_dict[key] = strip_query_string(value)
-        else:
-            event_dict[key] = _redact_item(key, value, 0)
-    return event_dict
 
 
 def _drop_formatted_message(
     logger: WrappedLogger, method_name: str, event_dict: EventDict
 ) -> EventDict:
     # A stdlib record already formatted by another handler (pytest's caplog) carries
-    # ``message``; ExtraAdder would copy it, an unredacted duplicate of ``event``.
+    # ``message``; ExtraAdder would copy it, an unredacted duplicate of ``event``. Uvicorn's
+    # ``color_message`` is the same text with terminal colour codes: a duplicate too.
     event_dict.pop("message", None)
+    event_dict.pop("color_message", None)
     return event_dict
 
 
@@ -363,6 +212,46 @@ def _serialize_json(event_dict: Any, **_: Any) -> str:
         return _JSON_ENCODER.encode(_jsonable(event_dict))
 
 
+class TaskPayloadFilter(logging.Filter):
+    """Hide task arguments and results in Celery's own records before anything formats them.
+
+    Celery's worker logs a task's result in full ("Task x[id] succeeded in 0.01s: {...}"),
+    and its "received" and pool records carry the arguments (as ``data`` extras, or in the
+    message at DEBUG). A result or an argument is whatever the task was handed or returned:
+    a token, a signed URL, a customer's data. No pattern can tell which, so they are replaced
+    by their type (:func:`~spaps_server_quickstart.redaction.hide_task_payloads`).
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name.startswith("celery"):
+            hide_task_payloads(record)
+        return True
+
+
+def adopt_uvicorn_loggers() -> None:
+    """Route uvicorn's loggers into our handler, unless its access log was switched off.
+
+    Uvicorn configures its loggers with handlers of its own (its format, no redaction);
+    they are cleared so the records reach the root handler instead. ``uvicorn.access`` with
+    no handler and no propagation is how ``--no-access-log`` (``access_log=False``) leaves it:
+    that logger stays silent, as the operator asked. The lifespan calls this again at
+    start-up, because ``uvicorn.run(app)`` configures uvicorn's logging after the app (and
+    so :func:`configure_logging`) was created.
+    """
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        uvicorn_logger = logging.getLogger(name)
+        if (
+            name == "uvicorn.access"
+            and not uvicorn_logger.handlers
+            and not uvicorn_logger.propagate
+        ):
+            continue
+        uvicorn_logger.handlers.clear()
+        uvicorn_logger.propagate = True
+        uvicorn_logger.setLevel(logging.NOTSET)  # follow LOG_LEVEL, not uvicorn's --log-level
+        uvicorn_logger.disabled = False
+
+
 def configure_logging(settings: BaseServiceSettings, *, stream: TextIO | None = None) -> None:
     """Configure structlog and the stdlib root logger from ``settings``. Safe to call again.
 
@@ -379,10 +268,13 @@ def configure_logging(settings: BaseServiceSettings, *, stream: TextIO | None = 
         raise ValueError(f"unknown log level {settings.log_level!r}")
 
     renderer: Processor
+    finishing: list[Processor]
     if settings.log_format == "json":
         renderer = structlog.processors.JSONRenderer(serializer=_serialize_json)
+        finishing = [renderer]  # the JSON encoder escapes control characters itself
     else:
         renderer = structlog.dev.ConsoleRenderer(colors=False)
+        finishing = [escape_control_characters_processor, renderer]
 
     output = stream if stream is not None else sys.stdout
     shared = _shared_processors()
@@ -393,10 +285,11 @@ def configure_logging(settings: BaseServiceSettings, *, stream: TextIO | None = 
             *shared,
             *_REDACTION,
         ],
-        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *finishing],
     )
     handler = logging.StreamHandler(output)
     handler.setFormatter(formatter)
+    handler.addFilter(TaskPayloadFilter())
     setattr(handler, _HANDLER_MARKER, True)
 
     root = logging.getLogger()
@@ -405,13 +298,7 @@ def configure_logging(settings: BaseServiceSettings, *, stream: TextIO | None = 
             root.removeHandler(existing)
     root.addHandler(handler)
     root.setLevel(level)
-    # Uvicorn installs its own handlers; let its records reach ours instead of printing twice.
-    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
-        uvicorn_logger = logging.getLogger(name)
-        uvicorn_logger.handlers.clear()
-        uvicorn_logger.propagate = True
-        uvicorn_logger.setLevel(logging.NOTSET)  # follow LOG_LEVEL, not uvicorn's --log-level
-        uvicorn_logger.disabled = False
+    adopt_uvicorn_loggers()
     if not settings.database_echo:
         logging.getLogger("sqlalchemy.engine").setLevel(logging.WARNING)
 
@@ -421,7 +308,7 @@ def configure_logging(settings: BaseServiceSettings, *, stream: TextIO | None = 
             *shared,
             structlog.processors.StackInfoRenderer(),
             *_REDACTION,
-            renderer,
+            *finishing,
         ],
         logger_factory=_LineWriterFactory(output, handler.lock or threading.RLock()),
         wrapper_class=structlog.make_filtering_bound_logger(level),

@@ -12,10 +12,35 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable
-from typing import Annotated, Any, Generic, Literal, Protocol, TypeVar
+from typing import Annotated, Any, Generic, Literal, Protocol, Self, TypeVar
 
-from pydantic import BeforeValidator, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    BeforeValidator,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsError as PydanticSettingsError
+
+from .secret_url import SecretUrl, reveal, url_schemes
+from .settings_errors import SettingsError, settings_error_from
+
+__all__ = [
+    "BaseServiceSettings",
+    "CachedSettingsLoader",
+    "SecretUrl",
+    "SettingsError",
+    "SettingsLoader",
+    "checked_spaps_api_url",
+    "create_settings_loader",
+    "parse_public_path",
+    "parse_public_paths",
+    "reveal",
+    "url_schemes",
+]
 
 #: Any name a service gives its environments (``dev``, ``staging``, ``production``, ``eu-prod``).
 #: Which of them are production is the ``production_environments`` setting, not this type.
@@ -49,8 +74,56 @@ def debug_flag(value: object) -> object:
 DebugFlag = Annotated[bool, BeforeValidator(debug_flag)]
 
 
-class SettingsError(ValueError):
-    """Settings that cannot run in the chosen environment."""
+#: The shortest ``AUTH_LOCAL_SECRET`` production accepts: 32 characters, 256 bits of a
+#: ``secrets.token_urlsafe(32)`` value, beyond guessing offline from one minted token.
+MIN_LOCAL_SECRET_LENGTH = 32
+
+#: Broker schemes that keep the queue inside one machine (or one process). Compared in lower
+#: case: kombu reads ``FILESYSTEM://`` as ``filesystem://``, so a guard must too.
+EMBEDDED_BROKER_SCHEMES = frozenset({"filesystem", "memory", "sqla+sqlite", "sqlalchemy+sqlite"})
+#: Result backends of the same kind: a file or memory of one machine.
+EMBEDDED_RESULT_BACKEND_SCHEMES = frozenset({"cache+memory", "file", "memory"})
+
+#: Level names ``LOG_LEVEL`` accepts (any letter case).
+LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
+
+
+def _spaps_api_url_problem(url: str) -> str | None:
+    """What is wrong with ``url`` as the SPAPS base URL, or ``None`` when it can be used."""
+    import httpx
+
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, ValueError) as error:  # ValueError: idna's IDNAError
+        return type(error).__name__
+    if parsed.scheme not in ("http", "https"):
+        return "it must start with https:// (or http://)"
+    if not parsed.host:
+        return "it has no host"
+    if parsed.port is not None and not 0 < parsed.port < 65536:
+        return "its port is out of range"
+    if parsed.query or parsed.fragment:
+        return "it must not carry a query string or fragment"
+    if parsed.userinfo:
+        return "it must not carry credentials; the API key goes in SPAPS_API_KEY"
+    return None
+
+
+def checked_spaps_api_url(url: str) -> str:
+    """``url`` without a trailing slash, or :class:`SettingsError` naming ``SPAPS_API_URL``.
+
+    httpx only parses the URL when the first token is validated: a typo would otherwise pass
+    start-up and turn every authenticated request into a 500 (``InvalidURL``) or a 503 that
+    looks like an outage (no scheme). The message names the setting and the reason, not the
+    value (settings errors never echo values).
+    """
+    problem = _spaps_api_url_problem(url.strip())
+    if problem is not None:
+        raise SettingsError(
+            f"SPAPS_API_URL is not a usable URL ({problem});"
+            " set it to the SPAPS base URL, e.g. https://api.sweetpotato.dev"
+        )
+    return url.strip().rstrip("/")
 
 
 #: Methods an ``AUTH_PUBLIC_PATHS`` entry may name.
@@ -106,7 +179,33 @@ class BaseServiceSettings(BaseSettings):
         validate_default=True,
     )
 
-    service_name: str = "spaps-service"
+    def __init__(self, **values: Any) -> None:
+        """Load the settings; any problem is a :class:`SettingsError` (never pydantic's own).
+
+        Raised outside the ``except`` block on purpose: an exception raised inside it keeps
+        the ``ValidationError`` (and its ``input_value=``) as ``__context__``, which a
+        traceback prints as "During handling of the above exception...".
+        """
+        try:
+            super().__init__(**values)
+            return
+        except (ValidationError, PydanticSettingsError) as error:
+            prefix = values.get("_env_prefix")
+            if not isinstance(prefix, str):
+                prefix = str(self.model_config.get("env_prefix") or "")
+            problem = settings_error_from(error, type(self), prefix)
+        raise problem
+
+    @classmethod
+    def model_validate(cls, obj: Any, **options: Any) -> Self:
+        """pydantic's ``model_validate``, failing as :class:`SettingsError` like loading does."""
+        try:
+            return super().model_validate(obj, **options)
+        except ValidationError as error:
+            problem = settings_error_from(error, cls, str(cls.model_config.get("env_prefix") or ""))
+        raise problem
+
+    service_name: str = Field(default="spaps-service", min_length=1)
     env: Environment = "dev"
     #: Environment names (compared case-insensitively) that run the production guard.
     production_environments: list[str] = Field(default_factory=lambda: ["prod", "production"])
@@ -124,7 +223,7 @@ class BaseServiceSettings(BaseSettings):
     timing_header: str = "Server-Timing"
 
     # Database (async SQLAlchemy URL)
-    database_url: str = "sqlite+aiosqlite:///./service.db"
+    database_url: SecretUrl = SecretUrl("sqlite+aiosqlite:///./service.db")
     database_echo: bool = False
     database_null_pool: bool = False
     database_pool_size: int = Field(default=5, ge=1)
@@ -137,8 +236,8 @@ class BaseServiceSettings(BaseSettings):
 
     # Celery. The embedded broker is kombu's filesystem transport: it works across processes
     # (API and worker) without any server. Point these at redis:// or amqp:// in production.
-    celery_broker_url: str = "filesystem://"
-    celery_result_backend: str = "db+sqlite:///./celery-results.sqlite"
+    celery_broker_url: SecretUrl = SecretUrl("filesystem://")
+    celery_result_backend: SecretUrl = SecretUrl("db+sqlite:///./celery-results.sqlite")
     celery_filesystem_folder: str = "./.celery-broker"
     celery_task_always_eager: bool = False
     celery_task_soft_time_limit_seconds: int = Field(default=240, ge=1)
@@ -147,7 +246,7 @@ class BaseServiceSettings(BaseSettings):
     celery_max_redeliveries: int = Field(default=3, ge=0)
 
     # Redis (optional cache/readiness target); None means "not configured".
-    redis_url: str | None = None
+    redis_url: SecretUrl | None = None
 
     # Readiness
     readiness_timeout_seconds: float = Field(default=2.0, gt=0)
@@ -166,6 +265,37 @@ class BaseServiceSettings(BaseSettings):
     auth_cache_max_entries: int = Field(default=10_000, ge=0)
     auth_connect_timeout_seconds: float = Field(default=1.0, gt=0)
     auth_read_timeout_seconds: float = Field(default=3.0, gt=0)
+    # The whole validation call, however the upstream dribbles its answer: per-read time-outs
+    # alone let one byte every 2 s hold a request for minutes.
+    auth_validation_deadline_seconds: float = Field(default=5.0, gt=0)
+
+    # Limits
+    # Bodies above this are refused with 413 before they are read (0 turns the limit off).
+    max_request_body_bytes: int = Field(default=1_048_576, ge=0)
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _check_log_level(cls, value: object) -> object:
+        if isinstance(value, str):
+            name = value.strip().upper()
+            if name not in LOG_LEVELS:
+                raise ValueError(f"unknown log level; use one of {', '.join(LOG_LEVELS)}")
+            return name
+        return value
+
+    @field_validator("database_url", "celery_broker_url", "celery_result_backend", "redis_url")
+    @classmethod
+    def _check_url(cls, value: SecretUrl | None) -> SecretUrl | None:
+        if value is not None and not all(url_schemes(value.get_secret_value()) or [""]):
+            raise ValueError("not a URL (scheme://...)")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _check_redis_url(cls, value: SecretUrl | None) -> SecretUrl | None:
+        if value is not None and value.scheme not in ("redis", "rediss", "unix"):
+            raise ValueError("must be a redis://, rediss:// or unix:// URL")
+        return value
 
     @field_validator("auth_public_paths")
     @classmethod
@@ -180,7 +310,20 @@ class BaseServiceSettings(BaseSettings):
 
     @property
     def uses_sqlite(self) -> bool:
-        return self.database_url.startswith("sqlite")
+        return self.database_url.scheme.split("+", 1)[0] == "sqlite"
+
+    @property
+    def uses_embedded_broker(self) -> bool:
+        """Any broker of the failover list keeps its queue on this machine or in this process."""
+        return any(
+            scheme in EMBEDDED_BROKER_SCHEMES or scheme.endswith("+sqlite")
+            for scheme in url_schemes(self.celery_broker_url.get_secret_value())
+        )
+
+    @property
+    def uses_embedded_result_backend(self) -> bool:
+        scheme = self.celery_result_backend.scheme
+        return scheme in EMBEDDED_RESULT_BACKEND_SCHEMES or scheme.endswith("sqlite")
 
     def production_problems(self) -> list[str]:
         """Everything that would make this configuration unsafe in production.
@@ -199,15 +342,42 @@ class BaseServiceSettings(BaseSettings):
             problems.append(
                 "AUTH_MODE=local accepts locally minted dev tokens; use AUTH_MODE=spaps"
             )
-        if self.celery_broker_url.startswith(("filesystem://", "memory://")):
+        if not self.spaps_application_id or not self.spaps_application_id.strip():
+            problems.append(
+                "SPAPS_APPLICATION_ID is not set, so tokens SPAPS issued for any other"
+                " application would be accepted; set this service's application id"
+            )
+        local_secret = self.auth_local_secret.get_secret_value().strip()
+        if (
+            local_secret.lower() in PLACEHOLDER_SECRETS
+            or len(local_secret) < MIN_LOCAL_SECRET_LENGTH
+        ):
+            problems.append(
+                "AUTH_LOCAL_SECRET is a published default or shorter than"
+                f" {MIN_LOCAL_SECRET_LENGTH} characters; set a random one"
+                " (python -c 'import secrets; print(secrets.token_urlsafe(32))')"
+            )
+        if self.uses_embedded_broker:
             problems.append(
                 "CELERY_BROKER_URL is an embedded broker; use redis:// or amqp:// in production"
+            )
+        if self.uses_embedded_result_backend:
+            problems.append(
+                "CELERY_RESULT_BACKEND is embedded (SQLite or memory); use Redis or a database"
+                " server in production"
             )
         if self.debug:
             problems.append("DEBUG is on")
         if self.celery_task_soft_time_limit_seconds >= self.celery_task_time_limit_seconds:
             problems.append("CELERY_TASK_SOFT_TIME_LIMIT_SECONDS must be below the hard limit")
         return problems
+
+    @model_validator(mode="after")
+    def _check_spaps_api_url(self) -> BaseServiceSettings:
+        if self.auth_mode == "spaps":
+            # Only where it is used: local and disabled auth never call SPAPS.
+            self.spaps_api_url = checked_spaps_api_url(self.spaps_api_url)
+        return self
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> BaseServiceSettings:

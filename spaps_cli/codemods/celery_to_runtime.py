@@ -44,7 +44,18 @@ MOVABLE = frozenset({"broker", "backend", "include", "main", "set_as_current"})
 
 
 def _settings_root(expression: cst.BaseExpression) -> tuple[cst.BaseExpression, str] | None:
-    """``settings`` and ``redis_url`` for ``settings.redis_url`` (or ``get_settings().x``)."""
+    """``settings`` and ``redis_url`` for ``settings.redis_url`` (or ``get_settings().x``).
+
+    ``settings.celery_broker_url.get_secret_value()`` counts as the setting itself: URL
+    settings are ``SecretUrl`` on the runtime, and that is how code reads their value.
+    """
+    if (
+        isinstance(expression, cst.Call)
+        and not expression.args
+        and isinstance(expression.func, cst.Attribute)
+        and expression.func.attr.value == "get_secret_value"
+    ):
+        expression = expression.func.value
     if not isinstance(expression, cst.Attribute):
         return None
     value = expression.value

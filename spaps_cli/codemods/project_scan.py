@@ -460,6 +460,13 @@ def _scan_session(
         return
     url = engine.args[0] if engine.args else None
     url_text = ast.unparse(url) if url is not None else "nothing"
+    if (
+        isinstance(url, ast.Call)
+        and not url.args
+        and isinstance(url.func, ast.Attribute)
+        and url.func.attr == "get_secret_value"
+    ):
+        url = url.func.value  # a SecretUrl setting read for its value: the same URL
     if not (isinstance(url, ast.Attribute) and url.attr.lower() == "database_url"):
         into.reasons[qualified] = (
             f"its engine connects to {url_text}, the runtime's to settings.database_url"

@@ -69,7 +69,7 @@ BASE_FIELDS: dict[str, tuple[str, str]] = {
     "debug": ("DebugFlag", "False"),
     "log_level": ("str", '"INFO"'),
     "log_format": ('Literal["json","console"]', '"console"'),
-    "database_url": ("str", '"sqlite+aiosqlite:///./service.db"'),
+    "database_url": ("SecretUrl", 'SecretUrl("sqlite+aiosqlite:///./service.db")'),
     "database_echo": ("bool", "False"),
     "database_null_pool": ("bool", "False"),
     "database_pool_size": ("int", "Field(default=5, ge=1)"),
@@ -78,15 +78,15 @@ BASE_FIELDS: dict[str, tuple[str, str]] = {
     "database_pool_timeout_seconds": ("float", "Field(default=30.0, gt=0)"),
     "run_migrations_on_startup": ("bool", "False"),
     "pgvector_enabled": ("bool", "False"),
-    "celery_broker_url": ("str", '"filesystem://"'),
-    "celery_result_backend": ("str", '"db+sqlite:///./celery-results.sqlite"'),
+    "celery_broker_url": ("SecretUrl", 'SecretUrl("filesystem://")'),
+    "celery_result_backend": ("SecretUrl", 'SecretUrl("db+sqlite:///./celery-results.sqlite")'),
     "celery_filesystem_folder": ("str", '"./.celery-broker"'),
     "celery_task_always_eager": ("bool", "False"),
     "celery_task_soft_time_limit_seconds": ("int", "Field(default=240, ge=1)"),
     "celery_task_time_limit_seconds": ("int", "Field(default=300, ge=1)"),
     "celery_visibility_timeout_seconds": ("int", "Field(default=3600, ge=1)"),
     "celery_max_redeliveries": ("int", "Field(default=3, ge=0)"),
-    "redis_url": ("str|None", "None"),
+    "redis_url": ("SecretUrl|None", "None"),
     "readiness_timeout_seconds": ("float", "Field(default=2.0, gt=0)"),
     "auth_mode": ("AuthMode", '"local"'),
     "spaps_api_url": ("str", '"https://api.sweetpotato.dev"'),
@@ -99,12 +99,21 @@ BASE_FIELDS: dict[str, tuple[str, str]] = {
     "auth_cache_max_entries": ("int", "Field(default=10_000, ge=0)"),
     "auth_connect_timeout_seconds": ("float", "Field(default=1.0, gt=0)"),
     "auth_read_timeout_seconds": ("float", "Field(default=3.0, gt=0)"),
+    "auth_validation_deadline_seconds": ("float", "Field(default=5.0, gt=0)"),
+    "max_request_body_bytes": ("int", "Field(default=1_048_576, ge=0)"),
     "request_id_header": ("str", '"X-Request-ID"'),
     "timing_header": ("str", '"Server-Timing"'),
 }
 #: Fields the base's validators read: a local override would run through them.
 VALIDATED_FIELDS = frozenset(
     {
+        # URL settings are SecretUrl on the base: its validators and properties (and the
+        # runtime's DatabaseResources and Celery factory) read them as URLs, not as str.
+        "database_url",
+        "redis_url",
+        "celery_broker_url",
+        "celery_result_backend",
+        "log_level",
         "auth_public_paths",
         "celery_task_soft_time_limit_seconds",
         "celery_task_time_limit_seconds",
@@ -114,11 +123,18 @@ VALIDATED_FIELDS = frozenset(
 #: Members of BaseServiceSettings that are not fields: a local one would replace the base's.
 BASE_MEMBERS = frozenset(
     {
-        "is_production",
-        "uses_sqlite",
-        "production_problems",
-        "_refuse_unsafe_production",
+        "_check_log_level",
         "_check_public_paths",
+        "_check_redis_url",
+        "_check_spaps_api_url",
+        "_check_url",
+        "_refuse_unsafe_production",
+        "is_production",
+        "model_validate",
+        "production_problems",
+        "uses_embedded_broker",
+        "uses_embedded_result_backend",
+        "uses_sqlite",
     }
 )
 #: What BaseSettings does where BaseServiceSettings differs: the migrated class says it again.
@@ -309,7 +325,7 @@ from pydantic_settings import BaseSettings
 class Settings(BaseSettings):
     # shown on /docs
     service_name: str = "orders"
-    log_level: str = "INFO"
+    database_echo: bool = False
     stripe_key: str = ""
 
 
@@ -538,7 +554,9 @@ class Settings(BaseSettings):
             " guard off). Turn each on"
             " deliberately; the class now also reads "
             + ", ".join(f"{prefix.upper()}{variable}" for variable in new_reads)
-            + ": a value there that does not fit its type stops start-up",
+            + ": a value there that does not fit its type stops start-up. Loading errors are"
+            " now SettingsError (a ValueError naming each setting without its value), not"
+            " pydantic's ValidationError: code catching ValidationError must catch it",
         )
         return updated_node.with_changes(bases=new_bases, body=body.with_changes(body=kept))
 

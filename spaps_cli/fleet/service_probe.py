@@ -104,6 +104,7 @@ def probe(package: str, env: str | None = None) -> dict[str, Any]:
     }
     try:
         from pydantic import ValidationError, model_validator
+        from spaps_server_quickstart.settings import SettingsError
 
         cls, prefix, _ = _settings_source(package)
     except Exception as error:
@@ -127,7 +128,8 @@ def probe(package: str, env: str | None = None) -> dict[str, Any]:
     )
     try:
         settings = Probe(_env_prefix=prefix)
-    except ValidationError as error:
+    except (ValidationError, SettingsError) as error:
+        # Newer runtimes raise SettingsError (no input values), older ones pydantic's own.
         missing: list[str] = []
         invalid: list[dict[str, str]] = []
         for item in error.errors():
@@ -144,7 +146,9 @@ def probe(package: str, env: str | None = None) -> dict[str, Any]:
     result["invalid"] = []
     result["env"] = settings.env
     result["service_name"] = settings.service_name
-    result["database_url"] = settings.database_url
+    # A SecretUrl in newer runtimes (a plain str before): the doctor compares the real URL.
+    database_url = settings.database_url
+    result["database_url"] = getattr(database_url, "get_secret_value", lambda: database_url)()
     result["production_problems"] = settings.production_problems()
     return result
 

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from spaps_cli.fleet.interpreter import service_python
+from spaps_cli.fleet.records import redact
 from spaps_cli.fleet.supervision import (
     KILL_GRACE_SECONDS,
     RUN_MARKER,
@@ -108,8 +109,8 @@ class SmokeReport:
             "ok": self.ok,
             "run_id": self.run_id,
             "logs": str(self.logs),
-            "database_url": _redact(self.database_url),
-            "broker_url": _redact(self.broker_url),
+            "database_url": redact(self.database_url),
+            "broker_url": redact(self.broker_url),
             "failed_stage": self.failed_stage,
             "error": self.error,
             "total_seconds": self.total_seconds,
@@ -130,15 +131,6 @@ class SmokeOptions:
     timeout: float = 60.0
     python: Path | None = None
     logs: Path | None = None
-
-
-def _redact(url: str) -> str:
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(url)
-    if parts.password:
-        return url.replace(f":{parts.password}@", ":***@", 1)
-    return url
 
 
 def uses_pgvector(project: Project) -> bool:

@@ -342,8 +342,17 @@ def test_production_guards_for_env_prod(service: Path, run_spaps: RunSpaps) -> N
     assert payload["env"] == "prod"
     messages = [f["message"] for f in payload["findings"]]
     assert set(ids(payload)) == {"settings.production"}
-    assert len(messages) == 4
-    for fragment in ("SPAPS_API_KEY", "SQLite", "AUTH_MODE=local", "CELERY_BROKER_URL"):
+    fragments = (
+        "SPAPS_API_KEY",
+        "SQLite",
+        "AUTH_MODE=local",
+        "CELERY_BROKER_URL",
+        "CELERY_RESULT_BACKEND",
+        "SPAPS_APPLICATION_ID",
+        "AUTH_LOCAL_SECRET",
+    )
+    assert len(messages) == len(fragments)
+    for fragment in fragments:
         assert any(fragment in message for message in messages), fragment
 
 
@@ -356,6 +365,8 @@ def test_production_ready_environment_is_clean(service: Path, run_spaps: RunSpap
         CELERY_RESULT_BACKEND="redis://redis.internal:6379/1",
         AUTH_MODE="spaps",
         SPAPS_API_KEY="sk-live-not-a-placeholder",
+        SPAPS_APPLICATION_ID="app-orders",
+        AUTH_LOCAL_SECRET="a-random-signing-secret-of-forty-characters",
     )
     outcome = run_spaps("doctor", str(service), "--json")
     assert outcome.json()["findings"] == []

@@ -25,7 +25,7 @@ from pydantic_settings import BaseSettings
 
 class HTMASettings(BaseSettings):
     model_path: str = "/models"
-    redis_url: str | None = None
+    database_echo: bool = False
 """
     after = """\
 from pydantic_settings import SettingsConfigDict
@@ -53,13 +53,13 @@ from pydantic_settings import BaseSettings
 
 
 class Settings(BaseSettings):
-    database_url: str = "postgresql+asyncpg://db/orders"
+    service_name: str = "orders"
     debug: int = 0
     spaps_application_id: Optional[str] = None
 """
     output, _fixed, follow = transform(before, SettingsToRuntime)
     assert "class Settings(BaseServiceSettings):" in output
-    assert "database_url" in output
+    assert 'service_name: str = "orders"' in output
     assert "debug: int = 0" in output
     assert "spaps_application_id" not in output  # Optional[str] = None is the base's field
     assert "from typing import Optional" not in output
@@ -106,11 +106,11 @@ from pydantic_settings import BaseSettings
 
 class Settings(BaseSettings):
     database_pool_size: int = 5
-    log_level: str = "INFO"
+    database_echo: bool = False
 """
     output, _fixed, follow = transform(before, SettingsToRuntime)
     assert "database_pool_size: int = 5" in output
-    assert "log_level" not in output
+    assert "database_echo" not in output
     assert any("database_pool_size" in message for message in follow)
 
 
@@ -864,7 +864,7 @@ from pydantic_settings import BaseSettings
 
 
 class Settings(BaseSettings):
-    celery_broker_url: str = "redis://localhost:6379/0"
+    report_bucket: str = "reports"
 
 
 settings = Settings()
@@ -874,7 +874,7 @@ from celery import Celery
 
 from app.config import settings
 
-celery_app = Celery("worker", broker=settings.celery_broker_url)
+celery_app = Celery("worker", broker=settings.celery_broker_url.get_secret_value())
 """
     facts = scan_sources({"app/config.py": config, "app/worker.py": worker})
     both = migrate_source(
@@ -995,7 +995,7 @@ from pydantic_settings import BaseSettings
 
 class Settings(BaseSettings):
     workers: int = 2
-    log_level: str = "INFO"
+    database_echo: bool = False
 """
 
 

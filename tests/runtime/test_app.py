@@ -13,6 +13,7 @@ from spaps_server_quickstart import __version__
 from spaps_server_quickstart.app import create_app
 from spaps_server_quickstart.auth.local import mint_dev_token
 from spaps_server_quickstart.auth.middleware import SpapsAuthMiddleware
+from spaps_server_quickstart.body_limit import RequestBodyLimitMiddleware
 from spaps_server_quickstart.db import DatabaseResources
 from spaps_server_quickstart.lifespan import LifespanConflictError
 from spaps_server_quickstart.request_context import RequestContextMiddleware
@@ -87,6 +88,7 @@ def test_middleware_order_and_no_base_http_middleware(settings: BaseServiceSetti
     app = create_app(settings=settings, routers=[whoami_router()])
     assert [m.cls for m in app.user_middleware] == [
         RequestContextMiddleware,
+        RequestBodyLimitMiddleware,
         SpapsAuthMiddleware,
     ]
     with TestClient(app):
@@ -96,8 +98,9 @@ def test_middleware_order_and_no_base_http_middleware(settings: BaseServiceSetti
             seen.append(type(layer).__name__)
             assert not isinstance(layer, BaseHTTPMiddleware), seen
             layer = getattr(layer, "app", None)
-    ours = [name for name in seen if name in {"RequestContextMiddleware", "SpapsAuthMiddleware"}]
-    assert ours == ["RequestContextMiddleware", "SpapsAuthMiddleware"]
+    names = {"RequestContextMiddleware", "RequestBodyLimitMiddleware", "SpapsAuthMiddleware"}
+    ours = [name for name in seen if name in names]
+    assert ours == ["RequestContextMiddleware", "RequestBodyLimitMiddleware", "SpapsAuthMiddleware"]
     assert seen[0] == "ServerErrorMiddleware"
 
 
@@ -148,7 +151,10 @@ def test_auth_disabled_means_no_auth_middleware_and_open_routes(
         return {"auth": request.state.auth}
 
     app = create_app(settings=disabled, routers=[router])
-    assert [m.cls for m in app.user_middleware] == [RequestContextMiddleware]
+    assert [m.cls for m in app.user_middleware] == [
+        RequestContextMiddleware,
+        RequestBodyLimitMiddleware,
+    ]
     with TestClient(app) as client:
         assert client.get("/open").json() == {"auth": None}
 

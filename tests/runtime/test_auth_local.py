@@ -6,8 +6,8 @@ import time
 
 import pytest
 from fastapi.testclient import TestClient
-from pydantic import ValidationError
 from spaps_auth_test_app import build_protected_app
+from spaps_production_settings import PRODUCTION_READY
 from spaps_server_quickstart.auth import (
     InvalidTokenError,
     LocalAuthService,
@@ -73,24 +73,12 @@ def test_local_mode_through_the_middleware() -> None:
 
 
 def test_settings_refuse_local_auth_in_production() -> None:
-    with pytest.raises(ValidationError, match="AUTH_MODE=local"):
-        BaseServiceSettings(
-            env="prod",
-            auth_mode="local",
-            spaps_api_key="a-real-key",
-            database_url="postgresql+asyncpg://db/app",
-            celery_broker_url="redis://redis:6379/0",
-        )
+    with pytest.raises(SettingsError, match="AUTH_MODE=local"):
+        BaseServiceSettings(**{**PRODUCTION_READY, "auth_mode": "local"})
 
 
 def test_local_service_refuses_production_settings_too() -> None:
-    prod = BaseServiceSettings(
-        env="prod",
-        auth_mode="spaps",
-        spaps_api_key="a-real-key",
-        database_url="postgresql+asyncpg://db/app",
-        celery_broker_url="redis://redis:6379/0",
-    )
+    prod = BaseServiceSettings(**PRODUCTION_READY)
     with pytest.raises(SettingsError):
         LocalAuthService.from_settings(prod)
 

@@ -440,3 +440,178 @@ def test_iterators_are_not_consumed_by_redaction(configure: Configure) -> None:
     get_logger("svc").info("iterator", numbers=numbers)
     assert list(numbers) == [1, 2, 3]
     assert "list_iterator" in parsed(stream)[0]["numbers"]
+
+
+# -- issue 14 items 8 and 9: query strings past quotes, uvicorn's access log, cookies, terminals
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "/search?q='&token=SECRET-q1",
+        '/search?q="&token=SECRET-q1',
+        "/search?q=%27&token=SECRET-q1",
+        "/search?q=\x85&token=SECRET-q1",
+        "/search?q=\u2028&token=SECRET-q1",
+        "/p'?token=SECRET-q1",
+        "?token=SECRET-q1",
+    ],
+)
+def test_query_string_stripping_does_not_stop_at_a_quote(configure: Configure, target: str) -> None:
+    """Item 8: ``?q='&token=SECRET`` kept everything after the quote."""
+    stream = configure()
+    logging.getLogger("uvicorn.access").info(
+        '%s - "%s %s HTTP/%s" %d', "127.0.0.1:5000", "GET", target, "1.1", 200
+    )
+    get_logger("svc").info(f"fetched {target} ok")
+    output = stream.getvalue()
+    assert "SECRET-q1" not in output
+    assert len(parsed(stream)) == 2
+
+
+def test_cookie_and_api_key_values_in_exception_text_are_redacted(configure: Configure) -> None:
+    """Item 9: bearer values were masked in exception text, cookies and API keys were not."""
+    for log_format in ("json", "console"):
+        stream = configure(log_format=log_format)
+        try:
+            raise RuntimeError(
+                "upstream refused headers {'Cookie': 'sid=SECRET-c1; theme=dark',"
+                " 'X-Api-Key': 'SECRET-k1'} and [(b'cookie', b'sid=SECRET-c2'),"
+                " (b'x-api-key', b'SECRET-k2')]\nCookie: sid=SECRET-c3; a=b\n"
+                "X-Api-Key: SECRET-k3\nSet-Cookie: sid=SECRET-c4; HttpOnly\n"
+                "api_key=SECRET-k4&other=1 password=SECRET-p1"
+            )
+        except RuntimeError:
+            get_logger("svc").exception("call_failed")
+            logging.getLogger("lib").exception("lib_failed")
+        output = stream.getvalue()
+        assert "call_failed" in output
+        assert "lib_failed" in output
+        for secret in ("SECRET-c", "SECRET-k", "SECRET-p"):
+            assert secret not in output, (log_format, secret)
+
+
+def test_the_console_format_escapes_control_characters(configure: Configure) -> None:
+    """Item 9: ESC, NUL, DEL, NEL and U+2028 from request paths reached the terminal raw."""
+    stream = configure(log_format="console")
+    path = "/a\x1b[2Jb\x00c\x7fd\x85e\u2028f\u2029g\rh"
+    get_logger("spaps.access").info("request", path=path, method="GET", status=404)
+    logging.getLogger("uvicorn.error").warning("odd path %s", path)
+    try:
+        raise ValueError(f"no route for {path}")
+    except ValueError:
+        get_logger("svc").exception("failed")
+    output = stream.getvalue()
+    for character in ("\x1b", "\x00", "\x7f", "\x85", "\u2028", "\u2029", "\r"):
+        assert character not in output, repr(character)
+    assert "\\x1b[2J" in output
+    assert "\\u2028" in output
+    lines = output.splitlines()
+    assert sum("request" in line and "\\x1b" in line for line in lines) == 1
+
+
+def test_access_lines_of_real_requests_are_escaped_in_the_console_format(
+    capsys: pytest.CaptureFixture[str], tmp_path: Any
+) -> None:
+    from fastapi.testclient import TestClient
+    from spaps_server_quickstart.app import create_app
+
+    root = logging.getLogger()
+    saved_handlers, saved_level = list(root.handlers), root.level
+    try:
+        settings = BaseServiceSettings(
+            log_format="console",
+            auth_mode="disabled",
+            database_url=f"sqlite+aiosqlite:///{tmp_path / 'x.db'}",
+        )
+        with TestClient(create_app(settings=settings)) as client:
+            assert client.get("/x%1B%5B2Jy%00z%7F%C2%85w%E2%80%A8v").status_code == 404
+        output = capsys.readouterr().out
+    finally:
+        root.handlers[:] = saved_handlers
+        root.setLevel(saved_level)
+        structlog.reset_defaults()
+    [access] = [line for line in output.splitlines() if "request" in line and "/x" in line]
+    assert "\\x1b[2Jy\\x00z\\x7f\\x85w\\u2028v" in access
+    for character in ("\x1b", "\x00", "\x7f", "\x85", "\u2028"):
+        assert character not in output
+
+
+def test_no_access_log_keeps_uvicorn_access_silent(configure: Configure) -> None:
+    """Item 8: ``--no-access-log`` was undone by configure_logging re-enabling the logger."""
+    import uvicorn
+
+    uvicorn.Config("x:y", access_log=False).configure_logging()
+    stream = configure()
+    logging.getLogger("uvicorn.access").info(
+        '%s - "%s %s HTTP/%s" %d', "127.0.0.1:5000", "GET", "/silenced", "1.1", 200
+    )
+    logging.getLogger("uvicorn.error").info("still heard")
+    assert [line["event"] for line in parsed(stream)] == ["still heard"]
+    # With the access log on, uvicorn's own handler is replaced by ours: redacted JSON lines.
+    uvicorn.Config("x:y", access_log=True).configure_logging()
+    stream = configure()
+    logging.getLogger("uvicorn.access").info(
+        '%s - "%s %s HTTP/%s" %d', "127.0.0.1:5000", "GET", "/heard?token=SECRET-a", "1.1", 200
+    )
+    [line] = parsed(stream)
+    assert line["event"] == '127.0.0.1:5000 - "GET /heard HTTP/1.1" 200'
+    assert line["logger"] == "uvicorn.access"
+
+
+def test_celery_task_results_and_arguments_are_hidden(configure: Configure) -> None:
+    """Item 4: Celery's "succeeded" line printed task results in full."""
+    stream = configure(log_level="DEBUG")
+    trace_logger = logging.getLogger("celery.app.trace")
+    context = {
+        "id": "t-1",
+        "name": "orders.charge",
+        "return_value": "{'token': 'SECRET-r1', 'url': 'https://h/x'}",
+        "runtime": 0.01,
+    }
+    trace_logger.info(
+        "Task %(name)s[%(id)s] succeeded in %(runtime)ss: %(return_value)s",
+        context,
+        extra={"data": context},
+    )
+    received = {"id": "t-2", "name": "orders.charge", "args": "('SECRET-a1',)", "kwargs": "{}"}
+    logging.getLogger("celery.worker.strategy").info(
+        "Task %(name)s[%(id)s] received", received, extra={"data": received}
+    )
+    logging.getLogger("celery.pool").debug(
+        "TaskPool: Apply %s (args:%s kwargs:%s)", "<fn>", "('SECRET-a2',)", "{'k': 'SECRET-a3'}"
+    )
+    output = stream.getvalue()
+    assert "SECRET-" not in output
+    succeeded, received_line, pool = parsed(stream)
+    assert succeeded["event"] == "Task orders.charge[t-1] succeeded in 0.01s: <hidden>"
+    assert context["return_value"].startswith("{'token'")  # Celery's own dict is left alone
+    assert received_line["data"]["args"] == "<hidden>"
+    assert pool["event"] == "TaskPool: Apply <fn> (args:<hidden> kwargs:<hidden>)"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "token" * 40000,
+        "token=" * 30000,
+        "'token'" * 30000,
+        "a?" * 100000,
+        "a://b:" * 30000,
+        "bearer " * 30000,
+        "-" * 200000 + "token",
+        ("x" * 39 + "token") * 5000,
+        "cookie:\n" * 30000,
+        "\x1b" * 200000,
+    ],
+    ids=lambda text: repr(text[:12]),
+)
+def test_redaction_stays_linear_on_hostile_text(text: str) -> None:
+    """Request paths and exception text are attacker-chosen: no pattern may backtrack on them."""
+    import time
+
+    from spaps_server_quickstart.redaction import clean_text, escape_control_characters
+
+    started = time.perf_counter()
+    escape_control_characters(clean_text(text))
+    assert time.perf_counter() - started < 2.0

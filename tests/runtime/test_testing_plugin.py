@@ -115,7 +115,7 @@ SERVICE_FILES = {
             await db_session.execute(text("INSERT INTO note (body) VALUES ('kept?')"))
             await db_session.commit()
             assert (await db_session.execute(text("SELECT count(*) FROM note"))).scalar() == 1
-            engine = create_async_engine(spaps_settings.database_url)
+            engine = create_async_engine(spaps_settings.database_url.get_secret_value())
             try:
                 async with engine.connect() as other:
                     assert (await other.execute(text("SELECT count(*) FROM note"))).scalar() == 0

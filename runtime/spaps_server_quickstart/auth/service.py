@@ -9,6 +9,7 @@ on every uncached token and let an outage stack up unbounded waits.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from contextvars import ContextVar
 from typing import Any, Protocol
@@ -24,7 +25,10 @@ from spaps_server_quickstart.auth.local import LocalAuthService
 from spaps_server_quickstart.auth.models import AuthenticatedUser
 from spaps_server_quickstart.auth.roles import derive_roles
 from spaps_server_quickstart.auth.validation_cache import ValidationCache
-from spaps_server_quickstart.settings import BaseServiceSettings, SettingsError
+from spaps_server_quickstart.settings import (
+    BaseServiceSettings,
+    checked_spaps_api_url,
+)
 
 logger = structlog.get_logger(__name__)
 
@@ -97,40 +101,6 @@ def _is_api_key_problem(error: SessionError) -> bool:
     return "API_KEY" in code or "APIKEY" in code
 
 
-def _url_problem(url: str) -> str | None:
-    """What is wrong with ``url`` as the SPAPS base URL, or ``None`` when it can be used."""
-    try:
-        parsed = httpx.URL(url)
-    except (httpx.InvalidURL, ValueError) as error:  # ValueError: idna's IDNAError
-        return str(error).splitlines()[0] if str(error) else type(error).__name__
-    if parsed.scheme not in ("http", "https"):
-        return "it must start with https:// (or http://)"
-    if not parsed.host:
-        return "it has no host"
-    if parsed.port is not None and not 0 < parsed.port < 65536:
-        return f"port {parsed.port} is out of range"
-    if parsed.query or parsed.fragment:
-        return "it must not carry a query string or fragment"
-    return None
-
-
-def checked_spaps_api_url(url: str) -> str:
-    """``url`` without a trailing slash, or :class:`SettingsError` naming ``SPAPS_API_URL``.
-
-    httpx only parses the URL when the first token is validated: a typo would otherwise pass
-    start-up and turn every authenticated request into a 500 (``InvalidURL``) or a 503 that
-    looks like an outage (no scheme). Failing at start-up, in the one-line style of the
-    settings' own checks, names the variable to fix.
-    """
-    problem = _url_problem(url.strip())
-    if problem is not None:
-        raise SettingsError(
-            f"SPAPS_API_URL {url!r} is not a usable URL ({problem});"
-            " set it to the SPAPS base URL, e.g. https://api.sweetpotato.dev"
-        )
-    return url.strip().rstrip("/")
-
-
 class SpapsAuthService:
     """Validates tokens with ``POST /api/sessions/validate`` and caches the successes."""
 
@@ -144,6 +114,7 @@ class SpapsAuthService:
         cache: ValidationCache,
         connect_timeout_seconds: float = 1.0,
         read_timeout_seconds: float = 3.0,
+        deadline_seconds: float = 5.0,
         retry_after_seconds: int = DEFAULT_RETRY_AFTER_SECONDS,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
@@ -153,6 +124,7 @@ class SpapsAuthService:
         self._admin_user_ids = admin_user_ids
         self._cache = cache
         self._retry_after_seconds = retry_after_seconds
+        self._deadline_seconds = deadline_seconds
         timeout = httpx.Timeout(
             connect=connect_timeout_seconds,
             read=read_timeout_seconds,
@@ -181,6 +153,7 @@ class SpapsAuthService:
             ),
             connect_timeout_seconds=settings.auth_connect_timeout_seconds,
             read_timeout_seconds=settings.auth_read_timeout_seconds,
+            deadline_seconds=settings.auth_validation_deadline_seconds,
             transport=transport,
         )
 
@@ -197,6 +170,12 @@ class SpapsAuthService:
         await self._client.aclose()
 
     async def _validate(self, token: str) -> AuthenticatedUser:
+        """One validation call, under an overall deadline, failing closed on anything odd.
+
+        httpx's time-outs are per operation: an upstream that sends one byte every two
+        seconds never trips a three-second read time-out and held requests for over a
+        minute. The deadline bounds the whole call (connect, send, every read, parsing).
+        """
         sessions = AsyncSessionsClient(
             base_url=self._base_url,
             api_key=self._api_key,
@@ -206,7 +185,10 @@ class SpapsAuthService:
         payloads: list[dict[str, Any]] = []
         keeping = _validate_payload.set(payloads)
         try:
-            result: SessionValidationResult = await sessions.validate_session()
+            async with asyncio.timeout(self._deadline_seconds):
+                result: SessionValidationResult = await sessions.validate_session()
+        except TimeoutError as error:
+            raise self._unavailable("deadline_exceeded", error) from error
         except httpx.TimeoutException as error:
             raise self._unavailable("timeout", error) from error
         except httpx.TransportError as error:
@@ -218,11 +200,22 @@ class SpapsAuthService:
             raise self._unavailable("malformed_response", error) from error
         except SessionError as error:
             raise self._classify(error) from error
-        except (pydantic.ValidationError, ValueError) as error:
+        except (pydantic.ValidationError, ValueError, RecursionError) as error:
+            # RecursionError: JSON nested deeper than the parser's recursion limit.
+            raise self._unavailable("malformed_response", error) from error
+        except Exception as error:
+            # Any other shape of garbage (a list where the client expects an object, an
+            # error body the client's parser trips over) is still "SPAPS did not answer
+            # usably": 503, never a 500 that looks like our bug, never the handler.
             raise self._unavailable("malformed_response", error) from error
         finally:
             _validate_payload.reset(keeping)
-        return self._user_from(result, payloads[-1] if payloads else None)
+        try:
+            return self._user_from(result, payloads[-1] if payloads else None)
+        except (InvalidTokenError, AuthUnavailableError):
+            raise
+        except Exception as error:  # roles or timestamps of an unexpected type
+            raise self._unavailable("malformed_response", error) from error
 
     def _classify(self, error: SessionError) -> Exception:
         status = error.status_code

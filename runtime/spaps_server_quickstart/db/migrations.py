@@ -23,10 +23,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from pydantic import SecretStr
 from sqlalchemy import MetaData
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
+
+from ..settings import reveal
 
 #: ``202611261905_billing_add_invoice_table.py``. ``domain`` may itself contain underscores;
 #: :func:`validate_migration_filename` resolves it against the allowed domains.
@@ -272,7 +275,7 @@ def _in_fresh_loop(coroutine_factory: Any) -> None:
 
 def run_async_migrations(
     target_metadata: MetaData | None,
-    url: str | None = None,
+    url: str | SecretStr | None = None,
     *,
     owner: ServiceOwner | None = None,
     **configure_kwargs: Any,
@@ -294,7 +297,10 @@ def run_async_migrations(
         _run_on_connection(connection, target_metadata, configure_kwargs, owner)
         return
 
-    resolved = url or config.attributes.get(URL_ATTRIBUTE) or config.get_main_option(URL_ATTRIBUTE)
+    given = reveal(url) if url is not None else None
+    resolved = (
+        given or config.attributes.get(URL_ATTRIBUTE) or config.get_main_option(URL_ATTRIBUTE)
+    )
     if not resolved:
         raise MigrationsError(
             "no database URL for migrations: pass url=, or set sqlalchemy.url in alembic.ini"
@@ -314,7 +320,7 @@ def run_async_migrations(
     _in_fresh_loop(lambda: _run_online(resolved, target_metadata, configure_kwargs, owner))
 
 
-def upgrade_to_head(alembic_ini: Path, url: str, *, revision: str = "head") -> None:
+def upgrade_to_head(alembic_ini: Path, url: str | SecretStr, *, revision: str = "head") -> None:
     """``alembic upgrade head`` against ``url``. Blocking: call it in a thread from async code.
 
     Use ``%(here)s`` in ``script_location`` so the ini works from any working directory.
@@ -329,7 +335,7 @@ def upgrade_to_head(alembic_ini: Path, url: str, *, revision: str = "head") -> N
             " alembic.ini (pass alembic_ini= to create_app)"
         )
     config = Config(str(alembic_ini))
-    config.attributes[URL_ATTRIBUTE] = url
+    config.attributes[URL_ATTRIBUTE] = reveal(url)
     command.upgrade(config, revision)
 
 

@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import SecretStr
 from sqlalchemy import event, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
@@ -24,7 +25,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import NullPool
 
-from ..settings import BaseServiceSettings
+from ..settings import BaseServiceSettings, reveal
 
 
 def _enable_sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
@@ -57,7 +58,7 @@ class DatabaseResources:
     @classmethod
     def from_url(
         cls,
-        url: str,
+        url: str | SecretStr,
         *,
         echo: bool = False,
         null_pool: bool = False,
@@ -67,7 +68,8 @@ class DatabaseResources:
         pool_timeout_seconds: float = 30.0,
         **engine_kwargs: Any,
     ) -> DatabaseResources:
-        is_sqlite = url.startswith("sqlite")
+        url = reveal(url)
+        is_sqlite = url.lower().startswith("sqlite")
         options: dict[str, Any] = {"echo": echo}
         if null_pool:
             options["poolclass"] = NullPool

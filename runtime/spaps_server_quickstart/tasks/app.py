@@ -32,6 +32,7 @@ from spaps_server_quickstart.tasks.redelivery import (
 )
 from spaps_server_quickstart.tasks.request_id import connect_request_id_signals
 from spaps_server_quickstart.tasks.task_state import TASK_STATE_URL_SETTING, task_state_url_for
+from spaps_server_quickstart.tasks.worker_logging import connect_worker_logging
 
 
 def filesystem_transport_options(folder: str | Path) -> dict[str, Any]:
@@ -53,9 +54,10 @@ def filesystem_transport_options(folder: str | Path) -> dict[str, Any]:
 
 
 def broker_transport_options_for(settings: BaseServiceSettings) -> dict[str, Any]:
-    if settings.celery_broker_url.startswith("filesystem://"):
+    scheme = settings.celery_broker_url.scheme
+    if scheme == "filesystem":
         return filesystem_transport_options(settings.celery_filesystem_folder)
-    if settings.celery_broker_url.startswith("memory://"):
+    if scheme == "memory":
         # Test-only broker: kombu polls it every second by default, which makes every
         # in-thread-worker round trip cost up to a second.
         return {"polling_interval": 0.05}
@@ -115,8 +117,8 @@ def create_celery_app(
     """
     app = Celery(
         name or settings.service_name,
-        broker=settings.celery_broker_url,
-        backend=settings.celery_result_backend,
+        broker=settings.celery_broker_url.get_secret_value(),
+        backend=settings.celery_result_backend.get_secret_value(),
         include=list(task_modules),
         task_cls=RedeliveryGuardedTask,
         set_as_current=False,
@@ -125,6 +127,7 @@ def create_celery_app(
     if overrides:
         app.conf.update(overrides)
     connect_request_id_signals()
+    connect_worker_logging(app, settings)
     if as_default:
         app.set_default()
     return app

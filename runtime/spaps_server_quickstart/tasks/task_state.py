@@ -125,10 +125,10 @@ class SqliteTaskStateStore:
 
 
 def task_state_url_for(settings: BaseServiceSettings) -> str:
-    if settings.redis_url:
-        return settings.redis_url
-    if settings.celery_broker_url.startswith(("redis://", "rediss://")):
-        return settings.celery_broker_url
+    if settings.redis_url is not None:
+        return settings.redis_url.get_secret_value()
+    if settings.celery_broker_url.scheme in ("redis", "rediss"):
+        return settings.celery_broker_url.get_secret_value()
     folder = Path(settings.celery_filesystem_folder).resolve()
     return f"sqlite:///{folder / 'task-state.sqlite'}"
 

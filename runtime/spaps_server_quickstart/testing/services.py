@@ -17,6 +17,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
+from spaps_server_quickstart.redaction import mask_url_password
+
 REQUIRE_SERVICES_ENV = "SPAPS_REQUIRE_SERVICES"
 
 POSTGRES_URL = os.environ.get(
@@ -47,18 +49,10 @@ def require_service(name: str, url: str) -> None:
     """Skip (locally) or fail (under ``SPAPS_REQUIRE_SERVICES=1``) when ``url`` is unreachable."""
     if is_reachable(url):
         return
-    message = f"{name} is not reachable at {redact(url)}"
+    message = f"{name} is not reachable at {mask_url_password(url)}"
     if services_required():
         pytest.fail(f"{message} and {REQUIRE_SERVICES_ENV}=1: start it (see .ci/run)")
     pytest.skip(message)
-
-
-def redact(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password:
-        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
-        return urlunsplit(parts._replace(netloc=netloc))
-    return url
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,9 @@ tokens get ``200 {"valid": false}``; revoked ones a ``401 SESSION_REVOKED`` erro
 real server says "no" are exercised. Switch :attr:`SpapsStandin.mode` to simulate outages
 (``down`` 503, ``error`` 500, ``hang`` past the client's time-out, ``malformed`` non-JSON,
 ``bad_encoding`` a body labelled gzip that is not).
+``trickle`` answers one byte every :attr:`SpapsStandin.trickle_interval` seconds (per-read
+time-outs never fire; only an overall deadline does) and ``garbage`` answers
+:attr:`SpapsStandin.garbage_body` as JSON (100k-deep arrays, the wrong shapes).
 Every call is counted, which is how tests prove the validation cache works.
 
 Use it in-process through :meth:`SpapsStandin.transport` (an ``httpx.ASGITransport``), or on a
@@ -28,7 +31,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -37,12 +40,14 @@ import anyio
 import httpx
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from spaps_server_quickstart.testing.loopback import serve_on_loopback
 
-StandinMode = Literal["up", "down", "error", "hang", "malformed", "bad_encoding"]
+StandinMode = Literal[
+    "up", "down", "error", "hang", "malformed", "bad_encoding", "trickle", "garbage"
+]
 
 DEFAULT_API_KEY = "standin-api-key"
 DEFAULT_APPLICATION_ID = "standin-app"
@@ -77,6 +82,8 @@ class SpapsStandin:
         self.api_key = api_key
         self.application_id = application_id
         self.hang_seconds = hang_seconds
+        self.trickle_interval = 2.0
+        self.garbage_body = b"[]"
         self.mode: StandinMode = "up"
         self.url = ""  # set by serve_spaps_standin
         self._tokens: dict[str, RegisteredToken] = {}
@@ -129,6 +136,8 @@ class SpapsStandin:
             self._tokens.clear()
             self._calls.clear()
             self.mode = "up"
+            self.trickle_interval = 2.0
+            self.garbage_body = b"[]"
 
     def calls(self, endpoint: str = "validate") -> int:
         """How many requests reached ``endpoint`` (``validate`` or ``current``)."""
@@ -193,6 +202,10 @@ class SpapsStandin:
             return PlainTextResponse("<html>gateway says hi</html>", status_code=200)
         if mode == "bad_encoding":
             return Response(b"<html>bad gateway</html>", headers={"content-encoding": "gzip"})
+        if mode == "garbage":
+            return Response(self.garbage_body, media_type="application/json")
+        if mode == "trickle":
+            return StreamingResponse(self._trickle(), media_type="application/json")
         if mode == "hang":
             deadline = time.monotonic() + self.hang_seconds
             # Poll rather than one long sleep so stopping the server is never held up; the
@@ -202,6 +215,16 @@ class SpapsStandin:
             ):
                 await anyio.sleep(0.05)
         return None
+
+    async def _trickle(self) -> AsyncIterator[bytes]:
+        body = b'{"success": true, "data": {"valid": false, "reason": "invalid"}}'
+        for index in range(len(body)):
+            if self._closing.is_set():
+                return
+            yield body[index : index + 1]
+            deadline = time.monotonic() + self.trickle_interval
+            while time.monotonic() < deadline and not self._closing.is_set():  # noqa: ASYNC110
+                await anyio.sleep(0.05)
 
     @staticmethod
     def _session(registered: RegisteredToken) -> dict[str, Any]:

@@ -12,8 +12,8 @@ settings = Settings()
 
 celery_app = Celery(
     "orders",
-    broker=settings.celery_broker_url,
-    backend=settings.celery_result_backend,
+    broker=settings.celery_broker_url.get_secret_value(),
+    backend=settings.celery_result_backend.get_secret_value(),
     include=["orders.tasks"],
 )
 ENVIRONMENTS = {

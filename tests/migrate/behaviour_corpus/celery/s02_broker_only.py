@@ -10,7 +10,7 @@ class Settings(BaseServiceSettings):
 
 settings = Settings()
 
-celery_app = Celery("orders", broker=settings.celery_broker_url)
+celery_app = Celery("orders", broker=settings.celery_broker_url.get_secret_value())
 ENVIRONMENTS = {
     "defaults": {},
     "redis": {

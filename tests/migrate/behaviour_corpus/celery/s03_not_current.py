@@ -12,8 +12,8 @@ settings = Settings()
 
 celery_app = Celery(
     "billing",
-    broker=settings.celery_broker_url,
-    backend=settings.celery_result_backend,
+    broker=settings.celery_broker_url.get_secret_value(),
+    backend=settings.celery_result_backend.get_secret_value(),
     set_as_current=False,
 )
 ENVIRONMENTS = {

@@ -11,7 +11,9 @@ class Settings(BaseServiceSettings):
 settings = Settings()
 
 celery_app = Celery(
-    main="reports", broker=settings.celery_broker_url, backend=settings.celery_result_backend
+    main="reports",
+    broker=settings.celery_broker_url.get_secret_value(),
+    backend=settings.celery_result_backend.get_secret_value(),
 )
 ENVIRONMENTS = {
     "defaults": {},

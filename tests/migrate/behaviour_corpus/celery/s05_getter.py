@@ -16,7 +16,9 @@ def get_settings() -> Settings:
 
 
 celery_app = Celery(
-    "mailer", broker=get_settings().celery_broker_url, backend=get_settings().celery_result_backend
+    "mailer",
+    broker=get_settings().celery_broker_url.get_secret_value(),
+    backend=get_settings().celery_result_backend.get_secret_value(),
 )
 ENVIRONMENTS = {
     "defaults": {},

@@ -10,5 +10,7 @@ class Settings(BaseServiceSettings):
 
 settings = Settings()
 
-celery_app = Celery("orders", broker=settings.celery_broker_url, task_serializer="pickle")
+celery_app = Celery(
+    "orders", broker=settings.celery_broker_url.get_secret_value(), task_serializer="pickle"
+)
 REFUSED = "options the runtime sets itself"

@@ -11,7 +11,9 @@ class Settings(BaseServiceSettings):
 settings = Settings()
 
 celery_app = Celery(
-    "orders", broker=settings.celery_broker_url, backend=settings.celery_result_backend
+    "orders",
+    broker=settings.celery_broker_url.get_secret_value(),
+    backend=settings.celery_result_backend.get_secret_value(),
 )
 celery_app.conf.update(worker_prefetch_multiplier=4)
 ENVIRONMENTS = {

@@ -7,7 +7,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
 settings = make_settings()
-engine = create_async_engine(settings.database_url)
+engine = create_async_engine(settings.database_url.get_secret_value())
 SessionLocal = async_sessionmaker(engine, expire_on_commit=False)
 
 

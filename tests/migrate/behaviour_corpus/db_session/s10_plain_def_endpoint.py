@@ -6,7 +6,7 @@ from spaps_server_quickstart import create_app
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
 settings = make_settings()
-engine = create_async_engine(settings.database_url)
+engine = create_async_engine(settings.database_url.get_secret_value())
 SessionLocal = async_sessionmaker(engine, expire_on_commit=False)
 
 

@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_asyn
 from sqlalchemy.orm import Session, sessionmaker
 
 settings = make_settings()
-engine = create_async_engine(settings.database_url)
+engine = create_async_engine(settings.database_url.get_secret_value())
 SessionLocal = async_sessionmaker(engine, expire_on_commit=False)
 
 sync_engine = create_engine("sqlite://")

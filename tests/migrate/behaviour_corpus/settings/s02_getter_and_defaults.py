@@ -24,5 +24,8 @@ ENVIRONMENTS = {
     "overrides": {"SERVICE_NAME": "orders-eu", "PAGE_SIZE": "10", "FEATURE_FLAGS": '["a"]'},
     "bad int": {"PAGE_SIZE": "ten"},
     "ENV=prod": {"ENV": "prod"},
-    "DEBUG=1 LOG_LEVEL=trace": {"DEBUG": "1", "LOG_LEVEL": "trace"},
+    # Variables only the base reads, with values it accepts. One it refuses (LOG_LEVEL=trace:
+    # the runtime checks log levels when settings load) stops the migrated class; that is in
+    # the review note's list of variables the class now reads, not something the text proves.
+    "DEBUG=1 LOG_LEVEL=debug": {"DEBUG": "1", "LOG_LEVEL": "debug"},
 }

@@ -5,13 +5,13 @@ from pydantic_settings import BaseSettings
 
 class Settings(BaseSettings):
     debug: bool = False
-    log_level: str = "INFO"
+    database_echo: bool = False
     report_bucket: str = "reports"
 
 
 ENVIRONMENTS = {
     "nothing set": {},
-    "debug on": {"DEBUG": "true", "LOG_LEVEL": "DEBUG"},
+    "debug on": {"DEBUG": "true", "DATABASE_ECHO": "true"},
     "debug word": {"DEBUG": "yes"},
     "ENV=production": {"ENV": "production", "DEBUG": "on"},
 }
