@@ -17,8 +17,9 @@ import errno
 import fnmatch
 import os
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -29,6 +30,7 @@ from spaps_cli.codemods.base import Codemod, Finding, PendingFinding
 from spaps_cli.codemods.config import MigrateConfig
 from spaps_cli.codemods.registry import select_codemods
 from spaps_cli.plan import atomic_write
+from spaps_cli.python_source import UnparsableSource, on_deep_stack, parse_module
 
 #: Directories never worth walking into (virtualenvs, VCS, build output, caches).
 SKIPPED_DIRECTORIES = frozenset(
@@ -154,10 +156,10 @@ def migrate_source(
     if not selected:
         return Migration(data, (), (), parsed=False)
     try:
-        module = cst.parse_module(data)
-    except cst.ParserSyntaxError as exc:
-        raise BadSource(_syntax_error(data, display, exc)) from None
-    except (UnicodeDecodeError, LookupError, SyntaxError, ValueError) as exc:
+        module = parse_module(data, filename=display)
+    except UnparsableSource as exc:
+        raise BadSource(exc.message) from None
+    except (UnicodeDecodeError, LookupError, ValueError) as exc:
         raise BadSource(f"cannot decode: {exc}") from None
     counts: list[tuple[str, int]] = []
     located: list[tuple[str, cst.Module, Sequence[PendingFinding]]] = []
@@ -184,23 +186,6 @@ def migrate_source(
         except SyntaxError as exc:  # pragma: no cover - a codemod bug, never written
             raise BadSource(f"internal error: the rewritten file does not parse ({exc})") from None
     return Migration(new_source, tuple(findings), tuple(counts), encoding=module.encoding)
-
-
-def _syntax_error(data: bytes, display: str, exc: cst.ParserSyntaxError) -> str:
-    """The message for a file that does not parse, with the line the user has to fix.
-
-    LibCST reports where its parser gave up, often the line after the mistake (a missing
-    colon) or the end of the file (an unclosed bracket); CPython's own parser names the line
-    the user has to fix. It runs only here, on the error path.
-    """
-    try:
-        ast.parse(data, filename=display)
-    except SyntaxError as error:
-        if error.lineno is not None:
-            return f"syntax error at line {error.lineno}: {error.msg}"
-    except (ValueError, UnicodeDecodeError):
-        pass
-    return f"syntax error at line {exc.raw_line}: {exc.message}"
 
 
 def _first_code_line(text: str) -> str:
@@ -283,7 +268,7 @@ def process_file(source: SourceFile, options: RunOptions) -> FileResult:
         return FileResult(display)
     codemods = select_codemods(options.codemod_ids)
     try:
-        migration = migrate_source(data, codemods, options.config, display)
+        migration = on_deep_stack(lambda: migrate_source(data, codemods, options.config, display))
     except BadSource as exc:
         return FileResult(display, error=str(exc))
     except RecursionError:
@@ -497,17 +482,40 @@ def run(
         return results
     chunk = max(8, min(64, len(sources) // (workers * 8) or 8))
     chunks = [list(sources[i : i + chunk]) for i in range(0, len(sources), chunk)]
+    done = 0
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        for batch in pool.map(_process_chunk, chunks, _repeat(options, len(chunks))):
-            for result in batch:
-                results.append(result)
-                if on_result:
-                    on_result(result)
+        futures = [pool.submit(_process_chunk, part, options) for part in chunks]
+        try:
+            for future in futures:
+                for result in future.result():
+                    results.append(result)
+                    if on_result:
+                        on_result(result)
+                done += 1
+        except BrokenProcessPool:
+            pass
+    # A worker died (killed, out of memory, a native crash): the pool is gone and which file
+    # did it is unknown, so every file not yet reported runs in a process of its own.
+    for part in chunks[done:]:
+        for source in part:
+            result = _isolated(source, options)
+            results.append(result)
+            if on_result:
+                on_result(result)
     return results
 
 
-def _repeat(options: RunOptions, times: int) -> Iterable[RunOptions]:
-    return [options] * times
+def _isolated(source: SourceFile, options: RunOptions) -> FileResult:
+    """One file in a process of its own; a process that dies is this file's error."""
+    with ProcessPoolExecutor(max_workers=1) as pool:
+        try:
+            [result] = pool.submit(_process_chunk, [source], options).result()
+            return result
+        except BrokenProcessPool:
+            return FileResult(
+                source.display,
+                error="the worker process died while migrating this file",
+            )
 
 
 def default_jobs() -> int:

@@ -206,19 +206,13 @@ def add_task(
 
 
 def _parse(source: str, filename: str) -> cst.Module:
-    import libcst as cst
+    from spaps_cli.python_source import UnparsableSource, parse_module
 
     try:
-        compile(source, filename, "exec", flags=0x400, dont_inherit=True)
-        return cst.parse_module(source)
-    except SyntaxError as exc:
+        return parse_module(source, filename=filename)
+    except UnparsableSource as exc:
         raise UsageError(
-            f"{filename}:{exc.lineno or 0}: syntax error: {exc.msg}",
-            hint="fix the file so Python can import it, then re-run",
-        ) from exc
-    except cst.ParserSyntaxError as exc:
-        raise UsageError(
-            f"{filename}:{exc.editor_line}: cannot parse: {exc.message}",
+            exc.located(filename),
             hint="fix the file so Python can import it, then re-run",
         ) from exc
 
