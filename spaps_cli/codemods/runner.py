@@ -463,6 +463,15 @@ def _relative_parts(current: Path, top: Path) -> list[Path]:
 # -- the run -------------------------------------------------------------------------------
 
 
+class RunInterrupted(Exception):
+    """Ctrl-C during a run: what was done (``results``) and the files never looked at."""
+
+    def __init__(self, results: list[FileResult], remaining: list[SourceFile]) -> None:
+        super().__init__(f"interrupted with {len(remaining)} files left")
+        self.results = results
+        self.remaining = remaining
+
+
 def run(
     sources: Sequence[SourceFile],
     options: RunOptions,
@@ -470,44 +479,74 @@ def run(
     jobs: int,
     on_result: Callable[[FileResult], None] | None = None,
 ) -> list[FileResult]:
-    """Process every file, in a pool when the tree is large; results keep input order."""
+    """Process every file, in a pool when the tree is large; results keep input order.
+
+    Ctrl-C raises :class:`RunInterrupted`: files are written atomically, so each one is either
+    migrated (and in ``results``) or untouched (and in ``remaining``); the pool's workers
+    ignore SIGINT and finish the files they hold, so that is known for every file.
+    """
     results: list[FileResult] = []
+
+    def emit(result: FileResult) -> None:
+        results.append(result)
+        if on_result:
+            on_result(result)
+
     workers = max(1, min(jobs, -(-len(sources) // 16)))
     if workers == 1 or len(sources) < POOL_THRESHOLD:
-        for source in sources:
-            result = process_file(source, options)
-            results.append(result)
-            if on_result:
-                on_result(result)
+        for index, source in enumerate(sources):
+            try:
+                emit(process_file(source, options))
+            except KeyboardInterrupt:
+                raise RunInterrupted(results, list(sources[index:])) from None
         return results
     chunk = max(8, min(64, len(sources) // (workers * 8) or 8))
     chunks = [list(sources[i : i + chunk]) for i in range(0, len(sources), chunk)]
     done = 0
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    pool = ProcessPoolExecutor(max_workers=workers, initializer=_ignore_interrupts)
+    futures = []
+    try:
         futures = [pool.submit(_process_chunk, part, options) for part in chunks]
-        try:
-            for future in futures:
+        for future in futures:
+            for result in future.result():
+                emit(result)
+            done += 1
+    except BrokenProcessPool:
+        pass
+    except KeyboardInterrupt:
+        pool.shutdown(wait=True, cancel_futures=True)
+        remaining: list[SourceFile] = []
+        for part, future in zip(chunks[done:], futures[done:], strict=False):
+            if future.done() and not future.cancelled() and future.exception() is None:
                 for result in future.result():
-                    results.append(result)
-                    if on_result:
-                        on_result(result)
-                done += 1
-        except BrokenProcessPool:
-            pass
+                    emit(result)
+            else:
+                remaining.extend(part)
+        remaining.extend(source for part in chunks[len(futures) :] for source in part)
+        raise RunInterrupted(results, remaining) from None
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
     # A worker died (killed, out of memory, a native crash): the pool is gone and which file
     # did it is unknown, so every file not yet reported runs in a process of its own.
-    for part in chunks[done:]:
-        for source in part:
-            result = _isolated(source, options)
-            results.append(result)
-            if on_result:
-                on_result(result)
+    left = [source for part in chunks[done:] for source in part]
+    for index, source in enumerate(left):
+        try:
+            emit(_isolated(source, options))
+        except KeyboardInterrupt:
+            raise RunInterrupted(results, left[index:]) from None
     return results
+
+
+def _ignore_interrupts() -> None:
+    """In pool workers: Ctrl-C is the parent's to handle (a worker would print a traceback)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _isolated(source: SourceFile, options: RunOptions) -> FileResult:
     """One file in a process of its own; a process that dies is this file's error."""
-    with ProcessPoolExecutor(max_workers=1) as pool:
+    with ProcessPoolExecutor(max_workers=1, initializer=_ignore_interrupts) as pool:
         try:
             [result] = pool.submit(_process_chunk, [source], options).result()
             return result
