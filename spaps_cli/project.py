@@ -104,13 +104,18 @@ def load_pyproject(path: Path) -> dict[str, Any]:
         raise UsageError(f"{path}: invalid TOML: {exc}", hint="fix the file and re-run") from exc
 
 
-def find_project(start: Path) -> Project:
-    """Walk up from ``start`` to the first ``pyproject.toml`` that has a ``[tool.spaps]`` table."""
-    start = start.resolve()
+def find_project(start: Path, *, what: str = "directory") -> Project:
+    """Walk up from ``start`` to the first ``pyproject.toml`` that has a ``[tool.spaps]`` table.
+
+    ``what`` names ``start`` in errors (``--dir``, ``PATH``).
+    """
+    from spaps_cli.paths import existing_file, resolve
+
+    start = resolve(start, what=what)
     seen_pyproject: Path | None = None
     for directory in (start, *start.parents):
-        candidate = directory / PYPROJECT
-        if not candidate.is_file():
+        candidate = existing_file(directory / PYPROJECT, what=PYPROJECT)
+        if candidate is None:
             continue
         document = load_pyproject(candidate)
         if "spaps" in document.get("tool", {}):

@@ -79,12 +79,14 @@ def config_from_table(table: Mapping[str, Any], where: Path) -> MigrateConfig:
 
 def load_config(start: Path) -> MigrateConfig:
     """Read ``[tool.spaps.migrate]`` from the nearest pyproject.toml that has it, else defaults."""
-    start = start.resolve()
+    from spaps_cli.paths import existing_file, resolve
+
+    start = resolve(start, what="PATH")
     if start.is_file():
         start = start.parent
     for directory in (start, *start.parents):
-        candidate = directory / PYPROJECT
-        if not candidate.is_file():
+        candidate = existing_file(directory / PYPROJECT, what=PYPROJECT)
+        if candidate is None:
             continue
         document = read_pyproject(candidate)
         table = document.get("tool", {}).get("spaps", {}).get("migrate")

@@ -48,7 +48,7 @@ def doctor(
     from spaps_cli.fleet.doctor import run_doctor
     from spaps_cli.project import find_project
 
-    project = find_project(path)
+    project = find_project(path, what="PATH")
     report = run_doctor(project, python=python, env=env, fleet=fleet)
     if json_output:
         console.emit_json(report.as_json())

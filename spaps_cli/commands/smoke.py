@@ -67,7 +67,7 @@ def smoke(
     from spaps_cli.fleet.smoke import SmokeOptions, run_smoke
     from spaps_cli.project import find_project
 
-    project = find_project(path)
+    project = find_project(path, what="PATH")
     options = SmokeOptions(
         database_url=database_url,
         broker_url=broker_url,

@@ -281,6 +281,9 @@ def inspect_destination(
     An empty or missing directory is fine; a previous generation of the *same* service is fine
     (that is how re-runs, ``--force`` and ``--skip`` work); anything else needs ``--force``.
     """
+    from spaps_cli.paths import resolve
+
+    resolve(destination, what="--dir")  # a symlink loop is an error, not a missing directory
     try:
         if not destination.exists():
             _check_creatable(destination)

@@ -178,7 +178,7 @@ def _check_changelog(
     pkg: package_module.Package, version: Version, report: CheckReport, *, strict: bool
 ) -> None:
     path = pkg.changelog_path
-    if not path.is_file():
+    if pkg.changelog_file() is None:
         _note(report, f"no {path.name} next to {pkg.pyproject_path.name}", strict)
         return
     report.changelog = path.name

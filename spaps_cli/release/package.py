@@ -84,6 +84,12 @@ class Package:
     def changelog_path(self) -> Path:
         return self.root / CHANGELOG
 
+    def changelog_file(self) -> Path | None:
+        """``CHANGELOG.md`` if there is one; a loop or a link out of the distribution is refused."""
+        from spaps_cli.paths import existing_file
+
+        return existing_file(self.changelog_path, what=CHANGELOG, within=self.root.resolve())
+
     def tag_for(self, version: object) -> str:
         return f"{self.tag_prefix}{version}"
 
@@ -118,10 +124,12 @@ def locate(package: str | None, *, cwd: Path | None = None) -> Path:
     ``--package runtime`` is tried relative to the current directory, then relative to the
     repository root (the nearest directory with ``.git``), so it works from anywhere in the repo.
     """
-    here = (cwd or Path.cwd()).resolve()
+    from spaps_cli.paths import existing_file, resolve
+
+    here = resolve(cwd or Path.cwd(), what="the current directory")
     if package is None:
         for directory in (here, *here.parents):
-            if (directory / PYPROJECT).is_file():
+            if existing_file(directory / PYPROJECT, what=PYPROJECT) is not None:
                 return directory
         raise UsageError(
             f"no {PYPROJECT} in {here} or any parent directory",
@@ -132,10 +140,11 @@ def locate(package: str | None, *, cwd: Path | None = None) -> Path:
     if root is not None:
         candidates.append(root / package)
     for candidate in candidates:
+        candidate = resolve(candidate, what=f"--package {package}")
         if candidate.is_file() and candidate.name == PYPROJECT:
-            return candidate.parent.resolve()
-        if (candidate / PYPROJECT).is_file():
-            return candidate.resolve()
+            return candidate.parent
+        if existing_file(candidate / PYPROJECT, what=PYPROJECT) is not None:
+            return candidate
     raise UsageError(
         f"--package {package}: no {PYPROJECT} there",
         hint="pass the directory of a distribution, e.g. --package runtime",
@@ -234,9 +243,11 @@ def _inside(root: Path, given: str, setting: str) -> Path:
     rooted at the distribution, so a file outside it could be read by ``check`` but never
     written by ``bump``: refusing it up front keeps both commands in agreement.
     """
-    base = root.resolve()
+    from spaps_cli.paths import resolve
+
+    base = resolve(root, what="the distribution directory")
     candidate = Path(given)
-    resolved = (candidate if candidate.is_absolute() else base / candidate).resolve()
+    resolved = resolve(candidate if candidate.is_absolute() else base / candidate, what=setting)
     if base not in resolved.parents:
         raise UsageError(
             f"{setting} = {given!r} is outside the distribution directory {base}",
