@@ -88,8 +88,10 @@ def load_config(start: Path) -> MigrateConfig:
         candidate = existing_file(directory / PYPROJECT, what=PYPROJECT)
         if candidate is None:
             continue
+        from spaps_cli.project import spaps_table
+
         document = read_pyproject(candidate)
-        table = document.get("tool", {}).get("spaps", {}).get("migrate")
+        table = spaps_table(document, candidate).get("migrate")
         if table is not None:
             return config_from_table(dict(table), candidate)
     return MigrateConfig()

@@ -169,8 +169,11 @@ def load_package(root: Path) -> Package:
     name = project.get("name")
     if not isinstance(name, str) or not name:
         raise UsageError(f"{path}: [project] has no name")
+    from spaps_cli.project import spaps_table
+
+    spaps = spaps_table(document, path)
     tool = document.get("tool", {})
-    release = dict(tool.get("spaps", {}).get("release", {}))
+    release = dict(spaps.get("release", {}))
     tag_prefix = str(release.get("tag-prefix", DEFAULT_TAG_PREFIX))
     urls = {str(k): str(v) for k, v in dict(project.get("urls", {})).items()}
     dynamic = "version" in [str(item) for item in project.get("dynamic", [])]
@@ -223,7 +226,7 @@ def _find_version_file(root: Path, name: str, tool: Any, hatch_path: object) -> 
     wheel = tool.get("hatch", {}).get("build", {}).get("targets", {}).get("wheel", {})
     for package_path in wheel.get("packages", []):
         candidates.append(root / str(package_path) / "__init__.py")
-    spaps_package = tool.get("spaps", {}).get("package")
+    spaps_package = tool.get("spaps", {}).get("package")  # checked by spaps_table
     for module in filter(None, [spaps_package, import_name]):
         candidates += [
             root / "src" / str(module) / "__init__.py",
