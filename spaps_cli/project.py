@@ -162,6 +162,8 @@ def read_pyproject(path: Path) -> tomlkit.toml_document.TOMLDocument:
         return tomlkit.parse(text)
     except ParseError as exc:
         raise UsageError(f"{path}: invalid TOML: {exc}", hint="fix the file and re-run") from exc
+    except ValueError as exc:  # a number too long for an int (Python's 4,300-digit limit)
+        raise UsageError(f"{path}: unreadable TOML value: {exc}".split(";")[0]) from exc
 
 
 def load_pyproject(path: Path) -> dict[str, Any]:
@@ -177,6 +179,10 @@ def load_pyproject(path: Path) -> dict[str, Any]:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"{path}: invalid TOML: {exc}", hint="fix the file and re-run") from exc
+    except ValueError as exc:  # a number too long for an int (Python's 4,300-digit limit)
+        raise UsageError(
+            f"{path}: unreadable TOML value: {exc}".split(";")[0], hint="fix the file and re-run"
+        ) from exc
 
 
 def find_project(start: Path, *, what: str = "directory") -> Project:

@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from spaps_cli.commands.options import JsonOption
+from spaps_cli.commands.options import JsonOption, job_count
 
 
 def _ids(values: list[str] | None) -> tuple[str, ...]:
@@ -61,7 +61,11 @@ def migrate(
     jobs: Annotated[
         int | None,
         typer.Option(
-            "--jobs", "-j", min=1, metavar="N", help="Worker processes (default: CPU count)."
+            "--jobs",
+            "-j",
+            metavar="N",
+            help="Worker processes, 1 to 256 (default: CPU count).",
+            callback=job_count,
         ),
     ] = None,
     exclude: Annotated[

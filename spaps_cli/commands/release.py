@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
-from spaps_cli.commands.options import JsonOption
+from spaps_cli.commands.options import JsonOption, seconds
 
 if TYPE_CHECKING:
     from spaps_cli.release.bump import BumpOutcome
@@ -41,7 +41,12 @@ IndexOption = Annotated[
     ),
 ]
 TimeoutOption = Annotated[
-    float, typer.Option("--timeout", help="Seconds to wait for the index before UNVERIFIABLE.")
+    float,
+    typer.Option(
+        "--timeout",
+        help="Seconds to wait for the index before UNVERIFIABLE.",
+        callback=seconds("--timeout"),
+    ),
 ]
 StrictOption = Annotated[bool, typer.Option("--strict", help="Treat warnings as errors.")]
 

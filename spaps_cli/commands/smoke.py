@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from spaps_cli.commands.options import JsonOption, ServicePythonOption
+from spaps_cli.commands.options import JsonOption, ServicePythonOption, seconds
 
 
 def smoke(
@@ -44,7 +44,12 @@ def smoke(
         ),
     ] = None,
     timeout: Annotated[
-        float, typer.Option("--timeout", min=1.0, help="Limit for each stage, in seconds.")
+        float,
+        typer.Option(
+            "--timeout",
+            help="Limit for each stage, in seconds (1 to 86400).",
+            callback=seconds("--timeout", minimum=1.0),
+        ),
     ] = 60.0,
     python: ServicePythonOption = None,
     logs: Annotated[

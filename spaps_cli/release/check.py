@@ -106,7 +106,9 @@ class CheckReport:
 
 
 def run_check(request: CheckRequest) -> CheckReport:
-    from packaging.version import InvalidVersion, Version
+    from packaging.version import InvalidVersion
+
+    from spaps_cli.release.version import pep440, shown_version
 
     index_client.validate_options(request.index, request.timeout)
     pkg = package_module.load_package(package_module.locate(request.package, cwd=request.cwd))
@@ -115,7 +117,7 @@ def run_check(request: CheckRequest) -> CheckReport:
     else:
         lookup = index_client.lookup(pkg.name, index=request.index, timeout=request.timeout)
     try:
-        version: Version | None = Version(pkg.version_text)
+        version: Version | None = pep440(pkg.version_text)
     except InvalidVersion:
         version = None
     prefix = pkg.tag_prefix if request.tag_prefix is None else request.tag_prefix
@@ -129,7 +131,8 @@ def run_check(request: CheckRequest) -> CheckReport:
     )
     if version is None:
         report.problems.append(
-            f"{pkg.pyproject_path.name}: version {pkg.version_text!r} is not valid PEP 440"
+            f"{pkg.pyproject_path.name}: version {shown_version(pkg.version_text)!r} is not valid"
+            " PEP 440"
         )
         return report
     if version.local is not None:

@@ -95,12 +95,14 @@ class Package:
 
     def drift(self) -> str | None:
         """A one-line description of pyproject/``__version__`` disagreement, or None."""
-        from packaging.version import InvalidVersion, Version
+        from packaging.version import InvalidVersion
+
+        from spaps_cli.release.version import pep440
 
         if self.version_file is None or self.dynamic:
             return None
         try:
-            same = Version(self.version_file.value) == Version(self.version_text)
+            same = pep440(self.version_file.value) == pep440(self.version_text)
         except InvalidVersion:
             same = self.version_file.value == self.version_text
         if same:
