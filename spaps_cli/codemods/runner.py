@@ -463,8 +463,12 @@ def _relative_parts(current: Path, top: Path) -> list[Path]:
 # -- the run -------------------------------------------------------------------------------
 
 
-class RunInterrupted(Exception):
-    """Ctrl-C during a run: what was done (``results``) and the files never looked at."""
+class RunInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a run: what was done (``results``) and the files never looked at.
+
+    Still a ``KeyboardInterrupt``: a caller that has nothing to add (``spaps doctor``) lets it
+    reach the CLI's one-line answer to Ctrl-C; ``spaps migrate`` catches it to list the files.
+    """
 
     def __init__(self, results: list[FileResult], remaining: list[SourceFile]) -> None:
         super().__init__(f"interrupted with {len(remaining)} files left")

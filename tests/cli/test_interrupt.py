@@ -150,3 +150,47 @@ def test_every_command_has_a_documented_meaning_for_130() -> None:
     for command, meaning in INTERRUPTED_MEANING.items():
         assert f"`{command}`" in docs, command
         assert meaning in " ".join(docs.split()), command
+
+
+#: Sends this process a real SIGINT the moment it first imports ``module``.
+_INTERRUPT_ON_IMPORT = """
+import importlib.abc, os, signal, sys
+class Trap(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name == {module!r}:
+            sys.meta_path.remove(self)
+            os.kill(os.getpid(), signal.SIGINT)
+        return None
+sys.meta_path.insert(0, Trap())
+sys.argv[1:] = {argv!r}
+from spaps_cli.__main__ import main
+main()
+"""
+
+
+@pytest.mark.parametrize(
+    ("module", "argv"),
+    [
+        pytest.param("typer", ["--help"], id="while importing the CLI"),
+        pytest.param("rich.text", ["doctor", "/nonexistent/svc"], id="while printing an error"),
+        pytest.param("libcst", ["migrate", "--check", "."], id="while importing libcst"),
+    ],
+)
+def test_ctrl_c_at_any_moment_is_one_line(tmp_path: Path, module: str, argv: list[str]) -> None:
+    completed = subprocess.run(
+        [sys.executable, "-c", _INTERRUPT_ON_IMPORT.format(module=module, argv=argv)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert completed.returncode == 130, completed.stderr
+    assert _one_error_line(completed.stderr).startswith("error: interrupted (Ctrl-C)")
+
+
+def test_the_console_script_is_the_guarded_entry_point() -> None:
+    from importlib.metadata import entry_points
+
+    [script] = [ep for ep in entry_points(group="console_scripts") if ep.name == "spaps"]
+    assert script.value == "spaps_cli.__main__:main"
