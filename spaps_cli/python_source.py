@@ -122,6 +122,8 @@ def check_python(source: str | bytes, *, filename: str = "<source>") -> ast.Modu
             raise UnparsableSource(
                 "nested too deeply for Python's own parser: not Python that can run"
             ) from None
+        except ValueError as exc:  # NUL bytes (Python 3.11 raises ValueError, not SyntaxError)
+            raise UnparsableSource(f"not Python source: {exc}") from None
 
     tree = on_deep_stack(parse)
     depth = nesting_depth(tree)

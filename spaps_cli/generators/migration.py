@@ -107,13 +107,12 @@ def _revision_ids(path: Path) -> tuple[str | None, tuple[str, ...]]:
     # The runtime's db.migrations reads revisions the same way; the CLI keeps its own copy
     # because it must work without the runtime installed, and here a broken file is an error
     # (nothing may be planned on top of it) where the runtime's validator only reports it.
+    from spaps_cli.python_source import UnparsableSource, check_python
+
     try:
-        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-    except SyntaxError as exc:
-        raise UsageError(
-            f"{path}:{exc.lineno or 0}: syntax error: {exc.msg}",
-            hint="fix the migration, then re-run",
-        ) from exc
+        tree = check_python(path.read_text(encoding="utf-8"), filename=str(path))
+    except UnparsableSource as exc:
+        raise UsageError(exc.located(str(path)), hint="fix the migration, then re-run") from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"cannot read {path}: {exc}") from exc
     values: dict[str, object] = {}

@@ -279,11 +279,14 @@ def _read_version_file(path: Path, *, required: bool) -> VersionFile | None:
 def _find_dunder_version(path: Path, text: str) -> VersionFile | None:
     """The one ``__version__ = "X"`` of the module, located by its exact source span."""
     bom = 1 if text.startswith("\ufeff") else 0
+    from spaps_cli.python_source import UnparsableSource, check_python
+
     try:
-        tree = ast.parse(text[bom:], filename=str(path))
-    except SyntaxError as exc:
+        tree = check_python(text[bom:], filename=str(path))
+    except UnparsableSource as exc:
+        reason = exc.reason.removeprefix("syntax error: ")
         raise UsageError(
-            f"{path}:{exc.lineno or 1}: does not parse ({exc.msg}), so {DUNDER} cannot be read",
+            f"{path}:{exc.line or 1}: does not parse ({reason}), so {DUNDER} cannot be read",
             hint="fix the syntax error first",
         ) from exc
     assignments = _dunder_assignments(tree)

@@ -156,3 +156,26 @@ def test_add_refuses_a_deep_file_it_edits_in_one_line(
     [line] = outcome.error_lines
     assert target.rsplit("/", 1)[-1] in line
     assert "nested" in line
+
+
+def test_a_deep_migration_file_is_one_line_for_add_domain(service: Path, tmp_path: Path) -> None:
+    versions = service / "migrations" / "versions"
+    (versions / "202601010000_core_deep.py").write_text(DEEP["unary"]())
+    outcome = spaps_process(["add", "domain", "other", "--dir", str(service)], cwd=tmp_path)
+    assert outcome.code == 2, outcome.stderr[-2000:]
+    assert "Traceback" not in outcome.stderr
+    [line] = outcome.error_lines
+    assert "202601010000_core_deep.py" in line
+    assert "nested too deeply" in line
+
+
+def test_a_deep_version_file_is_one_line_for_release(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "demo-pkg"\nversion = "1.0.0"\n')
+    (tmp_path / "demo_pkg").mkdir()
+    (tmp_path / "demo_pkg" / "__init__.py").write_text('__version__ = "1.0.0"\n' + DEEP["unary"]())
+    outcome = spaps_process(["release", "check", "--offline"], cwd=tmp_path)
+    assert outcome.code == 2, outcome.stderr[-2000:]
+    assert "Traceback" not in outcome.stderr
+    [line] = outcome.error_lines
+    assert "__init__.py" in line
+    assert "nested too deeply" in line
