@@ -44,11 +44,19 @@ def doctor(
     Exit 0 when clean, 1 when anything was found (each finding carries its fix).
     """
     from spaps_cli import console
-    from spaps_cli.errors import CheckFailedError
+    from spaps_cli.errors import CheckFailedError, UsageError
     from spaps_cli.fleet.doctor import run_doctor
+    from spaps_cli.fleet.records import FLEET_FILE
+    from spaps_cli.paths import existing_file, resolve
     from spaps_cli.project import find_project
 
     project = find_project(path, what="PATH")
+    if fleet is not None:
+        fleet = resolve(fleet, what="--fleet")  # the fleet directory or its spaps-fleet.toml
+        if fleet.is_dir():
+            existing_file(fleet / FLEET_FILE, what=FLEET_FILE, within=fleet)
+        elif not fleet.is_file():
+            raise UsageError(f"--fleet {fleet} does not exist", hint="pass the fleet directory")
     report = run_doctor(project, python=python, env=env, fleet=fleet)
     if json_output:
         console.emit_json(report.as_json())

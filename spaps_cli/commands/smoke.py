@@ -68,11 +68,16 @@ def smoke(
     Exit 0 when every stage passed, 1 naming the stage that failed (the logs are kept).
     """
     from spaps_cli import console
-    from spaps_cli.errors import CheckFailedError
+    from spaps_cli.errors import CheckFailedError, UsageError
     from spaps_cli.fleet.smoke import SmokeOptions, run_smoke
+    from spaps_cli.paths import resolve
     from spaps_cli.project import find_project
 
     project = find_project(path, what="PATH")
+    if logs is not None:
+        logs = resolve(logs, what="--logs")
+        if logs.exists() and not logs.is_dir():
+            raise UsageError(f"--logs {logs} is not a directory", hint="pass a directory")
     options = SmokeOptions(
         database_url=database_url,
         broker_url=broker_url,

@@ -66,6 +66,13 @@ CASES: dict[str, Case] = {
         ["release", "check", "--offline", "--package", "{w}/loop"],
         "loop",
     ),
+    "smoke --logs loop": (lambda w: None, ["smoke", "{w}/svc", "--logs", "{w}/loop"], "loop"),
+    "doctor --fleet loop": (lambda w: None, ["doctor", "{w}/svc", "--fleet", "{w}/loop"], "loop"),
+    "spaps-fleet.toml loop": (
+        lambda w: (w / "spaps-fleet.toml").symlink_to("spaps-fleet.toml"),
+        ["doctor", "{w}/svc", "--fleet", "{w}"],
+        "loop",
+    ),
     "registry.py loop": (
         lambda w: _loop(w / "svc" / REGISTRY),
         ["add", "domain", "x", "--dir", "{w}/svc"],
