@@ -272,7 +272,9 @@ def process_file(source: SourceFile, options: RunOptions) -> FileResult:
     except BadSource as exc:
         return FileResult(display, error=str(exc))
     except RecursionError:
-        return FileResult(display, error="nested too deeply for the parser: skipped")
+        return FileResult(
+            display, error="nested too deeply for the codemods (Python's recursion limit): skipped"
+        )
     except Exception as exc:  # a codemod bug must not stop the run over the other files
         return FileResult(
             display, error=f"internal error in a codemod: {type(exc).__name__}: {exc}"

@@ -179,3 +179,15 @@ def test_a_deep_version_file_is_one_line_for_release(tmp_path: Path) -> None:
     [line] = outcome.error_lines
     assert "__init__.py" in line
     assert "nested too deeply" in line
+
+
+def test_nesting_that_parses_but_exhausts_the_visitors_is_a_file_error(tmp_path: Path) -> None:
+    """900 chained ``+``: libcst parses it, its Python visitors run out of recursion."""
+    (tmp_path / "a.py").write_text(APP + "x = " + " + ".join(["1"] * 900) + "\n")
+    (tmp_path / "b.py").write_text(APP)
+    found = discover([tmp_path], (), tmp_path)
+    options = RunOptions(Mode.WRITE, tuple(c.ID for c in select_codemods(())), MigrateConfig())
+    results = {result.path: result for result in runner.run(found.files, options, jobs=1)}
+    assert "nested too deeply" in (results["a.py"].error or "")
+    assert results["b.py"].changed
+    assert "lifespan" not in (tmp_path / "a.py").read_text()
