@@ -119,6 +119,28 @@ def spaps_table(document: Mapping[str, Any], where: Path) -> dict[str, Any]:
     return dict(table)
 
 
+def config_value(
+    document: Mapping[str, Any], dotted: str, expected: type, where: Path, default: Any = None
+) -> Any:
+    """``document``'s value at ``dotted`` (``"tool.hatch.version.path"``), of type ``expected``.
+
+    Missing anywhere along the way: ``default``. A table along the way that is not a table, or
+    a value of another type, is a one-line error naming the key (``list`` means a list of
+    strings, ``dict`` a table).
+    """
+    node: Any = document.unwrap() if hasattr(document, "unwrap") else document
+    keys = dotted.split(".")
+    for depth, key in enumerate(keys):
+        if not isinstance(node, Mapping):
+            table = ".".join(keys[:depth])
+            raise UsageError(f"{where}: [{table}] must be a table, not {_describe(node)}")
+        if key not in node:
+            return default
+        node = node[key]
+    _check_types({keys[-1]: node}, {keys[-1]: expected}, ".".join(keys[:-1]), where)
+    return node
+
+
 def _check_types(table: Mapping[str, Any], keys: dict[str, type], name: str, where: Path) -> None:
     for key, expected in keys.items():
         if key not in table:

@@ -171,19 +171,21 @@ def load_package(root: Path) -> Package:
     name = project.get("name")
     if not isinstance(name, str) or not name:
         raise UsageError(f"{path}: [project] has no name")
-    from spaps_cli.project import spaps_table
+    from spaps_cli.project import config_value, spaps_table
 
     spaps = spaps_table(document, path)
     tool = document.get("tool", {})
     release = dict(spaps.get("release", {}))
     tag_prefix = str(release.get("tag-prefix", DEFAULT_TAG_PREFIX))
-    urls = {str(k): str(v) for k, v in dict(project.get("urls", {})).items()}
-    dynamic = "version" in [str(item) for item in project.get("dynamic", [])]
-    hatch_version = tool.get("hatch", {}).get("version", {})
-    hatch_path = hatch_version.get("path")
+    urls = {
+        str(k): str(v) for k, v in config_value(document, "project.urls", dict, path, {}).items()
+    }
+    dynamic = "version" in config_value(document, "project.dynamic", list, path, [])
+    hatch_path = config_value(document, "tool.hatch.version.path", str, path)
     # hatch reads ``path`` only with its default ``regex`` source; ``vcs`` (hatch-vcs) and the
     # other plugins take the version from elsewhere, so editing ``path`` would bump nothing.
-    hatch_source = hatch_version.get("source", "regex")
+    hatch_source = config_value(document, "tool.hatch.version.source", str, path, "regex")
+    config_value(document, "tool.hatch.build.targets.wheel.packages", list, path)
 
     if dynamic:
         if "version" in project:

@@ -63,3 +63,35 @@ def test_wrong_types_are_one_line_errors(
     assert expected in line, line
     assert "pyproject.toml" in line
     assert sorted(p.name for p in root.rglob("*")) == ["billing_api", "pyproject.toml", "src"]
+
+
+RELEASE = {
+    "urls is a string": ('urls = "x"\n', "[project] urls must be a table"),
+    "dynamic is a number": ("dynamic = 3\n", "[project] dynamic must be a list of strings"),
+    "tool.hatch is a string": ('\n[tool]\nhatch = "x"\n', "[tool.hatch] must be a table"),
+    "hatch version is a number": ("\n[tool.hatch]\nversion = 3\n", "[tool.hatch.version] must"),
+    "wheel is a number": (
+        "\n[tool.hatch.build.targets]\nwheel = 3\n",
+        "[tool.hatch.build.targets.wheel] must be a table",
+    ),
+    "wheel packages is a string": (
+        '\n[tool.hatch.build.targets.wheel]\npackages = "demo_pkg"\n',
+        "packages must be a list of strings",
+    ),
+}
+
+
+@pytest.mark.parametrize("command", [["check"], ["bump", "patch"]])
+@pytest.mark.parametrize("case", sorted(RELEASE))
+def test_release_reads_typed_pyproject_values(
+    tmp_path: Path, run_spaps: RunSpaps, case: str, command: list[str]
+) -> None:
+    body, expected = RELEASE[case]
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_text('[project]\nname = "demo-pkg"\nversion = "1.0.0"\n' + body)
+    before = pyproject.read_bytes()
+    outcome = run_spaps("release", *command, "--offline", "--package", str(tmp_path))
+    assert outcome.code == 2, outcome.stderr
+    [line] = outcome.error_lines
+    assert expected in line, line
+    assert pyproject.read_bytes() == before
