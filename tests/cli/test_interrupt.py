@@ -174,9 +174,16 @@ main()
         pytest.param("typer", ["--help"], id="while importing the CLI"),
         pytest.param("rich.text", ["doctor", "/nonexistent/svc"], id="while printing an error"),
         pytest.param("libcst", ["migrate", "--check", "."], id="while importing libcst"),
+        pytest.param("jinja2", ["new", "service", "demo-api", "--dir", "demo"], id="new service"),
+        pytest.param(
+            "tomlkit", ["release", "bump", "patch", "--offline", "--package", "dist"], id="bump"
+        ),
     ],
 )
 def test_ctrl_c_at_any_moment_is_one_line(tmp_path: Path, module: str, argv: list[str]) -> None:
+    (tmp_path / "dist").mkdir()
+    pyproject = tmp_path / "dist" / "pyproject.toml"
+    pyproject.write_text('[project]\nname = "demo-pkg"\nversion = "1.0.0"\n')
     completed = subprocess.run(
         [sys.executable, "-c", _INTERRUPT_ON_IMPORT.format(module=module, argv=argv)],
         cwd=tmp_path,
@@ -186,7 +193,14 @@ def test_ctrl_c_at_any_moment_is_one_line(tmp_path: Path, module: str, argv: lis
         check=False,
     )
     assert completed.returncode == 130, completed.stderr
-    assert _one_error_line(completed.stderr).startswith("error: interrupted (Ctrl-C)")
+    line = _one_error_line(completed.stderr)
+    assert line.startswith("error: interrupted (Ctrl-C)")
+    if argv[0] in {"new", "release"}:
+        assert line.endswith(
+            INTERRUPTED_MEANING[" ".join(argv[:2]) if argv[0] == "release" else "new"]
+        )
+    assert not (tmp_path / "demo").exists()
+    assert pyproject.read_text().endswith('version = "1.0.0"\n')
 
 
 def test_the_console_script_is_the_guarded_entry_point() -> None:
