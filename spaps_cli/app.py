@@ -22,7 +22,7 @@ from typer.models import DefaultPlaceholder
 
 from spaps_cli import __version__
 from spaps_cli.commands.options import ColorOption, QuietOption, VerboseOption
-from spaps_cli.errors import InvalidNameError, SpapsError
+from spaps_cli.errors import ExitCode, InterruptedByUser, SpapsError
 
 #: Each module under spaps_cli/commands/ exposes ``register(app: typer.Typer) -> None``.
 COMMAND_MODULES: tuple[str, ...] = ("new", "release", "doctor", "add", "smoke", "migrate")
@@ -142,6 +142,41 @@ def _root(
     console.configure(verbosity=verbose - quiet, color=color)
 
 
+#: What exit code 130 (Ctrl-C) means for each command, when the command had nothing more
+#: precise to say; the same sentences are in docs/CLI.md. ``migrate`` says itself which files
+#: it wrote and which remain; this covers an interrupt before it started writing.
+INTERRUPTED_MEANING: dict[str, str] = {
+    "new": "nothing was changed (files already written by this run were removed or restored)",
+    "add": "nothing was changed (files already written by this run were removed or restored)",
+    "migrate": "no file was written",
+    "release bump": (
+        "nothing was changed, unless it came during --commit/--tag after the files were"
+        " written: then see git status"
+    ),
+    "release check": "nothing was changed (release check only reads)",
+    "doctor": "nothing was changed (doctor only reads)",
+    "smoke": "every process smoke started was stopped; the logs are kept",
+}
+
+
+def _interrupted_line(args: Sequence[str]) -> str:
+    words = [arg for arg in args if not arg.startswith("-")][:2]
+    meaning = INTERRUPTED_MEANING.get(" ".join(words)) or INTERRUPTED_MEANING.get(
+        words[0] if words else "", "nothing was changed"
+    )
+    return f"interrupted (Ctrl-C): {meaning}"
+
+
+def _from_interrupt(exit_: SystemExit) -> bool:
+    """Typer turns KeyboardInterrupt into a silent exit 130; find it in the exception chain."""
+    seen: BaseException | None = exit_
+    while seen is not None:
+        if isinstance(seen, KeyboardInterrupt):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 def run(argv: Sequence[str] | None = None) -> int:
     """Run the CLI and return the exit code instead of exiting (used by main and the tests)."""
     args = list(sys.argv[1:] if argv is None else argv)
@@ -152,23 +187,26 @@ def run(argv: Sequence[str] | None = None) -> int:
         app(args=args, prog_name="spaps", standalone_mode=True)
     except SystemExit as exit_:
         code = exit_.code
+        if code == ExitCode.INTERRUPTED and _from_interrupt(exit_):
+            return _report(InterruptedByUser(_interrupted_line(args)))
         return code if isinstance(code, int) else (0 if code is None else 1)
     except SpapsError as exc:
-        from spaps_cli import console  # Rich is imported only when there is something to print
-
-        console.error(exc.message)
-        if isinstance(exc, InvalidNameError):
-            for line in exc.details:
-                console.detail(line)
-        if exc.hint:
-            console.detail(f"hint: {exc.hint}")
-        return int(exc.exit_code)
+        return _report(exc)
     except KeyboardInterrupt:
-        from spaps_cli import console
-
-        console.error("interrupted")
-        return 130
+        return _report(InterruptedByUser(_interrupted_line(args)))
     return 0
+
+
+def _report(exc: SpapsError) -> int:
+    """One ``error:`` line, its detail lines and hint, on stderr; the error's exit code."""
+    from spaps_cli import console  # Rich is imported only when there is something to print
+
+    console.error(exc.message)
+    for line in exc.details:
+        console.detail(line)
+    if exc.hint:
+        console.detail(f"hint: {exc.hint}")
+    return int(exc.exit_code)
 
 
 def main() -> None:

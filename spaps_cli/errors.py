@@ -17,6 +17,7 @@ class ExitCode(IntEnum):
     USAGE = 2  # bad argument, bad name, bad or missing input file
     CONFLICT = 3  # a file exists and neither --force nor --skip was given
     FILE_ACCESS = 4  # a file could not be read or written
+    INTERRUPTED = 130  # Ctrl-C (SIGINT): 128 + the signal's number, as shells report it
 
 
 class SpapsError(Exception):
@@ -24,10 +25,14 @@ class SpapsError(Exception):
 
     exit_code: ExitCode = ExitCode.USAGE
 
-    def __init__(self, message: str, *, hint: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, hint: str | None = None, details: list[str] | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
+        #: Lines printed under the message (every bad character of a name, files left to do).
+        self.details = details or []
 
     def __str__(self) -> str:
         return self.message if self.hint is None else f"{self.message} ({self.hint})"
@@ -41,8 +46,7 @@ class InvalidNameError(UsageError):
     """A service, domain or task name failed validation; ``details`` holds every problem."""
 
     def __init__(self, message: str, *, details: list[str], hint: str | None = None) -> None:
-        super().__init__(message, hint=hint)
-        self.details = details
+        super().__init__(message, hint=hint, details=details)
 
 
 class ProjectNotFoundError(UsageError):
@@ -59,3 +63,9 @@ class FileAccessError(SpapsError):
 
 class CheckFailedError(SpapsError):
     exit_code = ExitCode.CHECK_FAILED
+
+
+class InterruptedByUser(SpapsError):
+    """Ctrl-C: the message says what the command had done by then (docs/CLI.md, per command)."""
+
+    exit_code = ExitCode.INTERRUPTED

@@ -84,13 +84,17 @@ class Plan:
     files: list[PlannedFile] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.root = self.root.resolve()
+        from spaps_cli.paths import resolve
+
+        self.root = resolve(self.root, what="destination")
 
     def _contained(self, relative: str | Path) -> Path:
         candidate = Path(relative)
         if candidate.is_absolute():
             raise UsageError(f"refusing to write {candidate}: paths in a plan must be relative")
-        target = (self.root / candidate).resolve()
+        from spaps_cli.paths import resolve
+
+        target = resolve(self.root / candidate, what=str(relative))
         if target != self.root and self.root not in target.parents:
             raise UsageError(
                 f"refusing to write {relative}: it resolves outside {self.root}",

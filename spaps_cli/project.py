@@ -72,8 +72,7 @@ class Project:
 
     @property
     def spaps(self) -> dict[str, Any]:
-        table = self.document.get("tool", {}).get("spaps", {})
-        return dict(table)
+        return spaps_table(self.document, self.pyproject_path)
 
     @property
     def package(self) -> str:
@@ -130,6 +129,105 @@ def _nearest(key: str, known: frozenset[str]) -> str:
     return f"; did you mean {close[0]!r}?" if close else ""
 
 
+#: Types of the ``[tool.spaps]`` keys spaps reads (which keys exist at all is
+#: :data:`SPAPS_TABLE_KEYS`' business). Sub-tables are checked by :data:`_SUBTABLES`.
+_KEYS: dict[str, type] = {
+    "service": str,
+    "service-id": str,
+    "package": str,
+    "cli-version": str,
+    "template-version": str,
+    "created": str,
+    "domains": list,
+    "migration-domains": list,
+}
+_SUBTABLES: dict[str, dict[str, type]] = {
+    "answers": {"description": str, "celery": bool, "pgvector": bool},
+    "release": {"series": str, "tag-prefix": str, "version-file": str},
+    "migrate": {},  # its keys are checked by spaps_cli.codemods.config
+}
+_TYPE_NAMES = {str: "a string", bool: "true or false", list: "a list of strings", dict: "a table"}
+
+
+def _describe(value: object) -> str:
+    kind = {str: "a string", bool: "a boolean", int: "an integer", float: "a number"}.get(
+        type(value), "a list" if isinstance(value, list) else "a table"
+    )
+    text = repr(value)
+    return f"{kind} ({text if len(text) <= 40 else text[:37] + '...'})"
+
+
+def spaps_table(document: Mapping[str, Any], where: Path) -> dict[str, Any]:
+    """``[tool.spaps]`` of ``document`` with every key spaps reads of the right type.
+
+    A hand-edited table (``spaps = "x"``, ``celery = "yes"``, ``package = "/etc"``) is a
+    one-line error naming the key, not a traceback or a path outside the service. Returns
+    ``{}`` when there is no table.
+    """
+    tool = document.get("tool", {})
+    if hasattr(tool, "unwrap"):  # tomlkit: its booleans are not ``bool``, so check plain values
+        tool = tool.unwrap()
+    if not isinstance(tool, Mapping):
+        raise UsageError(f"{where}: [tool] must be a table, not {_describe(tool)}")
+    table = tool.get("spaps", {})
+    if not isinstance(table, Mapping):
+        raise UsageError(
+            f"{where}: [tool.spaps] must be a table, not {_describe(table)}",
+            hint='write it as a table: [tool.spaps] on its own line, then package = "..."',
+        )
+    _check_types(table, _KEYS, "tool.spaps", where)
+    for name, keys in _SUBTABLES.items():
+        if name not in table:
+            continue
+        sub = table[name]
+        if not isinstance(sub, Mapping):
+            raise UsageError(f"{where}: [tool.spaps.{name}] must be a table, not {_describe(sub)}")
+        _check_types(sub, keys, f"tool.spaps.{name}", where)
+    package = table.get("package")
+    if package is not None and not (package.isidentifier() and package.isascii()):
+        raise UsageError(
+            f"{where}: [tool.spaps] package = {package!r} is not a Python package name",
+            hint="it names src/<package>: an identifier such as billing_api, not a path",
+        )
+    return dict(table)
+
+
+def config_value(
+    document: Mapping[str, Any], dotted: str, expected: type, where: Path, default: Any = None
+) -> Any:
+    """``document``'s value at ``dotted`` (``"tool.hatch.version.path"``), of type ``expected``.
+
+    Missing anywhere along the way: ``default``. A table along the way that is not a table, or
+    a value of another type, is a one-line error naming the key (``list`` means a list of
+    strings, ``dict`` a table).
+    """
+    node: Any = document.unwrap() if hasattr(document, "unwrap") else document
+    keys = dotted.split(".")
+    for depth, key in enumerate(keys):
+        if not isinstance(node, Mapping):
+            table = ".".join(keys[:depth])
+            raise UsageError(f"{where}: [{table}] must be a table, not {_describe(node)}")
+        if key not in node:
+            return default
+        node = node[key]
+    _check_types({keys[-1]: node}, {keys[-1]: expected}, ".".join(keys[:-1]), where)
+    return node
+
+
+def _check_types(table: Mapping[str, Any], keys: dict[str, type], name: str, where: Path) -> None:
+    for key, expected in keys.items():
+        if key not in table:
+            continue
+        value = table[key]
+        ok = isinstance(value, expected) and not (expected is not bool and isinstance(value, bool))
+        if expected is list:
+            ok = isinstance(value, list) and all(isinstance(item, str) for item in value)
+        if not ok:
+            raise UsageError(
+                f"{where}: [{name}] {key} must be {_TYPE_NAMES[expected]}, not {_describe(value)}"
+            )
+
+
 #: ruff's own default, for a ``pyproject.toml`` that sets no ``[tool.ruff] line-length``.
 DEFAULT_LINE_LENGTH = 88
 
@@ -159,6 +257,8 @@ def read_pyproject(path: Path) -> tomlkit.toml_document.TOMLDocument:
         return tomlkit.parse(text)
     except ParseError as exc:
         raise UsageError(f"{path}: invalid TOML: {exc}", hint="fix the file and re-run") from exc
+    except ValueError as exc:  # a number too long for an int (Python's 4,300-digit limit)
+        raise UsageError(f"{path}: unreadable TOML value: {exc}".split(";")[0]) from exc
 
 
 def load_pyproject(path: Path) -> dict[str, Any]:
@@ -174,17 +274,27 @@ def load_pyproject(path: Path) -> dict[str, Any]:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"{path}: invalid TOML: {exc}", hint="fix the file and re-run") from exc
+    except ValueError as exc:  # a number too long for an int (Python's 4,300-digit limit)
+        raise UsageError(
+            f"{path}: unreadable TOML value: {exc}".split(";")[0], hint="fix the file and re-run"
+        ) from exc
 
 
-def find_project(start: Path) -> Project:
-    """Walk up from ``start`` to the first ``pyproject.toml`` that has a ``[tool.spaps]`` table."""
-    start = start.resolve()
+def find_project(start: Path, *, what: str = "directory") -> Project:
+    """Walk up from ``start`` to the first ``pyproject.toml`` that has a ``[tool.spaps]`` table.
+
+    ``what`` names ``start`` in errors (``--dir``, ``PATH``).
+    """
+    from spaps_cli.paths import existing_file, resolve
+
+    start = resolve(start, what=what)
     seen_pyproject: Path | None = None
     for directory in (start, *start.parents):
-        candidate = directory / PYPROJECT
-        if not candidate.is_file():
+        candidate = existing_file(directory / PYPROJECT, what=PYPROJECT)
+        if candidate is None:
             continue
         document = load_pyproject(candidate)
+        spaps_table(document, candidate)  # every later read relies on the types checked here
         if "spaps" in document.get("tool", {}):
             check_spaps_tables(document, candidate)
             return Project(root=directory, document=document)

@@ -131,7 +131,12 @@ def revision_ids(path: Path) -> tuple[str | None, tuple[str, ...]]:
     Raises what reading and parsing raise (``OSError``, ``UnicodeDecodeError``,
     ``SyntaxError``); callers decide whether that is an error or a finding.
     """
-    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    from spaps_cli.python_source import UnparsableSource, check_python
+
+    try:  # a file nested deeper than the parser's stack is a SyntaxError here, not a crash
+        tree = check_python(path.read_text(encoding="utf-8"), filename=str(path))
+    except UnparsableSource as exc:
+        raise SyntaxError(str(exc)) from None
     values: dict[str, object] = {}
     for node in tree.body:
         target: ast.expr | None = None

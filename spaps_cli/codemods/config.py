@@ -89,16 +89,20 @@ def config_from_table(table: Mapping[str, Any], where: Path) -> MigrateConfig:
 
 def load_config(start: Path) -> MigrateConfig:
     """Read ``[tool.spaps.migrate]`` from the nearest pyproject.toml that has it, else defaults."""
-    start = start.resolve()
+    from spaps_cli.paths import existing_file, resolve
+
+    start = resolve(start, what="PATH")
     if start.is_file():
         start = start.parent
     for directory in (start, *start.parents):
-        candidate = directory / PYPROJECT
-        if not candidate.is_file():
+        candidate = existing_file(directory / PYPROJECT, what=PYPROJECT)
+        if candidate is None:
             continue
+        from spaps_cli.project import spaps_table
+
         document = read_pyproject(candidate)
         check_spaps_tables(document, candidate)
-        table = document.get("tool", {}).get("spaps", {}).get("migrate")
+        table = spaps_table(document, candidate).get("migrate")
         if table is not None:
             return config_from_table(dict(table), candidate)
     return MigrateConfig()

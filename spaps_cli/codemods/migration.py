@@ -18,6 +18,7 @@ from spaps_cli.codemods.report import Summary, print_summary
 from spaps_cli.codemods.runner import (
     FileResult,
     Mode,
+    RunInterrupted,
     RunOptions,
     SourceFile,
     acknowledged_in_config,
@@ -27,7 +28,7 @@ from spaps_cli.codemods.runner import (
     run,
     scan_project,
 )
-from spaps_cli.errors import UsageError
+from spaps_cli.errors import InterruptedByUser, UsageError
 
 #: Show a progress bar only for trees at least this large, and only on a terminal.
 PROGRESS_THRESHOLD = 300
@@ -165,21 +166,26 @@ def run_migration(
     show_progress = (
         not json_output and console.live_allowed() and len(found.files) >= PROGRESS_THRESHOLD
     )
-    if show_progress:
-        from rich.progress import Progress
+    try:
+        if show_progress:
+            from rich.progress import Progress
 
-        with Progress(console=console.stderr, transient=True) as progress:
-            task = progress.add_task("migrating", total=len(found.files))
-            results.extend(
-                run(
-                    found.files,
-                    options,
-                    jobs=jobs or default_jobs(),
-                    on_result=lambda _result: progress.advance(task),
+            with Progress(console=console.stderr, transient=True) as progress:
+                task = progress.add_task("migrating", total=len(found.files))
+                results.extend(
+                    run(
+                        found.files,
+                        options,
+                        jobs=jobs or default_jobs(),
+                        on_result=lambda _result: progress.advance(task),
+                    )
                 )
-            )
-    else:
-        results.extend(run(found.files, options, jobs=jobs or default_jobs()))
+        else:
+            results.extend(run(found.files, options, jobs=jobs or default_jobs()))
+    except RunInterrupted as stopped:
+        raise _interrupted(
+            options, results + stopped.results, stopped.remaining, json_output
+        ) from None
     summary = Summary(mode, options.codemod_ids, tuple(results), strict=strict)
     if mode is Mode.DIFF and not json_output:
         for result in results:
@@ -190,3 +196,30 @@ def run_migration(
         print_summary(summary)
     sys.stdout.flush()
     return summary.exit_code()
+
+
+def _interrupted(
+    options: RunOptions, results: list[FileResult], remaining: list[SourceFile], json_output: bool
+) -> InterruptedByUser:
+    """Ctrl-C: which files were written (each write is atomic) and which were never looked at."""
+    mode = options.mode
+    from spaps_cli import console
+
+    written = [r.path for r in results if r.changed and r.error is None and mode is Mode.WRITE]
+    left = [source.display for source in remaining]
+    if json_output:
+        report = Summary(mode, options.codemod_ids, tuple(results)).as_json()
+        report.update(interrupted=True, written=written, remaining=left)
+        console.emit_json(report)
+    else:
+        for path in written:
+            console.status("update", path)
+    done = (
+        f"{len(written)} file(s) migrated and written" if mode is Mode.WRITE else "nothing written"
+    )
+    return InterruptedByUser(
+        f"interrupted (Ctrl-C): {done}, {len(results)} of {len(results) + len(left)} looked at;"
+        f" {len(left)} not migrated yet",
+        details=[f"  not migrated: {path}" for path in left],
+        hint="run the same spaps migrate again to finish: migrated files are left as they are",
+    )

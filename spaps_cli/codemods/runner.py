@@ -17,8 +17,9 @@ import errno
 import fnmatch
 import os
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
@@ -36,6 +37,7 @@ from spaps_cli.codemods.config import MigrateConfig
 from spaps_cli.codemods.project_scan import ProjectFacts, module_name, scan_sources
 from spaps_cli.codemods.registry import select_codemods
 from spaps_cli.plan import atomic_write
+from spaps_cli.python_source import UnparsableSource, on_deep_stack, parse_module
 
 #: Directories never worth walking into (virtualenvs, VCS, build output, caches).
 SKIPPED_DIRECTORIES = frozenset(
@@ -172,10 +174,10 @@ def migrate_source(
     if not selected:
         return Migration(data, (), (), parsed=False)
     try:
-        module = cst.parse_module(data)
-    except cst.ParserSyntaxError as exc:
-        raise BadSource(_syntax_error(data, display, exc)) from None
-    except (UnicodeDecodeError, LookupError, SyntaxError, ValueError) as exc:
+        module = parse_module(data, filename=display)
+    except UnparsableSource as exc:
+        raise BadSource(exc.message) from None
+    except (UnicodeDecodeError, LookupError, ValueError) as exc:
         raise BadSource(f"cannot decode: {exc}") from None
     counts: list[tuple[str, int]] = []
     located: list[tuple[str, cst.Module, Sequence[PendingFinding]]] = []
@@ -226,23 +228,6 @@ def migrate_source(
         except SyntaxError as exc:  # pragma: no cover - a codemod bug, never written
             raise BadSource(f"internal error: the rewritten file does not parse ({exc})") from None
     return Migration(new_source, tuple(findings), tuple(counts), encoding=module.encoding)
-
-
-def _syntax_error(data: bytes, display: str, exc: cst.ParserSyntaxError) -> str:
-    """The message for a file that does not parse, with the line the user has to fix.
-
-    LibCST reports where its parser gave up, often the line after the mistake (a missing
-    colon) or the end of the file (an unclosed bracket); CPython's own parser names the line
-    the user has to fix. It runs only here, on the error path.
-    """
-    try:
-        ast.parse(data, filename=display)
-    except SyntaxError as error:
-        if error.lineno is not None:
-            return f"syntax error at line {error.lineno}: {error.msg}"
-    except (ValueError, UnicodeDecodeError):
-        pass
-    return f"syntax error at line {exc.raw_line}: {exc.message}"
 
 
 def _first_code_line(text: str) -> str:
@@ -348,11 +333,15 @@ def process_file(source: SourceFile, options: RunOptions) -> FileResult:
     # No ids means none (the preflight may drop every codemod), not "all" as on the CLI.
     codemods = select_codemods(options.codemod_ids) if options.codemod_ids else ()
     try:
-        migration = migrate_source(data, codemods, options.config, display, options.facts)
+        migration = on_deep_stack(
+            lambda: migrate_source(data, codemods, options.config, display, options.facts)
+        )
     except BadSource as exc:
         return FileResult(display, error=str(exc))
     except RecursionError:
-        return FileResult(display, error="nested too deeply for the parser: skipped")
+        return FileResult(
+            display, error="nested too deeply for the codemods (Python's recursion limit): skipped"
+        )
     except Exception as exc:  # a codemod bug must not stop the run over the other files
         return FileResult(
             display, error=f"internal error in a codemod: {type(exc).__name__}: {exc}"
@@ -615,6 +604,19 @@ def scan_project(sources: Sequence[SourceFile], settings_class: str = "Settings"
     return scan_sources(contents, settings_class)
 
 
+class RunInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a run: what was done (``results``) and the files never looked at.
+
+    Still a ``KeyboardInterrupt``: a caller that has nothing to add (``spaps doctor``) lets it
+    reach the CLI's one-line answer to Ctrl-C; ``spaps migrate`` catches it to list the files.
+    """
+
+    def __init__(self, results: list[FileResult], remaining: list[SourceFile]) -> None:
+        super().__init__(f"interrupted with {len(remaining)} files left")
+        self.results = results
+        self.remaining = remaining
+
+
 def run(
     sources: Sequence[SourceFile],
     options: RunOptions,
@@ -622,29 +624,82 @@ def run(
     jobs: int,
     on_result: Callable[[FileResult], None] | None = None,
 ) -> list[FileResult]:
-    """Process every file, in a pool when the tree is large; results keep input order."""
+    """Process every file, in a pool when the tree is large; results keep input order.
+
+    Ctrl-C raises :class:`RunInterrupted`: files are written atomically, so each one is either
+    migrated (and in ``results``) or untouched (and in ``remaining``); the pool's workers
+    ignore SIGINT and finish the files they hold, so that is known for every file.
+    """
     results: list[FileResult] = []
+
+    def emit(result: FileResult) -> None:
+        results.append(result)
+        if on_result:
+            on_result(result)
+
     workers = max(1, min(jobs, -(-len(sources) // 16)))
     if workers == 1 or len(sources) < POOL_THRESHOLD:
-        for source in sources:
-            result = process_file(source, options)
-            results.append(result)
-            if on_result:
-                on_result(result)
+        for index, source in enumerate(sources):
+            try:
+                emit(process_file(source, options))
+            except KeyboardInterrupt:
+                raise RunInterrupted(results, list(sources[index:])) from None
         return results
     chunk = max(8, min(64, len(sources) // (workers * 8) or 8))
     chunks = [list(sources[i : i + chunk]) for i in range(0, len(sources), chunk)]
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        for batch in pool.map(_process_chunk, chunks, _repeat(options, len(chunks))):
-            for result in batch:
-                results.append(result)
-                if on_result:
-                    on_result(result)
+    done = 0
+    pool = ProcessPoolExecutor(max_workers=workers, initializer=_ignore_interrupts)
+    futures = []
+    try:
+        futures = [pool.submit(_process_chunk, part, options) for part in chunks]
+        for future in futures:
+            for result in future.result():
+                emit(result)
+            done += 1
+    except BrokenProcessPool:
+        pass
+    except KeyboardInterrupt:
+        pool.shutdown(wait=True, cancel_futures=True)
+        remaining: list[SourceFile] = []
+        for part, future in zip(chunks[done:], futures[done:], strict=False):
+            if future.done() and not future.cancelled() and future.exception() is None:
+                for result in future.result():
+                    emit(result)
+            else:
+                remaining.extend(part)
+        remaining.extend(source for part in chunks[len(futures) :] for source in part)
+        raise RunInterrupted(results, remaining) from None
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    # A worker died (killed, out of memory, a native crash): the pool is gone and which file
+    # did it is unknown, so every file not yet reported runs in a process of its own.
+    left = [source for part in chunks[done:] for source in part]
+    for index, source in enumerate(left):
+        try:
+            emit(_isolated(source, options))
+        except KeyboardInterrupt:
+            raise RunInterrupted(results, left[index:]) from None
     return results
 
 
-def _repeat(options: RunOptions, times: int) -> Iterable[RunOptions]:
-    return [options] * times
+def _ignore_interrupts() -> None:
+    """In pool workers: Ctrl-C is the parent's to handle (a worker would print a traceback)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _isolated(source: SourceFile, options: RunOptions) -> FileResult:
+    """One file in a process of its own; a process that dies is this file's error."""
+    with ProcessPoolExecutor(max_workers=1, initializer=_ignore_interrupts) as pool:
+        try:
+            [result] = pool.submit(_process_chunk, [source], options).result()
+            return result
+        except BrokenProcessPool:
+            return FileResult(
+                source.display,
+                error="the worker process died while migrating this file",
+            )
 
 
 def default_jobs() -> int:

@@ -40,16 +40,20 @@ def doctor(
     from spaps_cli import console
     from spaps_cli.errors import CheckFailedError
     from spaps_cli.fleet.doctor import run_doctor
+    from spaps_cli.fleet.records import FLEET_FILE
+    from spaps_cli.paths import existing_file, resolve
     from spaps_cli.project import find_project
 
-    project = find_project(path)
+    project = find_project(path, what="PATH")
     if fleet is not None:
         from spaps_cli.fleet.records import require_fleet
 
         # By name: Typer may hand over its own copy of Click's ParameterSource enum.
         source = getattr(context.get_parameter_source("fleet"), "name", "")
         named = f"SPAPS_FLEET={fleet}" if source == "ENVIRONMENT" else f"--fleet {fleet}"
-        fleet = require_fleet(fleet, named=named)
+        fleet = require_fleet(resolve(fleet, what=named), named=named)
+        if fleet.is_dir():
+            existing_file(fleet / FLEET_FILE, what=FLEET_FILE, within=fleet)
     report = run_doctor(
         project,
         python=python,

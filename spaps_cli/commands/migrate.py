@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from spaps_cli.commands.options import JsonOption, complete_codemod_ids
+from spaps_cli.commands.options import JsonOption, complete_codemod_ids, job_count
 
 EXIT_CODES = (
     "Exit codes: 0 done (nothing left for the gate); 1 with --check/--diff, a file would"
@@ -82,7 +82,11 @@ def migrate(
     jobs: Annotated[
         int | None,
         typer.Option(
-            "--jobs", "-j", min=1, metavar="N", help="Worker processes (default: CPU count)."
+            "--jobs",
+            "-j",
+            metavar="N",
+            help="Worker processes, 1 to 256 (default: CPU count).",
+            callback=job_count,
         ),
     ] = None,
     exclude: Annotated[

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, NoReturn
 
 import typer
 
-from spaps_cli.commands.options import JsonOption, complete_bump_target
+from spaps_cli.commands.options import JsonOption, complete_bump_target, seconds
 
 if TYPE_CHECKING:
     from spaps_cli.release.bump import BumpOutcome
@@ -45,7 +45,12 @@ IndexOption = Annotated[
     ),
 ]
 TimeoutOption = Annotated[
-    float, typer.Option("--timeout", help="Seconds to wait for the index before UNVERIFIABLE.")
+    float,
+    typer.Option(
+        "--timeout",
+        help="Seconds to wait for the index before UNVERIFIABLE.",
+        callback=seconds("--timeout"),
+    ),
 ]
 StrictOption = Annotated[bool, typer.Option("--strict", help="Treat warnings as errors.")]
 SeriesOption = Annotated[

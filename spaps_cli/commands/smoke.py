@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from spaps_cli.commands.options import JsonOption, ServicePythonOption
+from spaps_cli.commands.options import JsonOption, ServicePythonOption, seconds
 
 
 def smoke(
@@ -44,7 +44,12 @@ def smoke(
         ),
     ] = None,
     timeout: Annotated[
-        float, typer.Option("--timeout", min=1.0, help="Limit for each stage, in seconds.")
+        float,
+        typer.Option(
+            "--timeout",
+            help="Limit for each stage, in seconds (1 to 86400).",
+            callback=seconds("--timeout", minimum=1.0),
+        ),
     ] = 60.0,
     python: ServicePythonOption = None,
     logs: Annotated[
@@ -63,11 +68,16 @@ def smoke(
     Exit 0 when every stage passed, 1 naming the stage that failed (the logs are kept).
     """
     from spaps_cli import console
-    from spaps_cli.errors import CheckFailedError
+    from spaps_cli.errors import CheckFailedError, UsageError
     from spaps_cli.fleet.smoke import SmokeOptions, run_smoke
+    from spaps_cli.paths import resolve
     from spaps_cli.project import find_project
 
-    project = find_project(path)
+    project = find_project(path, what="PATH")
+    if logs is not None:
+        logs = resolve(logs, what="--logs")
+        if logs.exists() and not logs.is_dir():
+            raise UsageError(f"--logs {logs} is not a directory", hint="pass a directory")
     options = SmokeOptions(
         database_url=database_url,
         broker_url=broker_url,

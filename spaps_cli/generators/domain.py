@@ -69,7 +69,7 @@ def generate_domain(
     diffs: bool = True,
 ) -> GeneratorResult:
     """Plan the domain, print the plan, and write it unless ``dry_run``."""
-    project = find_project(start)
+    project = find_project(start, what="--dir")
     plan, chosen, name = plan_domain(project, raw_name, starter=starter, policy=policy, now=now)
     result = GeneratorResult(
         command="add domain",
@@ -145,7 +145,10 @@ def plan_domain(
 
     registry = REGISTRY_PATH.format(package=package)
     registry_source = read_source(
-        project.root / registry, display=registry, hint="restore it from the template"
+        project.root / registry,
+        display=registry,
+        hint="restore it from the template",
+        within=project.root,
     )
     registered = register_router(
         registry_source.text,
@@ -155,7 +158,7 @@ def plan_domain(
         line_length=ruff_line_length(project.document),
     )
     plan.add(registry, registry_source.restore(registered), is_edit=True)
-    pyproject = read_source(project.pyproject_path, display="pyproject.toml")
+    pyproject = read_source(project.pyproject_path, display="pyproject.toml", within=project.root)
     recorded = record_domain(pyproject.text, name, filename="pyproject.toml")
     plan.add("pyproject.toml", pyproject.restore(recorded), is_edit=True)
     return plan, chosen, name

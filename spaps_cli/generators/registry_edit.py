@@ -147,20 +147,13 @@ def register_router(
 
 def _parse(source: str, filename: str) -> cst.Module:
     """Parse, reporting CPython's own message for a syntax error (clearer than the CST parser's)."""
-    import libcst as cst
+    from spaps_cli.python_source import UnparsableSource, parse_module
 
     try:
-        compile(source, filename, "exec", flags=0x400, dont_inherit=True)  # PyCF_ONLY_AST
-    except SyntaxError as exc:
+        return parse_module(source, filename=filename)
+    except UnparsableSource as exc:
         raise UsageError(
-            f"{filename}:{exc.lineno or 0}: syntax error: {exc.msg}",
-            hint="fix the file so Python can import it, then re-run",
-        ) from exc
-    try:
-        return cst.parse_module(source)
-    except cst.ParserSyntaxError as exc:
-        raise UsageError(
-            f"{filename}:{exc.editor_line}: cannot parse: {exc.message}",
+            exc.located(filename),
             hint="fix the file so Python can import it, then re-run",
         ) from exc
 

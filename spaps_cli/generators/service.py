@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path, PurePosixPath
@@ -306,6 +307,9 @@ def inspect_destination(
     An empty or missing directory is fine; a previous generation of the *same* service is fine
     (that is how re-runs, ``--force`` and ``--skip`` work); anything else needs ``--force``.
     """
+    from spaps_cli.paths import resolve
+
+    resolve(destination, what="--dir")  # a symlink loop is an error, not a missing directory
     try:
         if not destination.exists():
             _check_creatable(destination)
@@ -368,8 +372,12 @@ def _recorded_spaps(destination: Path) -> dict[str, Any] | None:
         document = read_pyproject(pyproject)
     except UsageError:
         return None  # unreadable TOML: treat as a foreign project
-    table = document.get("tool", {}).get("spaps")
-    return dict(table) if table is not None else None
+    from spaps_cli.project import spaps_table
+
+    tool = document.get("tool", {})
+    if not isinstance(tool, Mapping) or "spaps" not in tool:
+        return None
+    return spaps_table(document, pyproject)
 
 
 def _display(destination: Path) -> str:

@@ -47,14 +47,27 @@ class SourceText:
         return (BOM if self.bom else "") + edited.replace("\n", self.newline)
 
 
-def read_source(path: Path, *, display: str, hint: str | None = None) -> SourceText:
-    """Read ``path`` as UTF-8 for editing; a missing or undecodable file is a usage error."""
+def read_source(
+    path: Path, *, display: str, hint: str | None = None, within: Path | None = None
+) -> SourceText:
+    """Read ``path`` as UTF-8 for editing; a missing or undecodable file is a usage error.
+
+    ``within`` (the service's root): a symlink loop, or a link to a file outside it, is
+    refused instead of followed.
+    """
+    from spaps_cli.paths import existing_file
+
     try:
-        data = path.read_bytes()
+        real = existing_file(path, what=display, within=within)
+        if real is None:
+            raise FileNotFoundError(path)
+        data = real.read_bytes()
     except FileNotFoundError as exc:
         raise UsageError(f"{display} does not exist", hint=hint) from exc
     except IsADirectoryError as exc:
         raise UsageError(f"{display} is a directory, expected a file", hint=hint) from exc
+    except OSError as exc:
+        raise UsageError(f"cannot read {display}: {exc.strerror or exc}", hint=hint) from exc
     try:
         return SourceText.parse(data.decode("utf-8"))
     except UnicodeDecodeError as exc:

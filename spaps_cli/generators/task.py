@@ -13,6 +13,7 @@ a task that is already there exactly as generated makes the edit a no-op, so re-
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
@@ -46,7 +47,7 @@ def generate_task(
     diffs: bool = True,
 ) -> GeneratorResult:
     """Plan the task, print the plan, and write it unless ``dry_run``."""
-    project = find_project(start)
+    project = find_project(start, what="--dir")
     plan, name = plan_task(project, raw_name, domain=domain)
     result = GeneratorResult(
         command="add task",
@@ -74,8 +75,8 @@ def plan_task(project: Project, raw_name: str, *, domain: str) -> tuple[Plan, st
     names.task_name(raw_name, reserved=template_names(task_context(project, domain, "")))
     tasks_path = domain_dir / "tasks.py"
     relative = tasks_path.relative_to(project.root).as_posix()
-    if tasks_path.exists():
-        source = read_source(tasks_path, display=relative)
+    if os.path.lexists(tasks_path):  # a dangling link or a loop is an error, not "missing"
+        source = read_source(tasks_path, display=relative, within=project.root)
     else:
         source = SourceText.parse(TASKS_MODULE_HEADER.format(domain=domain))
 
@@ -206,19 +207,13 @@ def add_task(
 
 
 def _parse(source: str, filename: str) -> cst.Module:
-    import libcst as cst
+    from spaps_cli.python_source import UnparsableSource, parse_module
 
     try:
-        compile(source, filename, "exec", flags=0x400, dont_inherit=True)
-        return cst.parse_module(source)
-    except SyntaxError as exc:
+        return parse_module(source, filename=filename)
+    except UnparsableSource as exc:
         raise UsageError(
-            f"{filename}:{exc.lineno or 0}: syntax error: {exc.msg}",
-            hint="fix the file so Python can import it, then re-run",
-        ) from exc
-    except cst.ParserSyntaxError as exc:
-        raise UsageError(
-            f"{filename}:{exc.editor_line}: cannot parse: {exc.message}",
+            exc.located(filename),
             hint="fix the file so Python can import it, then re-run",
         ) from exc
 

@@ -313,7 +313,7 @@ def _plan_changelog(
     warnings: list[str],
 ) -> None:
     path = pkg.changelog_path
-    if not path.is_file():
+    if pkg.changelog_file() is None:
         _warn_or_fail(
             f"no {path.name} in {pkg.root}: no changelog section written", strict, warnings
         )

@@ -115,7 +115,9 @@ def read_changelog(path: Path) -> Changelog:
 
 
 def parse_changelog(path: Path, text: str) -> Changelog:
-    from packaging.version import InvalidVersion, Version
+    from packaging.version import InvalidVersion
+
+    from spaps_cli.release.version import pep440, shown_version
 
     lines = text.splitlines(keepends=True)
     headings: list[Heading] = []
@@ -144,10 +146,10 @@ def parse_changelog(path: Path, text: str) -> Changelog:
             headings.append(Heading(index, label, None))
             continue
         try:
-            version = Version(label)
+            version = pep440(label)
         except InvalidVersion as exc:
             raise ChangelogError(
-                f"{path}:{index + 1}: heading '[{label}]' is not a PEP 440 version",
+                f"{path}:{index + 1}: heading '[{shown_version(label)}]' is not a PEP 440 version",
                 hint="fix the heading; release headings look like '## [1.2.0] - 2026-11-26'",
             ) from exc
         headings.append(Heading(index, label, version))

@@ -124,7 +124,9 @@ class CheckReport:
 
 
 def run_check(request: CheckRequest) -> CheckReport:
-    from packaging.version import InvalidVersion, Version
+    from packaging.version import InvalidVersion
+
+    from spaps_cli.release.version import pep440, shown_version
 
     index_client.validate_options(request.index, request.timeout)
     pkg = package_module.load_package(package_module.locate(request.package, cwd=request.cwd))
@@ -135,7 +137,7 @@ def run_check(request: CheckRequest) -> CheckReport:
             pkg.name, index=request.index, timeout=request.timeout, on_step=request.on_step
         )
     try:
-        version: Version | None = Version(pkg.version_text)
+        version: Version | None = pep440(pkg.version_text)
     except InvalidVersion:
         version = None
     prefix = pkg.tag_prefix if request.tag_prefix is None else request.tag_prefix
@@ -149,7 +151,8 @@ def run_check(request: CheckRequest) -> CheckReport:
     )
     if version is None:
         report.problems.append(
-            f"{pkg.pyproject_path.name}: version {pkg.version_text!r} is not valid PEP 440"
+            f"{pkg.pyproject_path.name}: version {shown_version(pkg.version_text)!r} is not valid"
+            " PEP 440"
         )
         return report
     if version.local is not None:
@@ -222,7 +225,7 @@ def _check_changelog(
     pkg: package_module.Package, version: Version, report: CheckReport, *, strict: bool
 ) -> None:
     path = pkg.changelog_path
-    if not path.is_file():
+    if pkg.changelog_file() is None:
         _note(report, f"no {path.name} next to {pkg.pyproject_path.name}", strict)
         return
     report.changelog = path.name

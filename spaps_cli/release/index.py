@@ -395,14 +395,16 @@ def _unverifiable(url: str, reason: str) -> IndexLookup:
 
 
 def _parsed(url: str, raw: dict[str, bool]) -> IndexLookup:
-    from packaging.version import InvalidVersion, Version
+    from packaging.version import InvalidVersion
+
+    from spaps_cli.release.version import pep440
 
     versions: set[Version] = set()
     yanked: set[Version] = set()
     ignored: list[str] = []
     for text, all_yanked in raw.items():
         try:
-            version = Version(text)
+            version = pep440(text)
         except InvalidVersion:
             ignored.append(text)  # pre-PEP 440 uploads: older than anything we can release
             continue

@@ -98,6 +98,12 @@ class Package:
     def changelog_path(self) -> Path:
         return self.root / CHANGELOG
 
+    def changelog_file(self) -> Path | None:
+        """``CHANGELOG.md`` if there is one; a loop or a link out of the distribution is refused."""
+        from spaps_cli.paths import existing_file
+
+        return existing_file(self.changelog_path, what=CHANGELOG, within=self.root.resolve())
+
     def tag_for(self, version: object) -> str:
         return f"{self.tag_prefix}{version}"
 
@@ -107,7 +113,9 @@ class Package:
         The version is ``[project].version``, or with a dynamic version the hatch file's value;
         the message names the stale file as ``path:line``, so it can be fixed without a search.
         """
-        from packaging.version import InvalidVersion, Version
+        from packaging.version import InvalidVersion
+
+        from spaps_cli.release.version import pep440
 
         if self.dynamic and self.version_file is not None:
             source = f"{self.display(self.version_file.path)}:{self.version_file.line}"
@@ -117,7 +125,7 @@ class Package:
             if self.dynamic and found is self.version_file:
                 continue
             try:
-                same = Version(found.value) == Version(self.version_text)
+                same = pep440(found.value) == pep440(self.version_text)
             except InvalidVersion:
                 same = found.value == self.version_text
             if not same:
@@ -144,7 +152,9 @@ def locate(package: str | None, *, cwd: Path | None = None, walk_up: bool = True
     distribution: run from ``docs/`` or ``src/pkg/`` of a project, a bump that walked up would
     edit a distribution nobody named, in the worst case the parent of a nested one.
     """
-    here = (cwd or Path.cwd()).resolve()
+    from spaps_cli.paths import existing_file, resolve
+
+    here = resolve(cwd or Path.cwd(), what="the current directory")
     if package is None:
         if not walk_up:
             if (here / PYPROJECT).is_file():
@@ -157,7 +167,7 @@ def locate(package: str | None, *, cwd: Path | None = None, walk_up: bool = True
                 f"no {PYPROJECT} in {here}: the bump only edits a named one", hint=hint
             )
         for directory in (here, *here.parents):
-            if (directory / PYPROJECT).is_file():
+            if existing_file(directory / PYPROJECT, what=PYPROJECT) is not None:
                 return directory
         raise UsageError(
             f"no {PYPROJECT} in {here} or any parent directory",
@@ -168,10 +178,11 @@ def locate(package: str | None, *, cwd: Path | None = None, walk_up: bool = True
     if root is not None:
         candidates.append(root / package)
     for candidate in candidates:
+        candidate = resolve(candidate, what=f"--package {package}")
         if candidate.is_file() and candidate.name == PYPROJECT:
-            return candidate.parent.resolve()
-        if (candidate / PYPROJECT).is_file():
-            return candidate.resolve()
+            return candidate.parent
+        if existing_file(candidate / PYPROJECT, what=PYPROJECT) is not None:
+            return candidate
     raise UsageError(
         f"--package {package}: no {PYPROJECT} there",
         hint="pass the directory of a distribution, e.g. --package runtime",
@@ -197,8 +208,11 @@ def load_package(root: Path) -> Package:
     if not isinstance(name, str) or not name:
         raise UsageError(f"{path}: [project] has no name")
     check_spaps_tables(document, path)
+    from spaps_cli.project import config_value, spaps_table
+
+    spaps = spaps_table(document, path)
     tool = document.get("tool", {})
-    release = dict(tool.get("spaps", {}).get("release", {}))
+    release = dict(spaps.get("release", {}))
     tag_prefix = str(release.get("tag-prefix", DEFAULT_TAG_PREFIX))
     series = release.get("series")
     if series is not None and not isinstance(series, str):
@@ -206,13 +220,15 @@ def load_package(root: Path) -> Package:
             f"{path}: [tool.spaps.release] series = {series} must be a string",
             hint=f'quote it: series = "{series}"',
         )
-    urls = {str(k): str(v) for k, v in dict(project.get("urls", {})).items()}
-    dynamic = "version" in [str(item) for item in project.get("dynamic", [])]
-    hatch_version = tool.get("hatch", {}).get("version", {})
-    hatch_path = hatch_version.get("path")
+    urls = {
+        str(k): str(v) for k, v in config_value(document, "project.urls", dict, path, {}).items()
+    }
+    dynamic = "version" in config_value(document, "project.dynamic", list, path, [])
+    hatch_path = config_value(document, "tool.hatch.version.path", str, path)
     # hatch reads ``path`` only with its default ``regex`` source; ``vcs`` (hatch-vcs) and the
     # other plugins take the version from elsewhere, so editing ``path`` would bump nothing.
-    hatch_source = hatch_version.get("source", "regex")
+    hatch_source = config_value(document, "tool.hatch.version.source", str, path, "regex")
+    config_value(document, "tool.hatch.build.targets.wheel.packages", list, path)
 
     if dynamic:
         if "version" in project:
@@ -281,7 +297,7 @@ def _find_version_file(root: Path, name: str, tool: Any, hatch_path: object) -> 
     wheel = tool.get("hatch", {}).get("build", {}).get("targets", {}).get("wheel", {})
     for package_path in wheel.get("packages", []):
         candidates.append(root / str(package_path) / "__init__.py")
-    spaps_package = tool.get("spaps", {}).get("package")
+    spaps_package = tool.get("spaps", {}).get("package")  # checked by spaps_table
     for module in filter(None, [spaps_package, import_name]):
         candidates += [
             root / "src" / str(module) / "__init__.py",
@@ -380,9 +396,11 @@ def _inside(root: Path, given: str, setting: str) -> Path:
     rooted at the distribution, so a file outside it could be read by ``check`` but never
     written by ``bump``: refusing it up front keeps both commands in agreement.
     """
-    base = root.resolve()
+    from spaps_cli.paths import resolve
+
+    base = resolve(root, what="the distribution directory")
     candidate = Path(given)
-    resolved = (candidate if candidate.is_absolute() else base / candidate).resolve()
+    resolved = resolve(candidate if candidate.is_absolute() else base / candidate, what=setting)
     if base not in resolved.parents:
         raise UsageError(
             f"{setting} = {given!r} is outside the distribution directory {base}",

@@ -84,25 +84,60 @@ class BumpResult:
     forced: bool = False  # the ordering check was overridden by --force
 
 
-def parse_version(text: str, *, where: str = "version") -> Version:
-    """Parse ``text`` as PEP 440 (``1.2.4-rc.1`` is accepted and means ``1.2.4rc1``)."""
+#: Longest number accepted in a version (a timestamp such as 202612051234 has 12 digits).
+#: ``packaging`` turns each number into an ``int``; past 4,300 digits Python refuses that
+#: with a ``ValueError`` that is not ``InvalidVersion``, and far below it nothing is a real
+#: version.
+MAX_VERSION_DIGITS = 30
+#: Longest version text accepted at all.
+MAX_VERSION_LENGTH = 200
+_DIGIT_RUN = re.compile(rf"\d{{{MAX_VERSION_DIGITS + 1},}}")
+
+
+def pep440(text: str) -> Version:
+    """``packaging.version.Version(text)``, except that absurd input is ``InvalidVersion`` too.
+
+    Every version the CLI reads from a file, an argument or the index goes through here, so
+    a 10,000-digit version is an invalid version, never a traceback.
+    """
     from packaging.version import InvalidVersion, Version
 
+    if len(text) > MAX_VERSION_LENGTH:
+        raise InvalidVersion(f"longer than {MAX_VERSION_LENGTH} characters")
+    if _DIGIT_RUN.search(text):
+        raise InvalidVersion(f"a number with more than {MAX_VERSION_DIGITS} digits")
     try:
-        return Version(text.strip())
+        return Version(text)
+    except InvalidVersion:
+        raise
+    except ValueError as exc:  # pragma: no cover - guarded by the checks above
+        raise InvalidVersion(str(exc)) from None
+
+
+def shown_version(text: str) -> str:
+    """``text`` short enough for a one-line message (a 10,000-digit version is cut)."""
+    return text if len(text) <= 40 else f"{text[:20]}...{text[-10:]} ({len(text)} characters)"
+
+
+def parse_version(text: str, *, where: str = "version") -> Version:
+    """Parse ``text`` as PEP 440 (``1.2.4-rc.1`` is accepted and means ``1.2.4rc1``)."""
+    from packaging.version import InvalidVersion
+
+    try:
+        return pep440(text.strip())
     except InvalidVersion as exc:
         raise UsageError(
-            f"{where} {text!r} is not a valid PEP 440 version",
+            f"{where} {shown_version(text)!r} is not a valid PEP 440 version",
             hint="use a version such as 1.2.3, 1.2.4rc1, 2.0.0.dev0 or 1!1.0",
         ) from exc
 
 
 def is_normalised(text: str) -> bool:
     """True when ``text`` is already written the way PEP 440 normalises it."""
-    from packaging.version import InvalidVersion, Version
+    from packaging.version import InvalidVersion
 
     try:
-        return str(Version(text)) == text
+        return str(pep440(text)) == text
     except InvalidVersion:
         return False
 

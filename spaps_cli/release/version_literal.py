@@ -63,13 +63,15 @@ def read_version_file(path: Path, *, required: bool) -> VersionFile | None:
 def find_dunder_version(path: Path, text: str) -> VersionFile | None:
     """The one ``__version__ = "X"`` of the module, located by its exact source span."""
     bom = 1 if text.startswith("\ufeff") else 0
+    from spaps_cli.python_source import UnparsableSource, check_python
+
     try:
-        tree = ast.parse(text[bom:], filename=str(path))
-    except SyntaxError as exc:
+        tree = check_python(text[bom:], filename=str(path))
+    except UnparsableSource as exc:
         raise UsageError(
-            f"{path}:{exc.lineno or 1}: does not parse ({exc.msg}), so {DUNDER} cannot be read",
-            hint="fix the syntax error first",
-        ) from exc
+            f"{exc.located(str(path))}, so {DUNDER} cannot be read",
+            hint="fix the file first",
+        ) from None
     assignments = _dunder_assignments(tree)
     if not assignments:
         return None
@@ -172,9 +174,11 @@ def _offsets(text: str, bom: int, node: ast.expr) -> tuple[int, int]:
 
 def has_plain_literal(text: str) -> bool:
     bom = 1 if text.startswith("\ufeff") else 0
+    from spaps_cli.python_source import UnparsableSource, check_python
+
     try:
-        tree = ast.parse(text[bom:])
-    except SyntaxError:
+        tree = check_python(text[bom:])
+    except UnparsableSource:
         return False
     return any(
         isinstance(value, ast.Constant) and isinstance(value.value, str)
