@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, FastAPI
 
@@ -32,6 +32,9 @@ from .lifespan import (
 from .logging import configure_logging
 from .request_context import RequestContextMiddleware
 from .settings import BaseServiceSettings, SettingsLoader
+
+if TYPE_CHECKING:
+    from .auth.accounts import AccountHook
 
 _REFUSED_KWARGS = ("on_startup", "on_shutdown")
 
@@ -74,6 +77,7 @@ def create_app(
     version: str = "0.1.0",
     description: str = "",
     access_log: bool = True,
+    account_hook: AccountHook | None = None,
     **fastapi_kwargs: Any,
 ) -> FastAPI:
     """Build the service's app.
@@ -84,6 +88,9 @@ def create_app(
     the request state. ``database`` defaults to resources built from ``settings`` at start-up
     (and is disposed on shutdown either way). ``alembic_ini`` is used when
     ``settings.run_migrations_on_startup`` is on (default ``./alembic.ini``).
+    ``account_hook`` is the service's word on each authenticated caller (suspended, extra
+    roles), asked on every authenticated request: see
+    :mod:`spaps_server_quickstart.auth.accounts`.
     """
     refused = [name for name in _REFUSED_KWARGS if name in fastapi_kwargs]
     if refused:
@@ -110,6 +117,7 @@ def create_app(
             celery_app=celery_app,
             alembic_ini=Path(alembic_ini) if alembic_ini is not None else None,
             auth=auth_enabled,
+            account_hook=account_hook,
         ),
         **fastapi_kwargs,
     )

@@ -60,7 +60,7 @@ def test_copier_and_cookiecutter_render_what_spaps_renders(
         rendered[name] = contents(run(parent))
 
     spaps = rendered["spaps"]
-    assert len(spaps) == 30
+    assert len(spaps) == 31
     for name in ("copier", "cookiecutter"):
         other = rendered[name]
         assert set(other) == set(spaps), name

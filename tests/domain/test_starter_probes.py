@@ -1,7 +1,8 @@
 """Generated starters, attacked from inside: probes run by the generated service's own pytest.
 
 A service is generated with a ``crud`` domain (``notes``), the ``admin`` and the ``users``
-starters; the files in ``service_probes/`` are copied into its ``tests/`` and its whole suite
+starters, plus the ``labs`` domain docs/DOMAINS.md shows (its code blocks, as printed); the
+files in ``service_probes/`` are copied into its ``tests/`` and its whole suite
 (the generated tests and the probes) runs with the generated ``conftest.py``: on SQLite, and on
 the machine's PostgreSQL when reachable (a failure under ``SPAPS_REQUIRE_SERVICES=1``).
 
@@ -26,10 +27,12 @@ from spaps_server_quickstart.testing.services import (
 )
 
 from spaps_cli.generators.domain import generate_domain
+from spaps_cli.generators.registry_edit import REGISTRY_PATH, RouterRegistration, register_router
 from spaps_cli.generators.service import ServiceAnswers, generate_service
 from spaps_cli.names import service_name
 
 PROBES = Path(__file__).parent / "service_probes"
+DOMAINS_DOC = Path(__file__).resolve().parents[2] / "docs" / "DOMAINS.md"
 DOMAINS = (("notes", "crud"), ("admin", "admin"), ("users", "users"))
 
 
@@ -39,9 +42,35 @@ def probed_service(tmp_path_factory: pytest.TempPathFactory) -> Path:
     generate_service(ServiceAnswers.build(service_name("probe-api")), destination=root)
     for domain, starter in DOMAINS:
         generate_domain(domain, start=root, starter=starter)
+    _add_the_documented_labs_domain(root, "probe_api")
     for probe in sorted(PROBES.glob("probe_*.py")):
         shutil.copyfile(probe, root / "tests" / f"test_{probe.stem}.py")
     return root
+
+
+def _add_the_documented_labs_domain(root: Path, package: str) -> None:
+    """The ``# src/<pkg>/domains/labs/*.py`` blocks of docs/DOMAINS.md, registered as
+    ``spaps add domain`` would register a router."""
+    blocks = re.findall(
+        r"```python\n# src/<pkg>/domains/labs/(\w+\.py)[^\n]*\n(.*?)```",
+        DOMAINS_DOC.read_text(),
+        re.S,
+    )
+    assert {name for name, _ in blocks} == {"accounts.py", "router.py"}
+    labs = root / "src" / package / "domains" / "labs"
+    labs.mkdir()
+    (labs / "__init__.py").write_text('"""The labs domain of docs/DOMAINS.md."""\n')
+    for name, code in blocks:
+        (labs / name).write_text(code.replace("billing_api", package))
+    registry = root / REGISTRY_PATH.format(package=package)
+    registry.write_text(
+        register_router(
+            registry.read_text(),
+            RouterRegistration.for_domain(package, "labs"),
+            filename=registry.name,
+            registry_module=f"{package}.api.registry",
+        )
+    )
 
 
 def _run_suite(root: Path, **env: str) -> dict[str, str]:
