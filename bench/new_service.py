@@ -45,6 +45,8 @@ ANSWERS: dict[str, object] = {
     "pgvector": False,
     "created": "202601010000",
     "initial_revision": "202601010000_core",
+    # spaps draws a random one per service; the other tools get this fixed value.
+    "local_auth_secret": "bench-local-auth-secret",
     "cli_version": "0.1.0",
     "template_version": "1",
     "runtime_requirement": "spaps-server-quickstart[postgres,redis,server]>=0.1.0,<0.2",

@@ -44,6 +44,12 @@ CELERY_ONLY = frozenset(
 #: Template files that exist only when the service opted into pgvector.
 PGVECTOR_ONLY = frozenset({PurePosixPath("tests/test_pgvector.py.jinja")})
 
+#: The untracked local settings file, holding this copy's random ``AUTH_LOCAL_SECRET``. Written
+#: owner-only when missing and never touched again (not by re-runs, not by ``--force``): it is
+#: the developer's file from then on, and a new secret would invalidate their dev tokens.
+LOCAL_ENV = PurePosixPath(".env")
+LOCAL_ENV_TEMPLATE = PurePosixPath(".env.jinja")
+
 CREATED_FORMAT = "%Y%m%d%H%M"
 _CREATED_PATTERN = re.compile(r"^\d{12}$")
 
@@ -155,9 +161,13 @@ def plan_service(
         previous_created = (now or datetime.now()).strftime(CREATED_FORMAT)
     created = previous_created
     plan = Plan(destination)
-    context = service_context(answers, created=created)
+    context = service_context(answers, created=created, local_auth_secret=new_local_secret())
+    local_env = destination / LOCAL_ENV
+    keep_local_env = local_env.is_symlink() or local_env.exists()
 
     def include(source: PurePosixPath) -> bool:
+        if source == LOCAL_ENV_TEMPLATE:
+            return not keep_local_env
         if source in CELERY_ONLY:
             return answers.celery
         if source in PGVECTOR_ONLY:
@@ -165,6 +175,10 @@ def plan_service(
         return True
 
     render_tree(template_tree("service"), context, plan, include=include)
+    if not keep_local_env:
+        rendered_env = plan.pending(LOCAL_ENV)
+        if rendered_env is not None:
+            plan.add(LOCAL_ENV, rendered_env, private=True)
     pyproject = plan.pending("pyproject.toml")
     if pyproject is None:  # pragma: no cover - the template tree always has one
         raise FileAccessError("templates/service has no pyproject.toml.jinja")
@@ -218,7 +232,16 @@ def _register_recorded_domains(plan: Plan, package: str, pyproject: str) -> None
     plan.add(registry, source)
 
 
-def service_context(answers: ServiceAnswers, *, created: str) -> dict[str, Any]:
+def new_local_secret() -> str:
+    """A signing secret for local dev tokens: 256 random bits, URL-safe (fits a ``.env`` line)."""
+    import secrets
+
+    return secrets.token_urlsafe(32)
+
+
+def service_context(
+    answers: ServiceAnswers, *, created: str, local_auth_secret: str
+) -> dict[str, Any]:
     """The variables every service template may use (StrictUndefined: nothing else exists)."""
     extras = ["postgres", "redis", "server"]
     if answers.pgvector:
@@ -233,6 +256,7 @@ def service_context(answers: ServiceAnswers, *, created: str) -> dict[str, Any]:
         "pgvector": answers.pgvector,
         "created": created,
         "initial_revision": f"{created}_core",
+        "local_auth_secret": local_auth_secret,
         "cli_version": __version__,
         "template_version": TEMPLATE_VERSION,
         "runtime_requirement": RUNTIME_REQUIREMENT.format(extras=f"[{','.join(extras)}]"),
