@@ -47,7 +47,7 @@ PGVECTOR_ONLY = frozenset({PurePosixPath("tests/test_pgvector.py.jinja")})
 #: The untracked local settings file, holding this copy's random ``AUTH_LOCAL_SECRET``. Written
 #: owner-only when missing and never touched again (not by re-runs, not by ``--force``): it is
 #: the developer's file from then on, and a new secret would invalidate their dev tokens.
-LOCAL_ENV = PurePosixPath(".env")
+LOCAL_ENV = ".env"
 LOCAL_ENV_TEMPLATE = PurePosixPath(".env.jinja")
 
 CREATED_FORMAT = "%Y%m%d%H%M"
