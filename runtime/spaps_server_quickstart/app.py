@@ -11,6 +11,8 @@ What it guarantees, so that services do not each re-learn it:
 - **Health routes** that stay public under any ``root_path`` and that no service route can
   shadow (:func:`~spaps_server_quickstart.health.include_health_routes`).
 - Logging configured from the settings before anything logs.
+- Request validation errors (422) that stay writable whatever the input held
+  (:func:`~spaps_server_quickstart.inputs.install_validation_error_handler`).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from fastapi import APIRouter, FastAPI
 
 from .db.resources import DatabaseResources
 from .health import HEALTH_PATHS, include_health_routes
+from .inputs import install_validation_error_handler
 from .lifespan import (
     LifespanConflictError,
     ServiceLifespan,
@@ -136,6 +139,7 @@ def create_app(
     if register_routers is not None:
         register_routers(app)
     include_health_routes(app)
+    install_validation_error_handler(app)
 
     assert_no_event_handlers(app)
     return app
