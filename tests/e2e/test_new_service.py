@@ -285,9 +285,12 @@ def test_installed_wheel_renders_the_same_service(
     service_venv.run(["spaps", "new", "service", NAME, "--dir", str(target)], cwd=tmp_path)
 
     def tree(root: Path) -> dict[str, str]:
+        """Every file, with the migration timestamp and the random local secret masked."""
         return {
             re.sub(r"\d{12}", "<ts>", p.relative_to(root).as_posix()): re.sub(
-                r"\d{12}", "<ts>", p.read_text()
+                r"AUTH_LOCAL_SECRET=\S+",
+                "AUTH_LOCAL_SECRET=<secret>",
+                re.sub(r"\d{12}", "<ts>", p.read_text()),
             )
             for p in root.rglob("*")
             if p.is_file() and "__pycache__" not in p.parts and ".egg-info" not in str(p)
