@@ -10,7 +10,9 @@ Each bound is a value a database or its driver cannot take, found by sending it
   to ``BigInteger``; ids below 1 are never issued, so they are refused too;
 * PostgreSQL text cannot hold NUL (``\\u0000``), and no database encoding can hold a lone
   surrogate (``"\\ud800"`` in JSON decodes to one): :func:`check_text` refuses both, for every
-  string of a :class:`RequestBody` and for :data:`Text` path and query parameters.
+  string of a :class:`RequestBody` and for :data:`Text` path and query parameters;
+* an integer in a body wider than 64 bits fits no column: :class:`RequestBody` refuses it in
+  any field.
 
 A route that declares ``limit: Limit = 50, offset: Offset = 0`` or ``item_id: IntId`` gets these
 bounds in its OpenAPI schema as well. The 422 that refuses a lone surrogate must itself be
@@ -21,6 +23,7 @@ UTF-8): :func:`install_validation_error_handler` answers the same body, ASCII-es
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Annotated, Any
 
 from fastapi import FastAPI, Path, Query, Request
@@ -31,8 +34,9 @@ from starlette.responses import JSONResponse, Response
 
 #: PostgreSQL ``integer`` (SQLAlchemy ``Integer``): the largest id such a column holds.
 INT32_MAX = 2**31 - 1
-#: PostgreSQL ``bigint`` and SQLite ``INTEGER``.
+#: PostgreSQL ``bigint`` and SQLite ``INTEGER``: the widest integer any column holds.
 INT64_MAX = 2**63 - 1
+INT64_MIN = -(2**63)
 #: The deepest page a list route serves; two billion rows is past any page a client reads.
 MAX_OFFSET = INT32_MAX
 #: The largest page a list route serves by default.
@@ -73,29 +77,35 @@ IntId = Annotated[int, Path(ge=1, le=INT32_MAX)]
 BigIntId = Annotated[int, Path(ge=1, le=INT64_MAX)]
 
 
-def _unstorable(value: Any) -> str | None:
-    """What is wrong with the first string inside ``value`` (dict keys included), if anything."""
-    if isinstance(value, str):
-        return text_problem(value)
-    if isinstance(value, dict):
-        items: list[Any] = [*value.keys(), *value.values()]
-    elif isinstance(value, list | tuple):
-        items = list(value)
-    else:
+def integer_problem(value: int) -> str | None:
+    """Why ``value`` fits no integer column, or ``None`` when the widest one holds it."""
+    if INT64_MIN <= value <= INT64_MAX:
         return None
-    for item in items:
-        problem = _unstorable(item)
-        if problem is not None:
-            return problem
-    return None
+    return "must fit a 64-bit integer (-2**63 to 2**63-1), the widest integer column"
+
+
+def _leaves(value: Any) -> Iterator[Any]:
+    """Every value inside ``value`` that is not a container, dict keys included."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _leaves(key)
+            yield from _leaves(item)
+    elif isinstance(value, list | tuple | set | frozenset):
+        for item in value:
+            yield from _leaves(item)
+    else:
+        yield value
 
 
 class RequestBody(BaseModel):
-    """Base class of request bodies: unknown fields refused, every string storable.
+    """Base class of request bodies: unknown fields refused, every string and integer storable.
 
-    The string check covers fields added later without anyone remembering it: it runs on each
-    field's raw input, before the field's own validation, over every string at any depth (a
-    list of tags, a dict of labels), and the 422 names the field.
+    The checks cover fields added later without anyone remembering them. Strings are checked
+    on each field's raw input, before the field's own validation, at any depth (a list of
+    tags, a dict of labels); integers once the field has its type (an ``int`` field given
+    ``1e30`` is refused by the field itself, a ``float`` field keeps it), so no integer wider
+    than the widest column reaches the database. The 422 names the field. An ``Integer``
+    (int32) column still needs its own ``Field(le=INT32_MAX)``.
     """
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -103,9 +113,20 @@ class RequestBody(BaseModel):
     @field_validator("*", mode="before")
     @classmethod
     def _storable_strings(cls, value: Any) -> Any:
-        problem = _unstorable(value)
-        if problem is not None:
-            raise ValueError(problem)
+        for leaf in _leaves(value):
+            problem = text_problem(leaf) if isinstance(leaf, str) else None
+            if problem is not None:
+                raise ValueError(problem)
+        return value
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _storable_integers(cls, value: Any) -> Any:
+        for leaf in _leaves(value):
+            if isinstance(leaf, int) and not isinstance(leaf, bool):
+                problem = integer_problem(leaf)
+                if problem is not None:
+                    raise ValueError(problem)
         return value
 
 

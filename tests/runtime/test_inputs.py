@@ -35,6 +35,9 @@ class Note(RequestBody):
     title: str = Field(max_length=50)
     tags: list[str] = []
     labels: dict[str, str] = {}
+    count: int = 0
+    counts: list[int] = []
+    weight: float = 0.0
 
 
 def _router() -> APIRouter:
@@ -157,6 +160,28 @@ def test_an_unknown_field_holding_a_surrogate_is_a_writable_422(client: TestClie
     response.content.decode("ascii")
 
 
+@pytest.mark.parametrize(
+    ("field", "value", "status"),
+    [
+        ("count", INT64_MAX, 200),
+        ("count", -(2**63), 200),
+        ("count", INT64_MAX + 1, 422),
+        ("count", -(2**63) - 1, 422),
+        ("count", 10**30, 422),
+        ("counts", [1, 2**64], 422),
+        ("weight", 10**30, 200),  # a float field keeps it as a float: storable
+    ],
+)
+def test_integers_wider_than_any_column_are_422(
+    client: TestClient, field: str, value: object, status: int
+) -> None:
+    response = client.post("/notes", json={"title": "n", field: value})
+
+    assert response.status_code == status, response.text
+    if status == 422:
+        assert response.json()["detail"][0]["loc"] == ["body", field]
+
+
 def test_ordinary_unicode_passes_untouched(client: TestClient) -> None:
     note = {
         "title": "Crème brûlée 🍮",
@@ -167,7 +192,7 @@ def test_ordinary_unicode_passes_untouched(client: TestClient) -> None:
     response = client.post("/notes", json=note)
 
     assert response.status_code == 200
-    assert response.json() == note
+    assert {key: response.json()[key] for key in note} == note
 
 
 def test_a_surrogate_pair_written_as_two_escapes_is_one_character(client: TestClient) -> None:
