@@ -46,6 +46,8 @@ ANSWERS: dict[str, object] = {
     "created": "202601010000",
     "service_id": "0123abcd",
     "initial_revision": "202601010000_0123abcd_core",
+    # spaps draws a random one per service; the other tools get this fixed value.
+    "local_auth_secret": "bench-local-auth-secret",
     "cli_version": "0.1.0",
     "template_version": "1",
     "runtime_requirement": "spaps-server-quickstart[postgres,redis,server]>=1.0,<2",

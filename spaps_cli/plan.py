@@ -52,6 +52,7 @@ class PlannedFile:
     content: bytes
     is_edit: bool  # True: editing an existing file is the point, not a conflict
     executable: bool = False
+    private: bool = False  # owner-only (0600) when created: it holds a secret
 
     def relative_to(self, root: Path) -> str:
         return self.path.relative_to(root).as_posix()
@@ -109,12 +110,13 @@ class Plan:
         *,
         is_edit: bool = False,
         executable: bool = False,
+        private: bool = False,
     ) -> None:
         """Plan ``relative`` to hold ``content``; a later add of the same path replaces it."""
         path = self._contained(relative)
         data = content.encode("utf-8") if isinstance(content, str) else content
         self.files = [f for f in self.files if f.path != path]
-        self.files.append(PlannedFile(path, data, is_edit, executable))
+        self.files.append(PlannedFile(path, data, is_edit, executable, private))
 
     def pending(self, relative: str | Path) -> bytes | None:
         """Content already planned for ``relative`` (so later steps can edit earlier output)."""
@@ -167,6 +169,7 @@ class Plan:
                     resolution.file.path,
                     resolution.file.content,
                     executable=resolution.file.executable,
+                    private=resolution.file.private,
                 )
                 written.append(resolution)
         except OSError as exc:
@@ -180,11 +183,13 @@ class Plan:
             raise
 
 
-def atomic_write(path: Path, content: bytes, *, executable: bool = False) -> None:
+def atomic_write(
+    path: Path, content: bytes, *, executable: bool = False, private: bool = False
+) -> None:
     """Write ``content`` to ``path`` via a temp file in the same directory and ``os.replace``.
 
     The existing file's permission bits are kept, so a migrated script stays executable and a
-    private config stays private.
+    private config stays private. A new ``private`` file is created owner-only (0600).
     """
     mode: int | None = None
     try:
@@ -205,6 +210,8 @@ def atomic_write(path: Path, content: bytes, *, executable: bool = False) -> Non
             mode = 0o666 & ~_current_umask()
             if executable:
                 mode |= 0o111 & ~_current_umask()
+            if private:
+                mode &= 0o700
         os.chmod(temp_name, mode)
         os.replace(temp_name, path)
     except BaseException:

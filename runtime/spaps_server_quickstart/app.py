@@ -13,19 +13,22 @@ What it guarantees, so that services do not each re-learn it:
 - **Health routes** that stay public under any ``root_path`` and that no service route can
   shadow (:func:`~spaps_server_quickstart.health.include_health_routes`).
 - Logging configured from the settings before anything logs.
+- Request validation errors (422) that stay writable whatever the input held
+  (:func:`~spaps_server_quickstart.inputs.install_validation_error_handler`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, FastAPI
 
 from .body_limit import RequestBodyLimitMiddleware
 from .db.resources import DatabaseResources
 from .health import HEALTH_PATHS, include_health_routes
+from .inputs import install_validation_error_handler
 from .lifespan import (
     LifespanConflictError,
     ServiceLifespan,
@@ -35,6 +38,9 @@ from .lifespan import (
 from .logging import configure_logging
 from .request_context import RequestContextMiddleware
 from .settings import BaseServiceSettings, SettingsLoader
+
+if TYPE_CHECKING:
+    from .auth.accounts import AccountHook
 
 _REFUSED_KWARGS = ("on_startup", "on_shutdown")
 
@@ -77,6 +83,7 @@ def create_app(
     version: str = "0.1.0",
     description: str = "",
     access_log: bool = True,
+    account_hook: AccountHook | None = None,
     **fastapi_kwargs: Any,
 ) -> FastAPI:
     """Build the service's app.
@@ -87,6 +94,9 @@ def create_app(
     the request state. ``database`` defaults to resources built from ``settings`` at start-up
     (and is disposed on shutdown either way). ``alembic_ini`` is used when
     ``settings.run_migrations_on_startup`` is on (default ``./alembic.ini``).
+    ``account_hook`` is the service's word on each authenticated caller (suspended, extra
+    roles), asked on every authenticated request: see
+    :mod:`spaps_server_quickstart.auth.accounts`.
     """
     refused = [name for name in _REFUSED_KWARGS if name in fastapi_kwargs]
     if refused:
@@ -113,6 +123,7 @@ def create_app(
             celery_app=celery_app,
             alembic_ini=Path(alembic_ini) if alembic_ini is not None else None,
             auth=auth_enabled,
+            account_hook=account_hook,
         ),
         **fastapi_kwargs,
     )
@@ -140,6 +151,7 @@ def create_app(
     if register_routers is not None:
         register_routers(app)
     include_health_routes(app)
+    install_validation_error_handler(app)
 
     assert_no_event_handlers(app)
     return app

@@ -22,7 +22,7 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
 from sqlalchemy import text
@@ -31,6 +31,9 @@ from .db.migrations import upgrade_to_head
 from .db.resources import DatabaseResources
 from .logging import adopt_uvicorn_loggers, get_logger
 from .settings import BaseServiceSettings
+
+if TYPE_CHECKING:
+    from .auth.accounts import AccountHook
 
 #: A service lifespan: FastAPI's own shape ``lifespan(app)``, or ``lifespan(app, state)`` to
 #: read the runtime's resources (``state["db"]``, ``state["settings"]``) while starting up.
@@ -136,13 +139,15 @@ def compose_lifespan(
     celery_app: Any = None,
     alembic_ini: Path | None = None,
     auth: bool = True,
+    account_hook: AccountHook | None = None,
 ) -> Callable[[FastAPI], AbstractAsyncContextManager[dict[str, Any]]]:
     """Build the app's lifespan.
 
     ``database``: resources to use (and dispose on shutdown); by default a fresh
     :class:`DatabaseResources` is built from ``settings`` on every start-up, on the loop that
     runs the app. ``auth=False`` leaves ``state["auth"]`` as ``None`` (``auth_mode=disabled``
-    does the same).
+    does the same). ``account_hook`` wraps the auth service so every authenticated request
+    asks it (:mod:`~spaps_server_quickstart.auth.accounts`).
     """
     lifespans = tuple(service_lifespans)
 
@@ -164,6 +169,16 @@ def compose_lifespan(
                 auth_service = create_auth_service(settings)
                 if auth_service is not None:
                     stack.push_async_callback(auth_service.aclose)
+                    if account_hook is not None:
+                        from .auth.accounts import AccountCheckedAuthService
+
+                        auth_service = AccountCheckedAuthService(
+                            auth_service,
+                            account_hook,
+                            db,
+                            ttl_seconds=settings.auth_account_cache_ttl_seconds,
+                            max_entries=settings.auth_cache_max_entries,
+                        )
 
             state: dict[str, Any] = {
                 "settings": settings,

@@ -263,6 +263,9 @@ class BaseServiceSettings(BaseSettings):
     auth_admin_user_ids: list[str] = Field(default_factory=list)
     auth_cache_ttl_seconds: float = Field(default=30.0, ge=0)
     auth_cache_max_entries: int = Field(default=10_000, ge=0)
+    # How long the account hook's answer (suspended, extra roles) is reused per user: the delay
+    # before a suspension reaches other processes (auth/accounts.py). 0 asks on every request.
+    auth_account_cache_ttl_seconds: float = Field(default=30.0, ge=0)
     auth_connect_timeout_seconds: float = Field(default=1.0, gt=0)
     auth_read_timeout_seconds: float = Field(default=3.0, gt=0)
     # The whole validation call, however the upstream dribbles its answer: per-read time-outs

@@ -100,6 +100,7 @@ BASE_FIELDS: dict[str, tuple[str, str]] = {
     "auth_connect_timeout_seconds": ("float", "Field(default=1.0, gt=0)"),
     "auth_read_timeout_seconds": ("float", "Field(default=3.0, gt=0)"),
     "auth_validation_deadline_seconds": ("float", "Field(default=5.0, gt=0)"),
+    "auth_account_cache_ttl_seconds": ("float", "Field(default=30.0, ge=0)"),
     "max_request_body_bytes": ("int", "Field(default=1_048_576, ge=0)"),
     "request_id_header": ("str", '"X-Request-ID"'),
     "timing_header": ("str", '"Server-Timing"'),

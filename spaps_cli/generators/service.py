@@ -48,6 +48,12 @@ CELERY_ONLY = frozenset(
 #: Template files that exist only when the service opted into pgvector.
 PGVECTOR_ONLY = frozenset({PurePosixPath("tests/test_pgvector.py.jinja")})
 
+#: The untracked local settings file, holding this copy's random ``AUTH_LOCAL_SECRET``. Written
+#: owner-only when missing and never touched again (not by re-runs, not by ``--force``): it is
+#: the developer's file from then on, and a new secret would invalidate their dev tokens.
+LOCAL_ENV = ".env"
+LOCAL_ENV_TEMPLATE = PurePosixPath(".env.jinja")
+
 CREATED_FORMAT = "%Y%m%d%H%M"
 _CREATED_PATTERN = re.compile(r"^\d{12}$")
 
@@ -169,10 +175,18 @@ def plan_service(
         initial_revision = revision_id(created, service_id, "core")
     plan = Plan(destination)
     context = service_context(
-        answers, created=created, service_id=service_id, initial_revision=initial_revision
+        answers,
+        created=created,
+        service_id=service_id,
+        initial_revision=initial_revision,
+        local_auth_secret=new_local_secret(),
     )
+    local_env = destination / LOCAL_ENV
+    keep_local_env = local_env.is_symlink() or local_env.exists()
 
     def include(source: PurePosixPath) -> bool:
+        if source == LOCAL_ENV_TEMPLATE:
+            return not keep_local_env
         if source in CELERY_ONLY:
             return answers.celery
         if source in PGVECTOR_ONLY:
@@ -180,6 +194,10 @@ def plan_service(
         return True
 
     render_tree(template_tree("service"), context, plan, include=include)
+    if not keep_local_env:
+        rendered_env = plan.pending(LOCAL_ENV)
+        if rendered_env is not None:
+            plan.add(LOCAL_ENV, rendered_env, private=True)
     pyproject = plan.pending("pyproject.toml")
     if pyproject is None:  # pragma: no cover - the template tree always has one
         raise FileAccessError("templates/service has no pyproject.toml.jinja")
@@ -235,8 +253,20 @@ def _register_recorded_domains(plan: Plan, package: str, pyproject: str) -> None
     plan.add(registry, source)
 
 
+def new_local_secret() -> str:
+    """A signing secret for local dev tokens: 256 random bits, URL-safe (fits a ``.env`` line)."""
+    import secrets
+
+    return secrets.token_urlsafe(32)
+
+
 def service_context(
-    answers: ServiceAnswers, *, created: str, service_id: str, initial_revision: str
+    answers: ServiceAnswers,
+    *,
+    created: str,
+    service_id: str,
+    initial_revision: str,
+    local_auth_secret: str,
 ) -> dict[str, Any]:
     """The variables every service template may use (StrictUndefined: nothing else exists)."""
     extras = ["postgres", "redis", "server"]
@@ -253,6 +283,7 @@ def service_context(
         "created": created,
         "service_id": service_id,
         "initial_revision": initial_revision,
+        "local_auth_secret": local_auth_secret,
         "cli_version": __version__,
         "template_version": TEMPLATE_VERSION,
         "runtime_requirement": RUNTIME_REQUIREMENT.format(extras=f"[{','.join(extras)}]"),

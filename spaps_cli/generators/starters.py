@@ -33,7 +33,7 @@ USERS = Starter(
 ADMIN = Starter(
     name="admin",
     summary='user management behind require_roles("admin"): 401 without a token, 403 without'
-    " the role",
+    " the role; a suspended user is refused on every route of the service",
     routes=(
         "GET /users",
         "GET /users/{user_id}",
@@ -44,8 +44,8 @@ ADMIN = Starter(
 )
 CRUD = Starter(
     name="crud",
-    summary="create/read/update/delete over one SQLAlchemy model, paginated, with 404s and"
-    " validation errors",
+    summary="create/read/update/delete over one SQLAlchemy model, each item owned by its creator"
+    " (admins act on all), paginated, with 404s and validation errors",
     routes=(
         "GET /items",
         "POST /items",

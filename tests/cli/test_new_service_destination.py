@@ -55,7 +55,10 @@ def test_rerun_with_same_answers_is_all_identical_and_writes_nothing(
     payload = json.loads(outcome.stdout)
     assert payload["changed"] is False
     assert {row["action"] for row in payload["files"]} == {"identical"}
-    assert len(payload["files"]) == len(mtimes)
+    # Every file but .env, which is the developer's from the first run on (never re-planned).
+    assert sorted(row["path"] for row in payload["files"]) == sorted(
+        p.relative_to(target).as_posix() for p in mtimes if p.name != ".env"
+    )
     assert status_verbs(outcome.stderr) == {"identical"}
     assert tree_snapshot(target) == before
     assert {p: p.stat().st_mtime_ns for p in mtimes} == mtimes
@@ -276,11 +279,13 @@ class _Interrupt:
         self.error = error
         self.real = spaps_cli.plan.atomic_write
 
-    def __call__(self, path: Path, content: bytes, *, executable: bool = False) -> None:
+    def __call__(
+        self, path: Path, content: bytes, *, executable: bool = False, private: bool = False
+    ) -> None:
         self.calls += 1
         if self.calls == self.fail_on:
             raise self.error
-        self.real(path, content, executable=executable)
+        self.real(path, content, executable=executable, private=private)
 
 
 @pytest.mark.parametrize(

@@ -285,11 +285,12 @@ def test_installed_wheel_renders_the_same_service(
     service_venv.run(["spaps", "new", "service", NAME, "--dir", str(target)], cwd=tmp_path)
 
     def tree(root: Path) -> dict[str, str]:
-        """Every file, the clock's timestamp and the random ``service-id`` masked."""
+        """Every file, the clock's timestamp and the random ``service-id`` and local secret masked."""
         recorded = re.search(r'^service-id = "(\w+)"$', (root / "pyproject.toml").read_text(), re.M)
         assert recorded is not None
 
         def masked(text: str) -> str:
+            text = re.sub(r"AUTH_LOCAL_SECRET=\S+", "AUTH_LOCAL_SECRET=<secret>", text)
             return re.sub(r"\d{12}", "<ts>", text.replace(recorded.group(1), "<service-id>"))
 
         return {

@@ -21,3 +21,10 @@ class AuthUnavailableError(AuthError):
     def __init__(self, message: str, *, retry_after_seconds: int = 5) -> None:
         super().__init__(message)
         self.retry_after_seconds = retry_after_seconds
+
+
+class AccountSuspendedError(AuthError):
+    """The token is valid but the service's account hook says this user is suspended (403).
+
+    Not a 401: signing in again would give the same user, so clients must not loop on it.
+    """

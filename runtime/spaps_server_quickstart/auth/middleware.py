@@ -12,6 +12,9 @@ Design choices, each from a measured failure (docs/RUNTIME.md, "Auth and roles")
 * **Public by method too**: a plain public path is exempt for ``GET``/``HEAD`` only, and a
   WebSocket handshake never is. Exempting every method let ``POST /health`` reach a service's
   ``@router.post("/{slug}")`` with no token; a public webhook says so (``"POST /hooks/x"``).
+* **Suspension is the service's word** (:mod:`~spaps_server_quickstart.auth.accounts`): a
+  valid token of a user the service's account hook suspended answers 403 here, before any
+  route, so no route can forget to check it.
 * **Fail closed**: when SPAPS cannot answer, the request gets 503 + ``Retry-After``, never
   the handler and never 401 (clients treat 401 as "log out").
 * What the access log needs (the user id) goes into ``scope["state"]``, because contextvar
@@ -27,7 +30,11 @@ from collections.abc import Iterable
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from spaps_server_quickstart.auth.errors import AuthUnavailableError, InvalidTokenError
+from spaps_server_quickstart.auth.errors import (
+    AccountSuspendedError,
+    AuthUnavailableError,
+    InvalidTokenError,
+)
 from spaps_server_quickstart.auth.service import AuthService
 from spaps_server_quickstart.request_context import route_path, user_id_var
 from spaps_server_quickstart.settings import parse_public_paths
@@ -116,6 +123,9 @@ class SpapsAuthMiddleware:
         except InvalidTokenError:
             await self._reject(send, websocket, 401, "invalid_token", "Invalid or expired token")
             return
+        except AccountSuspendedError as error:
+            await self._forbidden(send, websocket, str(error))
+            return
         except AuthUnavailableError as error:
             await self._unavailable(send, websocket, retry_after=error.retry_after_seconds)
             return
@@ -150,6 +160,13 @@ class SpapsAuthMiddleware:
             {"detail": detail},
             [(b"www-authenticate", self._challenge(error, description).encode("latin-1"))],
         )
+
+    async def _forbidden(self, send: Send, websocket: bool, detail: str) -> None:
+        """403 without a bearer challenge: the token is fine, signing in again would not help."""
+        if websocket:
+            await send({"type": "websocket.close", "code": WS_POLICY_VIOLATION, "reason": ""})
+            return
+        await _send_json(send, 403, {"detail": detail}, [])
 
     async def _unavailable(self, send: Send, websocket: bool, retry_after: int | None) -> None:
         if websocket:

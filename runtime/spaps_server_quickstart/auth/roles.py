@@ -1,7 +1,9 @@
 """Role names and the one rule that turns a validated session into roles.
 
 Keep every role decision here: the middleware, the local dev signer and the docs all point at
-:func:`derive_roles`, so "who is an admin" has exactly one answer.
+:func:`derive_roles`, so "who is an admin" has exactly one answer. Roles SPAPS does not state
+(``labs``, ``support``) come from the service's account hook and are added by
+:func:`grant_roles`, the rule's one extension point, never by a domain's own logic.
 """
 
 from __future__ import annotations
@@ -42,6 +44,12 @@ def derive_roles(
     3. Any roles SPAPS states explicitly in the validate payload (a ``roles`` list on the
        result, the session or the user) are added as given, stripped and lower-cased.
 
+    4. Roles the service grants in its account hook
+       (:class:`~spaps_server_quickstart.auth.accounts.AccountStanding` ``roles``, passed to
+       ``create_app(account_hook=...)``) are added on every authenticated request by
+       :func:`grant_roles`, spelled the same way. This is the one place a service extends the
+       rule; it sees the roles derived here and may only add to them.
+
     Roles are only ever added, never removed: an explicit list without ``"user"`` still yields
     ``"user"``. We deliberately do **not** use ``spaps_client.permissions.is_admin_account``:
     it hard-codes a default admin e-mail and wallets, which no service should inherit.
@@ -56,3 +64,13 @@ def derive_roles(
         if cleaned:
             roles.add(cleaned)
     return frozenset(roles)
+
+
+def grant_roles(roles: frozenset[str], granted: Iterable[str]) -> frozenset[str]:
+    """Step 4 of :func:`derive_roles`: ``roles`` plus those the service's account hook grants.
+
+    Normalised like every other role, so a hook granting ``"Labs"`` satisfies
+    ``require_roles("labs")``; blank names are dropped rather than granted.
+    """
+    added = {normalize_role(role) for role in granted} - {""}
+    return roles | added if added else roles

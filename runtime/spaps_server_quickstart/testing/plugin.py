@@ -51,6 +51,8 @@ __all__ = [
     "celery_worker",
     "client",
     "db_session",
+    "other_user_headers",
+    "other_user_token",
     "postgres_database",
     "redis_url",
     "settings_loader",
@@ -67,6 +69,8 @@ __all__ = [
 
 TEST_USER_ID = "test-user"
 TEST_ADMIN_ID = "test-admin"
+#: A second plain user, for tests that one user's records are not another's.
+TEST_OTHER_USER_ID = "test-other-user"
 #: Used by the default overrides; any non-placeholder value would do outside production.
 TEST_LOCAL_SECRET = "spaps-pytest-local-secret"
 
@@ -240,6 +244,13 @@ def user_token(spaps_settings: BaseServiceSettings) -> str:
 
 
 @pytest.fixture
+def other_user_token(spaps_settings: BaseServiceSettings) -> str:
+    from spaps_server_quickstart.auth.local import mint_dev_token
+
+    return mint_dev_token(_local_secret(spaps_settings), TEST_OTHER_USER_ID)
+
+
+@pytest.fixture
 def admin_token(spaps_settings: BaseServiceSettings) -> str:
     from spaps_server_quickstart.auth.local import mint_dev_token
     from spaps_server_quickstart.auth.roles import ADMIN
@@ -250,6 +261,11 @@ def admin_token(spaps_settings: BaseServiceSettings) -> str:
 @pytest.fixture
 def user_headers(user_token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {user_token}"}
+
+
+@pytest.fixture
+def other_user_headers(other_user_token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {other_user_token}"}
 
 
 @pytest.fixture
