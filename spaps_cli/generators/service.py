@@ -236,6 +236,7 @@ def service_context(answers: ServiceAnswers, *, created: str) -> dict[str, Any]:
         "cli_version": __version__,
         "template_version": TEMPLATE_VERSION,
         "runtime_requirement": RUNTIME_REQUIREMENT.format(extras=f"[{','.join(extras)}]"),
+        "runtime_testing_requirement": RUNTIME_REQUIREMENT.format(extras="[testing]"),
         "python_version": "3.11",
     }
 
