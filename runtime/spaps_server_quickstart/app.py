@@ -11,6 +11,8 @@ What it guarantees, so that services do not each re-learn it:
 - **Health routes** that stay public under any ``root_path`` and that no service route can
   shadow (:func:`~spaps_server_quickstart.health.include_health_routes`).
 - Logging configured from the settings before anything logs.
+- An OpenAPI document that shows the bearer scheme on every protected operation, its 401/403/503
+  answers, and operation ids ``<tag>_<function>`` (:mod:`spaps_server_quickstart.openapi`).
 """
 
 from __future__ import annotations
@@ -30,8 +32,9 @@ from .lifespan import (
     compose_lifespan,
 )
 from .logging import configure_logging
+from .openapi import install_openapi, operation_id
 from .request_context import RequestContextMiddleware
-from .settings import BaseServiceSettings, SettingsLoader
+from .settings import BaseServiceSettings, SettingsLoader, parse_public_paths
 
 _REFUSED_KWARGS = ("on_startup", "on_shutdown")
 
@@ -97,6 +100,7 @@ def create_app(
     resolved = _resolve_settings(settings)
     configure_logging(resolved)
     auth_enabled = resolved.auth_mode != "disabled"
+    fastapi_kwargs.setdefault("generate_unique_id_function", operation_id)
 
     app = FastAPI(
         title=title or resolved.service_name,
@@ -116,12 +120,15 @@ def create_app(
 
     # add_middleware puts the newest outermost: auth first, request context around it, so the
     # auth middleware's 401/503 answers still carry a request id and an access-log line.
+    public_routes: frozenset[tuple[str, str]] | None = None
     if auth_enabled:
         from .auth.middleware import SpapsAuthMiddleware
 
-        public_paths = dict.fromkeys([*resolved.auth_public_paths, *HEALTH_PATHS])
-        app.add_middleware(SpapsAuthMiddleware, public_paths=tuple(public_paths))
+        public_paths = tuple(dict.fromkeys([*resolved.auth_public_paths, *HEALTH_PATHS]))
+        public_routes = parse_public_paths(public_paths)
+        app.add_middleware(SpapsAuthMiddleware, public_paths=public_paths)
     app.add_middleware(RequestContextMiddleware, access_log=access_log)
+    install_openapi(app, public_routes=public_routes)
 
     for router in routers:
         app.include_router(router)
