@@ -11,6 +11,8 @@ What it guarantees, so that services do not each re-learn it:
 - **Health routes** that stay public under any ``root_path`` and that no service route can
   shadow (:func:`~spaps_server_quickstart.health.include_health_routes`).
 - Logging configured from the settings before anything logs.
+- Opt-in CORS (``CORS_ALLOW_ORIGINS``, outside auth so preflights need no token), Sentry
+  (``SENTRY_DSN``) and OpenTelemetry tracing (``OTEL_ENABLED``), each from the settings.
 - An OpenAPI document that shows the bearer scheme on every protected operation, its 401/403/503
   answers, and operation ids ``<tag>_<function>`` (:mod:`spaps_server_quickstart.openapi`).
 """
@@ -33,8 +35,10 @@ from .lifespan import (
 )
 from .logging import configure_logging
 from .openapi import install_openapi, operation_id
-from .request_context import RequestContextMiddleware
+from .request_context import REQUEST_ID_HEADER, RequestContextMiddleware, RequestHook
+from .sentry import init_sentry, tag_request
 from .settings import BaseServiceSettings, SettingsLoader, parse_public_paths
+from .tracing import request_trace_fields, telemetry_options
 
 _REFUSED_KWARGS = ("on_startup", "on_shutdown")
 
@@ -77,6 +81,7 @@ def create_app(
     version: str = "0.1.0",
     description: str = "",
     access_log: bool = True,
+    tracer_provider: Any = None,
     **fastapi_kwargs: Any,
 ) -> FastAPI:
     """Build the service's app.
@@ -87,6 +92,8 @@ def create_app(
     the request state. ``database`` defaults to resources built from ``settings`` at start-up
     (and is disposed on shutdown either way). ``alembic_ini`` is used when
     ``settings.run_migrations_on_startup`` is on (default ``./alembic.ini``).
+    ``tracer_provider`` (an OpenTelemetry ``TracerProvider``) turns tracing on with that
+    provider, whatever ``OTEL_ENABLED`` says (tests, a provider the service builds itself).
     """
     refused = [name for name in _REFUSED_KWARGS if name in fastapi_kwargs]
     if refused:
@@ -101,6 +108,15 @@ def create_app(
     configure_logging(resolved)
     auth_enabled = resolved.auth_mode != "disabled"
     fastapi_kwargs.setdefault("generate_unique_id_function", operation_id)
+    telemetry = telemetry_options(resolved, tracer_provider, fastapi_kwargs.pop("telemetry", None))
+    if telemetry is not None:
+        fastapi_kwargs["telemetry"] = telemetry
+    request_hooks: list[RequestHook] = []
+    if tracer_provider is not None or resolved.tracing_enabled:
+        request_hooks.append(request_trace_fields())
+    if resolved.sentry_dsn is not None:
+        init_sentry(resolved, release=version)
+        request_hooks.append(tag_request)
 
     app = FastAPI(
         title=title or resolved.service_name,
@@ -127,7 +143,21 @@ def create_app(
         public_paths = tuple(dict.fromkeys([*resolved.auth_public_paths, *HEALTH_PATHS]))
         public_routes = parse_public_paths(public_paths)
         app.add_middleware(SpapsAuthMiddleware, public_paths=public_paths)
-    app.add_middleware(RequestContextMiddleware, access_log=access_log)
+    if resolved.cors_allow_origins:
+        from starlette.middleware.cors import CORSMiddleware
+
+        # Outside auth, so a browser's preflight (no Authorization header, by the spec) is
+        # answered here instead of getting 401; inside the request context, so it is logged.
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=resolved.cors_allow_origins,
+            allow_methods=resolved.cors_allow_methods,
+            allow_headers=resolved.cors_allow_headers,
+            allow_credentials=resolved.cors_allow_credentials,
+            expose_headers=[REQUEST_ID_HEADER],
+            max_age=resolved.cors_max_age_seconds,
+        )
+    app.add_middleware(RequestContextMiddleware, access_log=access_log, request_hooks=request_hooks)
     install_openapi(app, public_routes=public_routes)
 
     for router in routers:

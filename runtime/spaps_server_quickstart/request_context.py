@@ -16,7 +16,7 @@ import contextlib
 import re
 import time
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextvars import ContextVar, Token
 from dataclasses import dataclass
 from typing import Any
@@ -132,6 +132,10 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
+#: Called with the request id when a request starts; may return more fields for every log
+#: line of the request (the trace ids, :func:`spaps_server_quickstart.tracing.request_trace_fields`).
+RequestHook = Callable[[str], Mapping[str, str] | None]
+
 _REQUEST_ID_HEADER_KEY = REQUEST_ID_HEADER.lower().encode("latin-1")
 _INTERNAL_ERROR_BODY = b'{"detail":"Internal Server Error"}'
 
@@ -162,6 +166,9 @@ class RequestContextMiddleware:
     - A cancelled request (the client went away, the server is stopping) is logged as
       ``request_cancelled``, with a status only if a response had started: nothing was sent.
     - Lifespan (and any other) scopes pass straight through.
+    - ``request_hooks`` run with the request id once it is known (tag the trace span, the
+      Sentry scope); the fields they return are bound like the request id, so the access log
+      and every line below carry them.
     """
 
     def __init__(
@@ -171,10 +178,12 @@ class RequestContextMiddleware:
         access_log: bool = True,
         server_timing: bool = True,
         logger_name: str = ACCESS_LOGGER_NAME,
+        request_hooks: Sequence[RequestHook] = (),
     ) -> None:
         self.app = app
         self.access_log = access_log
         self.server_timing = server_timing
+        self.request_hooks = tuple(request_hooks)
         self._logger = CachedLogger(logger_name)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -218,7 +227,13 @@ class RequestContextMiddleware:
 
         # bind_context(request_id=...) without its generality: this runs on every request.
         request_id_token = request_id_var.set(request_id)
-        structlog_tokens = structlog.contextvars.bind_contextvars(request_id=request_id)
+        if self.request_hooks:
+            fields = {"request_id": request_id}
+            for hook in self.request_hooks:
+                fields.update(hook(request_id) or {})
+            structlog_tokens = structlog.contextvars.bind_contextvars(**fields)
+        else:
+            structlog_tokens = structlog.contextvars.bind_contextvars(request_id=request_id)
         error: BaseException | None = None
         try:
             await self.app(scope, receive, send_with_request_id)
