@@ -1,8 +1,9 @@
 """OpenTelemetry tracing: FastAPI's own server spans, tied to the request id and the logs.
 
-FastAPI traces requests natively (``FastAPI(telemetry=...)``): one server span per request,
-named after the route template, continuing the caller's W3C ``traceparent``. The runtime adds
-no second instrumentation; it chooses the tracer provider and ties the two ids together:
+FastAPI traces requests natively since 0.142 (``FastAPI(telemetry=...)``; the ``otel`` extra
+requires that version): one server span per request, named after the route template,
+continuing the caller's W3C ``traceparent``. The runtime adds no second instrumentation; it
+chooses the tracer provider and ties the two ids together:
 
 - the span carries the request id (attribute :data:`REQUEST_ID_ATTRIBUTE`), so a trace found in
   the tracing backend leads to the request's log lines;
@@ -93,8 +94,9 @@ def telemetry_options(
         return given
     if "telemetry" not in inspect.signature(FastAPI.__init__).parameters:
         raise TracingUnavailableError(
-            "tracing needs FastAPI's native OpenTelemetry support (FastAPI(telemetry=...)):"
-            " upgrade fastapi, or unset OTEL_ENABLED / OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"
+            "tracing needs FastAPI's native OpenTelemetry support (FastAPI 0.142 or later):"
+            " install spaps-server-quickstart[otel], or unset OTEL_ENABLED and"
+            " OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"
         )
     if tracer_provider is None and settings.otel_exporter_otlp_traces_endpoint is not None:
         tracer_provider = exporting_tracer_provider(settings)
