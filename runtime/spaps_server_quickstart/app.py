@@ -38,7 +38,7 @@ from .openapi import install_openapi, operation_id
 from .request_context import REQUEST_ID_HEADER, RequestContextMiddleware, RequestHook
 from .sentry import init_sentry, tag_request
 from .settings import BaseServiceSettings, SettingsLoader, parse_public_paths
-from .tracing import request_trace_fields, telemetry_options
+from .tracing import telemetry_options, tracing_request_hook
 
 _REFUSED_KWARGS = ("on_startup", "on_shutdown")
 
@@ -113,7 +113,7 @@ def create_app(
         fastapi_kwargs["telemetry"] = telemetry
     request_hooks: list[RequestHook] = []
     if tracer_provider is not None or resolved.tracing_enabled:
-        request_hooks.append(request_trace_fields())
+        request_hooks.append(tracing_request_hook())
     if resolved.sentry_dsn is not None:
         init_sentry(resolved, release=version)
         request_hooks.append(tag_request)

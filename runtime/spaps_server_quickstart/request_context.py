@@ -133,7 +133,7 @@ def _header(scope: Scope, name: bytes) -> str | None:
 
 
 #: Called with the request id when a request starts; may return more fields for every log
-#: line of the request (the trace ids, :func:`spaps_server_quickstart.tracing.request_trace_fields`).
+#: line of the request (the trace ids: see :mod:`spaps_server_quickstart.tracing`).
 RequestHook = Callable[[str], Mapping[str, str] | None]
 
 _REQUEST_ID_HEADER_KEY = REQUEST_ID_HEADER.lower().encode("latin-1")

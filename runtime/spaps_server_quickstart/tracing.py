@@ -8,7 +8,7 @@ chooses the tracer provider and ties the two ids together:
 - the span carries the request id (attribute :data:`REQUEST_ID_ATTRIBUTE`), so a trace found in
   the tracing backend leads to the request's log lines;
 - every log line of the request carries ``trace_id`` and ``span_id``
-  (the hook from :func:`request_trace_fields`, bound for the request by
+  (the hook from :func:`tracing_request_hook`, bound for the request by
   :class:`~spaps_server_quickstart.request_context.RequestContextMiddleware`), so a log line leads
   to its trace.
 
@@ -36,7 +36,7 @@ class TracingUnavailableError(RuntimeError):
     """Tracing was asked for, but this installation cannot provide it."""
 
 
-def request_trace_fields() -> Callable[[str], dict[str, str] | None]:
+def tracing_request_hook() -> Callable[[str], dict[str, str] | None]:
     """The request hook tying a request to its trace (see the module docstring).
 
     It tags the current span with the request id and returns the trace and span ids for the
