@@ -328,3 +328,19 @@ def test_sentry_receives_the_error_tagged_with_the_request_id(tmp_path: Path) ->
     assert event["tags"]["request_id"] == request_id
     assert event["environment"] == "dev"
     assert event["release"] == "orders@0.1.0"
+
+
+def test_the_services_own_telemetry_options_win(tmp_path: Path) -> None:
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    app = create_app(
+        settings=settings(tmp_path),
+        routers=[orders_router()],
+        tracer_provider=provider,
+        telemetry={"tracing": False},
+    )
+    with TestClient(app) as client:
+        assert client.get("/orders", headers=bearer()).status_code == 200
+
+    assert exporter.get_finished_spans() == ()
