@@ -1,185 +1,204 @@
-"""Wall time of ``spaps add domain`` against ``spaps new service``, measured in the same run.
+"""``spaps add domain`` against copier rendering the same domain files into the same service.
 
     python bench/add_domain.py [--rounds 15] [--warmup 2] [--json] [--check]
-    python bench/add_domain.py --instructions [--json] [--check]
 
-Each round generates a fresh service with ``spaps new service``, adds one domain to it with
-``spaps add domain``, and times, back to back with them so machine load hits all alike, the two
-processes that say where the time of ``add domain`` goes:
+One service is generated with ``spaps new service`` (not timed). The bench turns the domain
+starter ``spaps add domain billing`` picks into a copier template (``copier_template.py``: the
+same files and Jinja, copier.yml answering exactly what spaps renders with, the migration slot
+included) and checks once that copier writes the same files, byte for byte, as spaps.
 
-- the start-up floor, ``spaps add domain --help``: interpreter, CLI and Typer, the command built
-  with all its parameters, and no work. Every ``spaps`` command pays it;
-- ``python -c "import libcst"`` less ``python -c pass``: what importing libcst costs, which
-  ``add domain`` pays because it edits the router registry with libcst.
+Each round then copies the service twice and times, as whole processes through
+``process_timing``, and in alternating order:
 
-All are whole processes. The figure that matters is the per-round ratio add/new (target: under
-0.5). For ``add domain`` to finish within half of ``new service`` its own work, libcst's import
-included, must fit in ``new / 2 - floor``; the bench prints that budget beside libcst's import,
-so a run also says whether the target is within reach at all on its machine and Python.
+- ``spaps add domain billing``: the domain's files, the libcst edit of ``api/registry.py`` and
+  the tomlkit edit of ``[tool.spaps]``;
+- ``copier copy`` of the same files into the other copy: the rendering alone, no edits;
+- the start-up floor every spaps command pays, ``spaps add domain --help``, for context.
 
-``--instructions`` runs each process once under valgrind's callgrind (``PYTHONHASHSEED=0``)
-and compares instruction counts, which repeat to within 0.02% whatever the machine's load
-(only temporary paths and the clock differ between runs); wall times on a shared 2-core
-machine drift by 20% between rounds. ``--check`` exits 1 when the ratio misses the target.
+The figure is the median of the per-round ratios copier/spaps; target: at least 1.5 (spaps
+doing more, the edits, and still faster). ``--check`` exits 1 when it is missed.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import shutil
 import statistics
 import sys
 import tempfile
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path, PurePosixPath
 
+from copier_template import build_copier_template
 from process_timing import compile_spaps, timed_run
 
-TARGET_RATIO = 0.5
+REPO = Path(__file__).resolve().parents[1]
+TARGET_RATIO = 1.5
 SPAPS = [sys.executable, "-c", "from spaps_cli.app import main; main()"]
+COPIER = str(Path(sys.executable).parent / "copier")
+SERVICE = "bench-api"
+DOMAIN = "billing"
+SPAPS_LABEL = "spaps add domain"
+COPIER_LABEL = "copier copy"
 FLOOR = "start-up floor"
-LIBCST = "import libcst"
-BARE_PYTHON = "python -c pass"
+
+_TIMESTAMP = re.compile(rb"\d{12}")
 
 
-def processes(workdir: Path, name: str) -> dict[str, tuple[list[str], Path]]:
-    """Each measured process: argv and working directory (``add domain`` runs in the service)."""
+def domain_template(service: Path, root: Path) -> Path:
+    """The starter spaps would render for DOMAIN in ``service``, as a copier template."""
+    from spaps_cli.generators.domain import render_context, renders
+    from spaps_cli.generators.starters import choose_starter
+    from spaps_cli.generators.templates_location import template_tree
+    from spaps_cli.project import find_project
+
+    project = find_project(service)
+    starter = choose_starter(DOMAIN, None)
+    answers = render_context(project, DOMAIN, starter, now=datetime.now(UTC))
+    celery = bool(answers["celery"])
+    return build_copier_template(
+        template_tree(f"domain/{starter.name}"),
+        root / "copier-domain",
+        answers,
+        rendered=lambda relative: renders(PurePosixPath(relative), celery=celery),
+    )
+
+
+def run_spaps(service: Path) -> float:
+    return timed_run([*SPAPS, "add", "domain", DOMAIN], cwd=service).seconds
+
+
+def run_copier(template: Path, service: Path) -> float:
+    argv = [COPIER, "copy", "--defaults", "--overwrite", "--quiet", str(template), str(service)]
+    return timed_run(argv).seconds
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    """Every file, the clock-dependent migration timestamp masked in names and contents."""
     return {
-        "new service": ([*SPAPS, "new", "service", name], workdir),
-        "add domain": ([*SPAPS, "add", "domain", "billing"], workdir / name),
-        FLOOR: ([*SPAPS, "add", "domain", "--help"], workdir),
-        LIBCST: ([sys.executable, "-c", "import libcst"], workdir),
-        BARE_PYTHON: ([sys.executable, "-c", "pass"], workdir),
+        _TIMESTAMP.sub(b"<ts>", p.relative_to(root).as_posix().encode()).decode(): _TIMESTAMP.sub(
+            b"<ts>", p.read_bytes()
+        )
+        for p in root.rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts
     }
 
 
-@dataclass
-class Measurement:
-    """One run's figures: seconds (medians) or instruction counts, per measured process."""
-
-    unit: str  # "s" or "instructions"
-    figures: dict[str, float]  # LIBCST is the import's own cost (bare python subtracted)
-    ratio: float  # add/new: the median of per-round ratios, or the ratio of the counts
-    details: dict[str, object] = field(default_factory=dict)
-
-    @property
-    def budget(self) -> float:
-        """What add domain's own work may take for the ratio to stay under the target."""
-        return self.figures["new service"] * TARGET_RATIO - self.figures[FLOOR]
-
-    @property
-    def met(self) -> bool:
-        return self.ratio < TARGET_RATIO
-
-    def as_json(self) -> dict[str, object]:
-        new = self.figures["new service"]
-        return {
-            "unit": self.unit,
-            "figures": self.figures,
-            "over_new_service": {label: round(v / new, 3) for label, v in self.figures.items()},
-            "ratio_add_over_new": round(self.ratio, 3),
-            "budget_for_own_work": self.budget,
-            "target_ratio": TARGET_RATIO,
-            "met": self.met,
-            **self.details,
-        }
+def check_same_files(pristine: Path, template: Path, scratch: Path) -> list[str]:
+    """Render once with each tool; the domain files must match. Returns spaps' extra edits."""
+    by_spaps, by_copier = scratch / "check-spaps", scratch / "check-copier"
+    shutil.copytree(pristine, by_spaps)
+    shutil.copytree(pristine, by_copier)
+    run_spaps(by_spaps)
+    run_copier(template, by_copier)
+    before, after_spaps, after_copier = (
+        snapshot(pristine),
+        snapshot(by_spaps),
+        snapshot(by_copier),
+    )
+    added_by_spaps = {path for path in after_spaps if path not in before}
+    added_by_copier = {path for path in after_copier if path not in before}
+    if added_by_copier != added_by_spaps:
+        raise SystemExit(f"copier wrote other files: {sorted(added_by_copier ^ added_by_spaps)}")
+    differing = [path for path in added_by_spaps if after_spaps[path] != after_copier[path]]
+    if differing:
+        raise SystemExit(f"copier rendered these differently: {sorted(differing)}")
+    if any(after_copier[path] != before[path] for path in before):
+        raise SystemExit("copier changed a file of the service")
+    edited = sorted(path for path in before if after_spaps[path] != before[path])
+    shutil.rmtree(by_spaps)
+    shutil.rmtree(by_copier)
+    return edited
 
 
-def timed(rounds: int, warmup: int) -> Measurement:
-    samples: dict[str, list[float]] = {}
+def measure(rounds: int, warmup: int) -> Result:
+    samples: dict[str, list[float]] = {SPAPS_LABEL: [], COPIER_LABEL: [], FLOOR: []}
     ratios: list[float] = []
     with tempfile.TemporaryDirectory(prefix="spaps-bench-") as temp:
-        workdir = Path(temp)
+        scratch = Path(temp)
+        timed_run([*SPAPS, "new", "service", SERVICE], cwd=scratch)
+        pristine = scratch / SERVICE
+        template = domain_template(pristine, scratch)
+        edited = check_same_files(pristine, template, scratch)
+        files = len(list(template.rglob("*.jinja")))
         for index in range(warmup + rounds):
-            measured = {
-                label: timed_run(argv, cwd=cwd).seconds
-                for label, (argv, cwd) in processes(workdir, f"bench-{index}-api").items()
-            }
+            for_spaps, for_copier = scratch / f"spaps-{index}", scratch / f"copier-{index}"
+            shutil.copytree(pristine, for_spaps)
+            shutil.copytree(pristine, for_copier)
+            measured: dict[str, float] = {}
+            if index % 2:
+                measured[COPIER_LABEL] = run_copier(template, for_copier)
+                measured[SPAPS_LABEL] = run_spaps(for_spaps)
+            else:
+                measured[SPAPS_LABEL] = run_spaps(for_spaps)
+                measured[COPIER_LABEL] = run_copier(template, for_copier)
+            measured[FLOOR] = timed_run([*SPAPS, "add", "domain", "--help"]).seconds
+            shutil.rmtree(for_spaps)
+            shutil.rmtree(for_copier)
             if index < warmup:
                 continue
             for label, seconds in measured.items():
-                samples.setdefault(label, []).append(seconds)
-            ratios.append(measured["add domain"] / measured["new service"])
-    figures = {label: statistics.median(values) for label, values in samples.items()}
-    figures[LIBCST] -= figures.pop(BARE_PYTHON)
-    return Measurement(
-        unit="s",
-        figures=figures,
-        ratio=statistics.median(ratios),
-        details={
-            "rounds": rounds,
-            "ratio_per_round": [round(min(ratios), 3), round(max(ratios), 3)],
-        },
+                samples[label].append(seconds)
+            ratios.append(measured[COPIER_LABEL] / measured[SPAPS_LABEL])
+    return Result(
+        rounds=rounds,
+        files=files,
+        edited=edited,
+        figures={label: statistics.median(values) for label, values in samples.items()},
+        ratios=ratios,
     )
 
 
-_COLLECTED = re.compile(r"Collected : (\d+)")
+@dataclass
+class Result:
+    rounds: int
+    files: int
+    edited: list[str]  # files spaps edits besides rendering (copier does not)
+    figures: dict[str, float]  # median seconds per measured process
+    ratios: list[float]  # copier / spaps, per round
 
+    @property
+    def ratio(self) -> float:
+        return statistics.median(self.ratios)
 
-def instructions() -> Measurement:
-    valgrind = shutil.which("valgrind")
-    if valgrind is None:
-        raise SystemExit("bench/add_domain.py: --instructions needs valgrind on PATH")
-    prefix = (valgrind, "--tool=callgrind", "--callgrind-out-file=/dev/null")
-    # A fixed hash seed: dict and set layouts, hence the counts, repeat from run to run.
-    env = {**os.environ, "PYTHONHASHSEED": "0"}
-    with tempfile.TemporaryDirectory(prefix="spaps-bench-") as temp:
-        workdir = Path(temp)
-        # add domain needs a service to add to; new service is counted on another name.
-        timed_run([*SPAPS, "new", "service", "bench-target-api"], cwd=workdir)
-        runs = processes(workdir, "bench-target-api")
-        runs["new service"] = ([*SPAPS, "new", "service", "bench-counted-api"], workdir)
+    @property
+    def met(self) -> bool:
+        return self.ratio >= TARGET_RATIO
 
-        def count(label: str) -> float:
-            argv, cwd = runs[label]
-            found = _COLLECTED.search(timed_run([*prefix, *argv], cwd=cwd, env=env).stderr)
-            if found is None:
-                raise SystemExit(f"callgrind printed no instruction count for {label}")
-            return float(found.group(1))
+    def as_json(self) -> dict[str, object]:
+        return {
+            "unit": "s",
+            "rounds": self.rounds,
+            "files": self.files,
+            "spaps_also_edits": self.edited,
+            "figures": self.figures,
+            "ratio_copier_over_spaps": round(self.ratio, 3),
+            "ratio_per_round": [round(min(self.ratios), 3), round(max(self.ratios), 3)],
+            "target_ratio": TARGET_RATIO,
+            "met": self.met,
+        }
 
-        with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-            figures = dict(zip(runs, pool.map(count, runs), strict=True))
-    figures[LIBCST] -= figures.pop(BARE_PYTHON)
-    return Measurement(
-        unit="instructions",
-        figures=figures,
-        ratio=figures["add domain"] / figures["new service"],
-    )
-
-
-def report(measurement: Measurement) -> None:
-    if measurement.unit == "s":
-        print(f"median wall time of {measurement.details['rounds']} rounds, whole processes:")
-        scale, unit = 1.0, "s"
-    else:
-        print("instructions counted by callgrind, one process each (PYTHONHASHSEED=0):")
-        scale, unit = 1e-6, "M"
-    new = measurement.figures["new service"]
-    rows = {
-        "new service": "spaps new service",
-        "add domain": "spaps add domain",
-        FLOOR: f"{FLOOR}: spaps add domain --help",
-        LIBCST: f"{LIBCST} (less python -c pass)",
-    }
-    for label, text in rows.items():
-        value = measurement.figures[label]
-        print(f"  {text:<40} {value * scale:9.3f} {unit:<2} {value / new:5.2f}x new service")
-    verdict = "met" if measurement.met else "MISSED"
-    spread = measurement.details.get("ratio_per_round")
-    per_round = f" (per round {spread[0]:.2f}-{spread[1]:.2f})" if isinstance(spread, list) else ""
-    print(f"ratio add/new {measurement.ratio:.2f}{per_round}; target < {TARGET_RATIO}: {verdict}")
-    budget = measurement.budget
-    if budget <= 0:
-        print("  no budget left: the start-up floor alone is half of new service or more")
-    else:
+    def report(self) -> None:
         print(
-            f"  budget for add domain's own work (new x {TARGET_RATIO} - floor):"
-            f" {budget * scale:.3f} {unit}; importing libcst alone takes"
-            f" {measurement.figures[LIBCST] / budget:.1f}x that"
+            f"median wall time of {self.rounds} rounds, whole processes; {self.files} domain"
+            f" files rendered by both, spaps also edits {', '.join(self.edited)}:"
+        )
+        rows = {
+            SPAPS_LABEL: f"spaps add domain {DOMAIN}",
+            COPIER_LABEL: "copier copy (the same files)",
+            FLOOR: f"{FLOOR}: spaps add domain --help",
+        }
+        spaps = self.figures[SPAPS_LABEL]
+        for label, text in rows.items():
+            seconds = self.figures[label]
+            print(f"  {text:<40} {seconds:7.3f} s  {seconds / spaps:5.2f}x spaps")
+        print(
+            f"copier / spaps = {self.ratio:.2f}x (median of per-round ratios,"
+            f" {min(self.ratios):.2f}-{max(self.ratios):.2f}); target >= {TARGET_RATIO}x:"
+            f" {'met' if self.met else 'MISSED'}"
         )
 
 
@@ -187,18 +206,19 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--warmup", type=int, default=2)
-    parser.add_argument("--instructions", action="store_true", help="count with callgrind")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.add_argument("--check", action="store_true", help="exit 1 if the target is missed")
     options = parser.parse_args()
+    if not Path(COPIER).exists():
+        raise SystemExit(f"{COPIER} not found: pip install -e '.[dev]' (copier)")
 
     compile_spaps()
-    measurement = instructions() if options.instructions else timed(options.rounds, options.warmup)
+    result = measure(options.rounds, options.warmup)
     if options.json:
-        print(json.dumps(measurement.as_json(), indent=2))
+        print(json.dumps(result.as_json(), indent=2))
     else:
-        report(measurement)
-    return 1 if options.check and not measurement.met else 0
+        result.report()
+    return 1 if options.check and not result.met else 0
 
 
 if __name__ == "__main__":

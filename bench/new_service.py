@@ -23,6 +23,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import copier_template
+from copier_template import plain_filters
 from process_timing import compile_spaps, timed_run
 
 REPO = Path(__file__).resolve().parents[1]
@@ -34,32 +36,24 @@ NAME = "billing-api"
 PACKAGE = "billing_api"
 DESCRIPTION = "A SPAPS service."
 
-#: The answers spaps computes from NAME (see spaps_cli.generators.service.service_context).
-ANSWERS: dict[str, object] = {
-    "service": NAME,
-    "package": PACKAGE,
-    "title": "Billing Api",
-    "class_prefix": "BillingApi",
-    "description": DESCRIPTION,
-    "celery": True,
-    "pgvector": False,
-    "created": "202601010000",
-    "service_id": "0123abcd",
-    "initial_revision": "202601010000_0123abcd_core",
-    # spaps draws a random one per service; the other tools get this fixed value.
-    "local_auth_secret": "bench-local-auth-secret",
-    "cli_version": "0.1.0",
-    "template_version": "1",
-    "runtime_requirement": "spaps-server-quickstart[postgres,redis,server]>=1.0,<2",
-    "python_version": "3.11",
-}
 
-#: spaps' two string filters; the other tools get the plain quoted value (same output here).
-_FILTERED = re.compile(r"\{\{\s*(\w+)\s*\|\s*(?:quoted|python_string)\s*\}\}")
+def _answers() -> dict[str, object]:
+    """The answers spaps computes from NAME: its own template context, so the two never drift."""
+    from spaps_cli.generators.service import ServiceAnswers, service_context
+    from spaps_cli.names import service_name
+
+    answers = ServiceAnswers.build(service_name(NAME), description=DESCRIPTION)
+    # spaps draws the service id and the local secret at random; every tool gets these.
+    return service_context(
+        answers,
+        created="202601010000",
+        service_id="0123abcd",
+        initial_revision="202601010000_0123abcd_core",
+        local_auth_secret="bench-local-auth-secret",
+    )
 
 
-def _plain_filters(text: str) -> str:
-    return _FILTERED.sub(r'"{{ \1 }}"', text)
+ANSWERS: dict[str, object] = _answers()
 
 
 def _not_rendered(relative: str) -> bool:
@@ -76,25 +70,12 @@ def _not_rendered(relative: str) -> bool:
 
 def build_copier_template(root: Path) -> Path:
     """templates/service as a copier template: the same files plus a copier.yml."""
-    template = root / "copier-template"
-    shutil.copytree(TEMPLATE, template)
-    for path in list(template.rglob("*.jinja")):
-        if _not_rendered(path.relative_to(template).as_posix()):
-            path.unlink()
-    for path in template.rglob("*.jinja"):
-        path.write_text(_plain_filters(path.read_text()))
-    lines = [
-        "_envops:",
-        "  trim_blocks: true",
-        "  lstrip_blocks: true",
-        "  keep_trailing_newline: true",
-        "_templates_suffix: .jinja",
-    ]
-    for key, value in ANSWERS.items():
-        kind = "bool" if isinstance(value, bool) else "str"
-        lines += [f"{key}:", f"  type: {kind}", f"  default: {json.dumps(value)}"]
-    (template / "copier.yml").write_text("\n".join(lines) + "\n")
-    return template
+    return copier_template.build_copier_template(
+        TEMPLATE,
+        root / "copier-template",
+        ANSWERS,
+        rendered=lambda relative: not _not_rendered(relative),
+    )
 
 
 def _cookiecutter_syntax(text: str) -> str:
@@ -121,7 +102,7 @@ def build_cookiecutter_template(root: Path) -> Path:
         relative = _cookiecutter_syntax(relative)
         if relative.endswith(".jinja"):
             target = project / relative[: -len(".jinja")]
-            content = _cookiecutter_syntax(_plain_filters(source.read_text()))
+            content = _cookiecutter_syntax(plain_filters(source.read_text()))
         else:
             target = project / relative
             content = source.read_text()

@@ -15,6 +15,10 @@ What it guarantees, so that services do not each re-learn it:
 - Logging configured from the settings before anything logs.
 - Request validation errors (422) that stay writable whatever the input held
   (:func:`~spaps_server_quickstart.inputs.install_validation_error_handler`).
+- Opt-in CORS (``CORS_ALLOW_ORIGINS``, outside auth so preflights need no token), Sentry
+  (``SENTRY_DSN``) and OpenTelemetry tracing (``OTEL_ENABLED``), each from the settings.
+- An OpenAPI document that shows the bearer scheme on every protected operation, its 401/403/503
+  answers, and operation ids ``<tag>_<function>`` (:mod:`spaps_server_quickstart.openapi`).
 """
 
 from __future__ import annotations
@@ -36,8 +40,11 @@ from .lifespan import (
     compose_lifespan,
 )
 from .logging import configure_logging
-from .request_context import RequestContextMiddleware
-from .settings import BaseServiceSettings, SettingsLoader
+from .openapi import install_openapi, operation_id
+from .request_context import RequestContextMiddleware, RequestHook
+from .sentry import init_sentry, tag_request
+from .settings import BaseServiceSettings, SettingsLoader, parse_public_paths
+from .tracing import telemetry_options, tracing_request_hook
 
 if TYPE_CHECKING:
     from .auth.accounts import AccountHook
@@ -84,6 +91,7 @@ def create_app(
     description: str = "",
     access_log: bool = True,
     account_hook: AccountHook | None = None,
+    tracer_provider: Any = None,
     **fastapi_kwargs: Any,
 ) -> FastAPI:
     """Build the service's app.
@@ -97,6 +105,8 @@ def create_app(
     ``account_hook`` is the service's word on each authenticated caller (suspended, extra
     roles), asked on every authenticated request: see
     :mod:`spaps_server_quickstart.auth.accounts`.
+    ``tracer_provider`` (an OpenTelemetry ``TracerProvider``) turns tracing on with that
+    provider, whatever ``OTEL_ENABLED`` says (tests, a provider the service builds itself).
     """
     refused = [name for name in _REFUSED_KWARGS if name in fastapi_kwargs]
     if refused:
@@ -110,6 +120,16 @@ def create_app(
     resolved = _resolve_settings(settings)
     configure_logging(resolved)
     auth_enabled = resolved.auth_mode != "disabled"
+    fastapi_kwargs.setdefault("generate_unique_id_function", operation_id)
+    telemetry = telemetry_options(resolved, tracer_provider, fastapi_kwargs.pop("telemetry", None))
+    if telemetry is not None:
+        fastapi_kwargs["telemetry"] = telemetry
+    request_hooks: list[RequestHook] = []
+    if tracer_provider is not None or resolved.tracing_enabled:
+        request_hooks.append(tracing_request_hook())
+    if resolved.sentry_dsn is not None:
+        init_sentry(resolved, release=version)
+        request_hooks.append(tag_request)
 
     app = FastAPI(
         title=title or resolved.service_name,
@@ -130,11 +150,27 @@ def create_app(
 
     # add_middleware puts the newest outermost: auth first, request context around it, so the
     # auth middleware's 401/503 answers still carry a request id and an access-log line.
+    public_routes: frozenset[tuple[str, str]] | None = None
     if auth_enabled:
         from .auth.middleware import SpapsAuthMiddleware
 
-        public_paths = dict.fromkeys([*resolved.auth_public_paths, *HEALTH_PATHS])
-        app.add_middleware(SpapsAuthMiddleware, public_paths=tuple(public_paths))
+        public_paths = tuple(dict.fromkeys([*resolved.auth_public_paths, *HEALTH_PATHS]))
+        public_routes = parse_public_paths(public_paths)
+        app.add_middleware(SpapsAuthMiddleware, public_paths=public_paths)
+    if resolved.cors_allow_origins:
+        from starlette.middleware.cors import CORSMiddleware
+
+        # Outside auth, so a browser's preflight (no Authorization header, by the spec) is
+        # answered here instead of getting 401; inside the request context, so it is logged.
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=resolved.cors_allow_origins,
+            allow_methods=resolved.cors_allow_methods,
+            allow_headers=resolved.cors_allow_headers,
+            allow_credentials=resolved.cors_allow_credentials,
+            expose_headers=[resolved.request_id_header] if resolved.request_id_header else [],
+            max_age=resolved.cors_max_age_seconds,
+        )
     if resolved.max_request_body_bytes:
         app.add_middleware(
             RequestBodyLimitMiddleware, max_body_bytes=resolved.max_request_body_bytes
@@ -144,7 +180,9 @@ def create_app(
         access_log=access_log,
         request_id_header=resolved.request_id_header,
         timing_header=resolved.timing_header,
+        request_hooks=request_hooks,
     )
+    install_openapi(app, public_routes=public_routes)
 
     for router in routers:
         app.include_router(router)

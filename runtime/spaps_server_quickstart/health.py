@@ -19,10 +19,11 @@ import threading
 import time
 import weakref
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from sqlalchemy.exc import DBAPIError
 from starlette.routing import BaseRoute, Host, Match
 from starlette.types import Scope
@@ -43,6 +44,26 @@ _MAX_ERROR_LENGTH = 200
 logger = get_logger(__name__)
 
 router = APIRouter(tags=["health"])
+
+
+class LiveStatus(BaseModel):
+    """The liveness answer (documents the OpenAPI response; the route returns the JSON as is)."""
+
+    status: Literal["ok"]
+
+
+class CheckResult(BaseModel):
+    status: Literal["ok", "fail"]
+    duration_ms: float
+    #: Why the check failed (the driver's one-line message, or "timed out after 2s").
+    error: str | None = None
+
+
+class ReadinessReport(BaseModel):
+    """The readiness answer, 200 and 503 alike: one result per dependency checked."""
+
+    status: Literal["ok", "fail"]
+    checks: dict[str, CheckResult]
 
 
 def _describe(error: BaseException, timeout: float) -> str:
@@ -132,7 +153,7 @@ async def _check_vector_extension(database: DatabaseResources) -> None:
     await check_vector_extension(database.engine)
 
 
-@router.get(LIVE_PATH, include_in_schema=True)
+@router.get(LIVE_PATH, response_model=LiveStatus)
 async def live() -> JSONResponse:
     """The process is up and serving requests. Depends on nothing else on purpose."""
     return JSONResponse({"status": "ok"}, headers=_NO_STORE)
@@ -141,7 +162,11 @@ async def live() -> JSONResponse:
 router.add_api_route(LIVE_ALIAS_PATH, live, methods=["GET"], include_in_schema=False)
 
 
-@router.get(READY_PATH)
+@router.get(
+    READY_PATH,
+    response_model=ReadinessReport,
+    responses={503: {"model": ReadinessReport, "description": "A dependency failed its check"}},
+)
 async def ready(request: Request) -> JSONResponse:
     """Database (and broker, when the app has Celery) reachable within the timeout."""
     state = request.state

@@ -16,7 +16,7 @@ import contextlib
 import re
 import time
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextvars import ContextVar, Token
 from dataclasses import dataclass
 from typing import Any
@@ -135,6 +135,10 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
+#: Called with the request id when a request starts; may return more fields for every log
+#: line of the request (the trace ids: see :mod:`spaps_server_quickstart.tracing`).
+RequestHook = Callable[[str], Mapping[str, str] | None]
+
 _REQUEST_ID_HEADER_KEY = REQUEST_ID_HEADER.lower().encode("latin-1")
 _INTERNAL_ERROR_BODY = b'{"detail":"Internal Server Error"}'
 
@@ -175,6 +179,10 @@ class RequestContextMiddleware:
     ``X-Process-Time`` conventionally carries); ``""`` or ``server_timing=False`` sends none.
     ``request_id_header=""`` neither reads nor sends an id header (the id is still generated,
     logged and bound), for services whose clients never had one.
+
+    - ``request_hooks`` run with the request id once it is known (tag the trace span, the
+      Sentry scope); the fields they return are bound like the request id, so the access log
+      and every line below carry them.
     """
 
     def __init__(
@@ -186,10 +194,12 @@ class RequestContextMiddleware:
         logger_name: str = ACCESS_LOGGER_NAME,
         request_id_header: str = REQUEST_ID_HEADER,
         timing_header: str = SERVER_TIMING_HEADER,
+        request_hooks: Sequence[RequestHook] = (),
     ) -> None:
         self.app = app
         self.access_log = access_log
         self.server_timing = server_timing and bool(timing_header)
+        self.request_hooks = tuple(request_hooks)
         self._logger = CachedLogger(logger_name)
         self._request_id_key = request_id_header.strip().lower().encode("latin-1")
         self._send_request_id = bool(self._request_id_key)
@@ -248,7 +258,13 @@ class RequestContextMiddleware:
 
         # bind_context(request_id=...) without its generality: this runs on every request.
         request_id_token = request_id_var.set(request_id)
-        structlog_tokens = structlog.contextvars.bind_contextvars(request_id=request_id)
+        if self.request_hooks:
+            fields = {"request_id": request_id}
+            for hook in self.request_hooks:
+                fields.update(hook(request_id) or {})
+            structlog_tokens = structlog.contextvars.bind_contextvars(**fields)
+        else:
+            structlog_tokens = structlog.contextvars.bind_contextvars(request_id=request_id)
         error: BaseException | None = None
         try:
             await self.app(scope, receive, send_with_request_id)

@@ -10,9 +10,11 @@ leaks into ``env=prod``.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterable
 from typing import Annotated, Any, Generic, Literal, Protocol, Self, TypeVar
+from urllib.parse import urlsplit
 
 from pydantic import (
     BeforeValidator,
@@ -124,6 +126,10 @@ def checked_spaps_api_url(url: str) -> str:
             " set it to the SPAPS base URL, e.g. https://api.sweetpotato.dev"
         )
     return url.strip().rstrip("/")
+
+
+#: A browser's ``Origin``: scheme, host and optional port, nothing after.
+_ORIGIN = re.compile(r"^https?://[^/\s?#@]+$")
 
 
 #: Methods an ``AUTH_PUBLIC_PATHS`` entry may name.
@@ -299,6 +305,88 @@ class BaseServiceSettings(BaseSettings):
         if value is not None and value.scheme not in ("redis", "rediss", "unix"):
             raise ValueError("must be a redis://, rediss:// or unix:// URL")
         return value
+
+    # CORS: off until origins are listed. An origin is exactly what a browser sends in
+    # ``Origin`` (scheme://host[:port], no path, no trailing slash), or "*".
+    cors_allow_origins: list[str] = Field(default_factory=list)
+    cors_allow_methods: list[str] = Field(
+        default_factory=lambda: ["GET", "POST", "PUT", "PATCH", "DELETE"]
+    )
+    cors_allow_headers: list[str] = Field(
+        default_factory=lambda: ["Authorization", "Content-Type", "X-Request-ID"]
+    )
+    cors_allow_credentials: bool = False
+    cors_max_age_seconds: int = Field(default=600, ge=0)
+
+    # Error tracking and tracing: off until configured (docs/RUNTIME.md, "Observability").
+    sentry_dsn: SecretStr | None = None
+    sentry_traces_sample_rate: float = Field(default=0.0, ge=0, le=1)
+    otel_enabled: bool = False
+    otel_exporter_otlp_traces_endpoint: str | None = None
+
+    @field_validator("cors_allow_origins")
+    @classmethod
+    def _check_cors_origins(cls, origins: list[str]) -> list[str]:
+        for origin in origins:
+            if origin != "*" and not _ORIGIN.fullmatch(origin):
+                # Browsers send no path and no trailing slash: such an entry never matches,
+                # and the refusal only shows up as a CORS error in someone's browser console.
+                raise ValueError(
+                    f"CORS_ALLOW_ORIGINS entry {origin!r} is not an origin: write"
+                    " scheme://host[:port] with no path or trailing slash, or '*'"
+                )
+        return origins
+
+    @field_validator("cors_allow_methods")
+    @classmethod
+    def _check_cors_methods(cls, methods: list[str]) -> list[str]:
+        unknown = [m for m in methods if m != "*" and m not in PUBLIC_PATH_METHODS]
+        if unknown:
+            raise ValueError(
+                f"CORS_ALLOW_METHODS has {unknown!r}: use {', '.join(PUBLIC_PATH_METHODS)} or '*'"
+                " (upper case)"
+            )
+        return methods
+
+    @field_validator("sentry_dsn")
+    @classmethod
+    def _check_sentry_dsn(cls, dsn: SecretStr | None) -> SecretStr | None:
+        if dsn is not None:
+            parts = urlsplit(dsn.get_secret_value())
+            if parts.scheme not in ("http", "https") or not parts.username or not parts.hostname:
+                # Not echoed: the DSN carries the project's key.
+                raise ValueError(
+                    "SENTRY_DSN is not a Sentry DSN: expected https://<key>@<host>/<project id>"
+                )
+        return dsn
+
+    @field_validator("otel_exporter_otlp_traces_endpoint")
+    @classmethod
+    def _check_otlp_endpoint(cls, endpoint: str | None) -> str | None:
+        if endpoint is not None:
+            parts = urlsplit(endpoint)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ValueError(
+                    f"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT {endpoint!r} must be an http(s) URL,"
+                    " e.g. http://collector:4318/v1/traces"
+                )
+        return endpoint
+
+    @model_validator(mode="after")
+    def _check_cors_credentials(self) -> BaseServiceSettings:
+        if self.cors_allow_credentials and "*" in self.cors_allow_origins:
+            # Starlette would answer such a preflight by echoing any Origin with credentials
+            # allowed: every web site could call the API with the user's cookies.
+            raise SettingsError(
+                "CORS_ALLOW_CREDENTIALS=true with CORS_ALLOW_ORIGINS='*' lets any site send"
+                " credentialed requests: list the origins instead"
+            )
+        return self
+
+    @property
+    def tracing_enabled(self) -> bool:
+        """``OTEL_ENABLED``, or an export endpoint (which is pointless without tracing)."""
+        return self.otel_enabled or self.otel_exporter_otlp_traces_endpoint is not None
 
     @field_validator("auth_public_paths")
     @classmethod

@@ -108,11 +108,6 @@ def plan_domain(
     now: datetime | None = None,
 ) -> tuple[Plan, Starter, str]:
     """The complete in-memory plan for one domain; reads the service, never writes."""
-    from spaps_cli.generators.migration import (
-        VERSIONS_DIR,
-        first_migration_slot,
-        service_id_of,
-    )
     from spaps_cli.generators.registry_edit import RouterRegistration, register_router
     from spaps_cli.generators.render import render_tree
     from spaps_cli.generators.spaps_table import record_domain
@@ -123,25 +118,15 @@ def plan_domain(
     name = validate_domain_name(project, raw_name, domains_dir=domains_dir, policy=policy)
     chosen = choose_starter(name, starter)
     celery = _uses_celery(project)
-    slot = first_migration_slot(
-        project.root / VERSIONS_DIR,
-        name,
-        now=now or datetime.now(UTC),
-        service_id=service_id_of(project.spaps, package),
-    )
-    context = domain_context(project, name, chosen, celery=celery)
-    context.update(
-        migration_stem=slot.stem,
-        revision=slot.revision,
-        down_revision=slot.down_revision,
-        create_date=slot.create_date,
-    )
-
-    def include(source: PurePosixPath) -> bool:
-        return celery or not _CELERY_ONLY.search(source.as_posix())
+    context = render_context(project, name, chosen, now=now or datetime.now(UTC))
 
     plan = Plan(project.root)
-    render_tree(template_tree(f"domain/{chosen.name}"), context, plan, include=include)
+    render_tree(
+        template_tree(f"domain/{chosen.name}"),
+        context,
+        plan,
+        include=lambda source: renders(source, celery=celery),
+    )
 
     registry = REGISTRY_PATH.format(package=package)
     registry_source = read_source(
@@ -162,6 +147,36 @@ def plan_domain(
     recorded = record_domain(pyproject.text, name, filename="pyproject.toml")
     plan.add("pyproject.toml", pyproject.restore(recorded), is_edit=True)
     return plan, chosen, name
+
+
+def render_context(
+    project: Project, name: str, starter: Starter, *, now: datetime
+) -> dict[str, Any]:
+    """Everything the domain templates render with, the first migration's slot included.
+
+    Public so that ``bench/add_domain.py`` gives copier the very same answers.
+    """
+    from spaps_cli.generators.migration import VERSIONS_DIR, first_migration_slot, service_id_of
+
+    slot = first_migration_slot(
+        project.root / VERSIONS_DIR,
+        name,
+        now=now,
+        service_id=service_id_of(project.spaps, project.package),
+    )
+    context = domain_context(project, name, starter, celery=_uses_celery(project))
+    context.update(
+        migration_stem=slot.stem,
+        revision=slot.revision,
+        down_revision=slot.down_revision,
+        create_date=slot.create_date,
+    )
+    return context
+
+
+def renders(source: PurePosixPath, *, celery: bool) -> bool:
+    """Whether a template file of the starter is rendered (task modules need a worker)."""
+    return celery or not _CELERY_ONLY.search(source.as_posix())
 
 
 def validate_domain_name(

@@ -287,6 +287,7 @@ def service_context(
         "cli_version": __version__,
         "template_version": TEMPLATE_VERSION,
         "runtime_requirement": RUNTIME_REQUIREMENT.format(extras=f"[{','.join(extras)}]"),
+        "runtime_testing_requirement": RUNTIME_REQUIREMENT.format(extras="[testing]"),
         "python_version": "3.11",
     }
 

@@ -170,5 +170,6 @@ def service_venv(tmp_path_factory: pytest.TempPathFactory) -> ServiceVenv:
         [sys.executable, "-m", "venv", str(root)], check=True, timeout=120, capture_output=True
     )
     venv = ServiceVenv(root)
-    venv.pip_install(f"{RUNTIME_DIR}[postgres,redis]", "pytest", "uvicorn")
+    # testing: what the service's dev extra brings for its tests (httpx2 for the TestClient).
+    venv.pip_install(f"{RUNTIME_DIR}[postgres,redis,testing]", "pytest", "uvicorn")
     return venv
