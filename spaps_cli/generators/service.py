@@ -35,6 +35,11 @@ TEMPLATE_VERSION = "1"
 #: carries this name on the public index (0.1.0 to 0.9.1), so no resolver can pick one of them.
 RUNTIME_REQUIREMENT = "spaps-server-quickstart{extras}>=1.0,<2"
 
+#: The one ruff every generated tool runs: the ``dev`` extra pins it (so CI and ``uv.lock``
+#: install exactly this one) and pre-commit's ruff hook uses the matching tag, so a file that
+#: passes the hook passes CI. tests/cli/test_service_toolchain.py keeps the two equal.
+RUFF_VERSION = "0.17.6"
+
 #: Template files that exist only when the service has a Celery worker.
 CELERY_ONLY = frozenset(
     {
@@ -239,6 +244,7 @@ def service_context(answers: ServiceAnswers, *, created: str) -> dict[str, Any]:
         "template_version": TEMPLATE_VERSION,
         "runtime_requirement": RUNTIME_REQUIREMENT.format(extras=f"[{','.join(extras)}]"),
         "python_version": "3.11",
+        "ruff_version": RUFF_VERSION,
     }
 
 
