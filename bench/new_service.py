@@ -49,6 +49,9 @@ ANSWERS: dict[str, object] = {
     "template_version": "1",
     "runtime_requirement": "spaps-server-quickstart[postgres,redis,server]>=1.0,<2",
     "python_version": "3.11",
+    "ruff_version": "0.17.6",
+    "uv_version": "0.13.9",
+    "wheels_dir": "wheels",
 }
 
 #: spaps' two string filters; the other tools get the plain quoted value (same output here).
@@ -91,7 +94,21 @@ def build_copier_template(root: Path) -> Path:
         kind = "bool" if isinstance(value, bool) else "str"
         lines += [f"{key}:", f"  type: {kind}", f"  default: {json.dumps(value)}"]
     (template / "copier.yml").write_text("\n".join(lines) + "\n")
+    _add_wheels(template)
     return template
+
+
+def _add_wheels(project: Path) -> list[str]:
+    """The runtime and CLI wheels spaps packs into wheels/: the other tools copy the same bytes."""
+    from spaps_cli.generators.wheelhouse import service_wheels
+
+    written = []
+    for wheel in service_wheels():
+        target = project / wheel.path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(wheel.content)
+        written.append(wheel.path)
+    return written
 
 
 def _cookiecutter_syntax(text: str) -> str:
@@ -125,6 +142,7 @@ def build_cookiecutter_template(root: Path) -> Path:
             verbatim.append(relative)
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(content)
+    verbatim += _add_wheels(project)
     context: dict[str, object] = dict(ANSWERS)
     context["_copy_without_render"] = verbatim
     context["_jinja2_env_vars"] = {"trim_blocks": True, "lstrip_blocks": True}

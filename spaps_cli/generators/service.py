@@ -22,6 +22,7 @@ from typing import Any
 from spaps_cli import __version__
 from spaps_cli.errors import ConflictError, FileAccessError, UsageError
 from spaps_cli.generators.spaps_table import DEFAULT_MIGRATION_DOMAINS
+from spaps_cli.generators.wheelhouse import WHEELS_DIR
 from spaps_cli.names import ServiceName
 from spaps_cli.plan import Action, ConflictPolicy, Plan, report
 
@@ -39,6 +40,10 @@ RUNTIME_REQUIREMENT = "spaps-server-quickstart{extras}>=1.0,<2"
 #: install exactly this one) and pre-commit's ruff hook uses the matching tag, so a file that
 #: passes the hook passes CI. tests/cli/test_service_toolchain.py keeps the two equal.
 RUFF_VERSION = "0.17.6"
+
+#: The uv that writes and installs the service's ``uv.lock``: the ``dev`` extra, CI and the
+#: Dockerfile all pin this one, so the lock is read by the uv that wrote it.
+UV_VERSION = "0.13.9"
 
 #: Template files that exist only when the service has a Celery worker.
 CELERY_ONLY = frozenset(
@@ -172,6 +177,10 @@ def plan_service(
         return True
 
     render_tree(template_tree("service"), context, plan, include=include)
+    from spaps_cli.generators.wheelhouse import service_wheels
+
+    for wheel in service_wheels():
+        plan.add(wheel.path, wheel.content)
     pyproject = plan.pending("pyproject.toml")
     if pyproject is None:  # pragma: no cover - the template tree always has one
         raise FileAccessError("templates/service has no pyproject.toml.jinja")
@@ -245,6 +254,8 @@ def service_context(answers: ServiceAnswers, *, created: str) -> dict[str, Any]:
         "runtime_requirement": RUNTIME_REQUIREMENT.format(extras=f"[{','.join(extras)}]"),
         "python_version": "3.11",
         "ruff_version": RUFF_VERSION,
+        "uv_version": UV_VERSION,
+        "wheels_dir": WHEELS_DIR,
     }
 
 

@@ -7,6 +7,7 @@ and a Dockerfile that copied ``src`` before installing dependencies despite its 
 
 from __future__ import annotations
 
+import re
 import tomllib
 from datetime import datetime
 from pathlib import Path
@@ -52,3 +53,104 @@ def test_ci_gets_ruff_only_from_the_dev_extra(service: Path) -> None:
             for word in ("pip install", "uv pip install", "uv tool install"):
                 if word in command:
                     assert "ruff" not in command, command
+
+
+def dockerfile_instructions(service: Path) -> list[tuple[str, str]]:
+    """``(INSTRUCTION, arguments)`` pairs, continuation lines joined, comments dropped."""
+    logical: list[str] = []
+    pending = ""
+    for line in (service / "Dockerfile").read_text().splitlines():
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        pending += stripped.removesuffix("\\").strip() + " "
+        if not stripped.endswith("\\"):
+            logical.append(pending.strip())
+            pending = ""
+    assert not pending, "a continuation line ends the Dockerfile"
+    return [(text.split(None, 1)[0].upper(), text.split(None, 1)[1]) for text in logical]
+
+
+#: What may be in the image before dependencies are installed: nothing a code edit changes.
+DEPENDENCY_INPUTS = {"pyproject.toml", "uv.lock", "wheels"}
+
+
+def test_dockerfile_installs_dependencies_from_the_lock_before_copying_code(
+    service: Path,
+) -> None:
+    instructions = dockerfile_instructions(service)
+    installs = [
+        index
+        for index, (kind, arguments) in enumerate(instructions)
+        if kind == "RUN" and "uv sync" in arguments
+    ]
+    assert installs, "the Dockerfile never runs uv sync"
+    first = installs[0]
+    assert "--no-install-project" in instructions[first][1]
+    copied_before = [
+        source
+        for kind, arguments in instructions[:first]
+        if kind == "COPY"
+        for source in arguments.split()[:-1]
+        if not source.startswith("--")
+    ]
+    assert set(copied_before) == DEPENDENCY_INPUTS, copied_before
+    copy_src = [
+        index
+        for index, (kind, arguments) in enumerate(instructions)
+        if kind == "COPY" and arguments.split()[0] == "src"
+    ]
+    assert len(copy_src) == 1
+    assert first < copy_src[0] < installs[-1], "the service is installed after its code is copied"
+    for index in installs:
+        assert "--locked" in instructions[index][1], instructions[index]
+    assert not any(
+        kind == "RUN" and re.search(r"\bpip install\b(?!\s+uv==)", arguments)
+        for kind, arguments in instructions
+    ), "a pip install beside the lock"
+
+
+def test_ci_installs_from_the_lock_and_runs_the_image_with_compose_and_smoke(
+    service: Path,
+) -> None:
+    ci = yaml.safe_load((service / ".github" / "workflows" / "ci.yml").read_text())
+    uv_pin = dev_requirements(service)["uv"]
+    for name, job in ci["jobs"].items():
+        runs = [step.get("run", "") for step in job["steps"]]
+        installs = [run for run in runs if "install" in run or "sync" in run]
+        assert installs == [f"pip install uv{uv_pin.specifier}", "uv sync --locked --extra dev"], (
+            name,
+            installs,
+        )
+    runs = [step.get("run", "") for step in ci["jobs"]["image"]["steps"]]
+
+    def position(prefix: str) -> int:
+        found = [index for index, run in enumerate(runs) if run.startswith(prefix)]
+        assert len(found) == 1, (prefix, runs)
+        return found[0]
+
+    assert (
+        position("docker compose build")
+        < position("docker compose up --wait")
+        < position("spaps smoke")
+    )
+    smoke = next(
+        step for step in ci["jobs"]["image"]["steps"] if "spaps smoke" in step.get("run", "")
+    )
+    # Against the stack compose published on the runner: its PostgreSQL (and Redis).
+    assert smoke["env"]["DATABASE_URL"].endswith("@127.0.0.1:5432/billing_api")
+    assert '--database-url "$DATABASE_URL"' in smoke["run"]
+    compose = yaml.safe_load((service / "compose.yaml").read_text())
+    assert compose["services"]["db"]["ports"] == ["${DB_PORT:-5432}:5432"]
+
+
+def test_the_image_build_context_keeps_the_lock_and_wheels(service: Path) -> None:
+    ignored = (service / ".dockerignore").read_text().split()
+    gitignored = (service / ".gitignore").read_text().split()
+    for needed in ("uv.lock", "wheels", "wheels/"):
+        assert needed not in ignored
+        assert needed not in gitignored
+    assert sorted(path.name.split("-")[0] for path in (service / "wheels").glob("*.whl")) == [
+        "spaps_cli",
+        "spaps_server_quickstart",
+    ]

@@ -1,0 +1,84 @@
+"""``wheels/`` of a service generated from this checkout: valid, reproducible wheels.
+
+The fresh-machine install itself is tests/e2e/test_fresh_machine.py; here the wheels are taken
+apart: every RECORD hash matches, the metadata is the installed distribution's, the runtime's
+version satisfies the pin the service's pyproject declares, and packing twice gives the same
+bytes (re-runs stay ``identical`` and uv.lock stays valid).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import tomllib
+import zipfile
+from datetime import datetime
+from email.parser import Parser
+from pathlib import Path
+
+import pytest
+from packaging.requirements import Requirement
+from packaging.version import Version
+
+from spaps_cli import names
+from spaps_cli.generators.service import ServiceAnswers, generate_service
+from spaps_cli.generators.wheelhouse import service_wheels
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    answers = ServiceAnswers.build(names.service_name("billing-api"))
+    root = tmp_path_factory.mktemp("wheelhouse") / "billing-api"
+    generate_service(answers, destination=root, now=datetime(2026, 12, 5, 9, 30))
+    return root
+
+
+def read_wheel(path: Path) -> tuple[dict[str, str], zipfile.ZipFile]:
+    archive = zipfile.ZipFile(io.BytesIO(path.read_bytes()))
+    (metadata_name,) = [n for n in archive.namelist() if n.endswith(".dist-info/METADATA")]
+    headers = Parser().parsestr(archive.read(metadata_name).decode())
+    return {"Name": headers["Name"], "Version": headers["Version"]}, archive
+
+
+def test_every_record_entry_matches_the_file(service: Path) -> None:
+    for wheel in sorted((service / "wheels").glob("*.whl")):
+        _, archive = read_wheel(wheel)
+        (record_name,) = [n for n in archive.namelist() if n.endswith(".dist-info/RECORD")]
+        rows = [line.split(",") for line in archive.read(record_name).decode().splitlines()]
+        listed = {row[0] for row in rows}
+        assert listed == set(archive.namelist()), wheel.name
+        for name, digest, size in rows:
+            if name == record_name:
+                continue
+            data = archive.read(name)
+            expected = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=")
+            assert digest == f"sha256={expected.decode()}", (wheel.name, name)
+            assert int(size) == len(data)
+
+
+def test_the_runtime_wheel_satisfies_the_services_pin(service: Path) -> None:
+    document = tomllib.loads((service / "pyproject.toml").read_text())
+    (pin,) = [Requirement(r) for r in document["project"]["dependencies"]]
+    (runtime,) = (service / "wheels").glob("spaps_server_quickstart-*.whl")
+    headers, archive = read_wheel(runtime)
+    assert headers["Name"] == pin.name
+    assert pin.specifier.contains(Version(headers["Version"]))
+    assert "spaps_server_quickstart/app.py" in archive.namelist()
+    assert not [n for n in archive.namelist() if "__pycache__" in n or n.endswith(".pyc")]
+
+
+def test_the_cli_wheel_carries_templates_and_the_runtime_wheel(service: Path) -> None:
+    (cli,) = (service / "wheels").glob("spaps_cli-*.whl")
+    headers, archive = read_wheel(cli)
+    assert headers["Name"] == "spaps-cli"
+    contents = archive.namelist()
+    assert "spaps_cli/templates/service/Dockerfile.jinja" in contents
+    (runtime,) = (service / "wheels").glob("spaps_server_quickstart-*.whl")
+    assert archive.read(f"spaps_cli/wheels/{runtime.name}") == runtime.read_bytes()
+    entry_points = next(n for n in contents if n.endswith("entry_points.txt"))
+    assert "spaps = spaps_cli.app:main" in archive.read(entry_points).decode()
+
+
+def test_packing_is_reproducible() -> None:
+    assert service_wheels() == service_wheels()
