@@ -25,6 +25,8 @@ from pathlib import Path
 
 from process_timing import compile_spaps, timed_run
 
+from spaps_cli.generators.service import RUFF_VERSION, UV_VERSION
+
 REPO = Path(__file__).resolve().parents[1]
 TEMPLATE = REPO / "templates" / "service"
 BIN = Path(sys.executable).parent
@@ -49,9 +51,11 @@ ANSWERS: dict[str, object] = {
     "template_version": "1",
     "runtime_requirement": "spaps-server-quickstart[postgres,redis,server]>=1.0,<2",
     "python_version": "3.11",
-    "ruff_version": "0.17.6",
-    "uv_version": "0.13.9",
+    "ruff_version": RUFF_VERSION,
+    "uv_version": UV_VERSION,
     "wheels_dir": "wheels",
+    "runtime_wheel": "wheels/spaps_server_quickstart-1.0.0-py3-none-any.whl",
+    "cli_wheel": "wheels/spaps_cli-0.1.0-py3-none-any.whl",
 }
 
 #: spaps' two string filters; the other tools get the plain quoted value (same output here).

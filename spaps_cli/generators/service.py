@@ -22,7 +22,13 @@ from typing import Any
 from spaps_cli import __version__
 from spaps_cli.errors import ConflictError, FileAccessError, UsageError
 from spaps_cli.generators.spaps_table import DEFAULT_MIGRATION_DOMAINS
-from spaps_cli.generators.wheelhouse import WHEELS_DIR
+from spaps_cli.generators.wheelhouse import (
+    CLI_DISTRIBUTION,
+    RUNTIME_DISTRIBUTION,
+    WHEELS_DIR,
+    Wheel,
+    service_wheels,
+)
 from spaps_cli.names import ServiceName
 from spaps_cli.plan import Action, ConflictPolicy, Plan, report
 
@@ -167,7 +173,8 @@ def plan_service(
         previous_created = (now or datetime.now()).strftime(CREATED_FORMAT)
     created = previous_created
     plan = Plan(destination)
-    context = service_context(answers, created=created)
+    wheels = service_wheels()
+    context = service_context(answers, created=created, wheels=wheels)
 
     def include(source: PurePosixPath) -> bool:
         if source in CELERY_ONLY:
@@ -177,9 +184,7 @@ def plan_service(
         return True
 
     render_tree(template_tree("service"), context, plan, include=include)
-    from spaps_cli.generators.wheelhouse import service_wheels
-
-    for wheel in service_wheels():
+    for wheel in wheels:
         plan.add(wheel.path, wheel.content)
     pyproject = plan.pending("pyproject.toml")
     if pyproject is None:  # pragma: no cover - the template tree always has one
@@ -234,8 +239,11 @@ def _register_recorded_domains(plan: Plan, package: str, pyproject: str) -> None
     plan.add(registry, source)
 
 
-def service_context(answers: ServiceAnswers, *, created: str) -> dict[str, Any]:
+def service_context(
+    answers: ServiceAnswers, *, created: str, wheels: list[Wheel]
+) -> dict[str, Any]:
     """The variables every service template may use (StrictUndefined: nothing else exists)."""
+    wheel_paths = {wheel.distribution: wheel.path for wheel in wheels}
     extras = ["postgres", "redis", "server"]
     if answers.pgvector:
         extras.append("pgvector")
@@ -256,6 +264,8 @@ def service_context(answers: ServiceAnswers, *, created: str) -> dict[str, Any]:
         "ruff_version": RUFF_VERSION,
         "uv_version": UV_VERSION,
         "wheels_dir": WHEELS_DIR,
+        "runtime_wheel": wheel_paths[RUNTIME_DISTRIBUTION],
+        "cli_wheel": wheel_paths[CLI_DISTRIBUTION],
     }
 
 

@@ -2,9 +2,9 @@
 
 Neither ``spaps-server-quickstart`` (this project's, from 1.0) nor ``spaps-cli`` is on a package
 index a fresh machine can reach, so ``spaps new service`` ships both into the service as wheel
-files and points every installer at them: pip with ``--find-links wheels``, uv through an
-explicit flat index in ``[tool.uv]`` (so ``uv.lock`` records their hashes), the Dockerfile and CI
-through ``uv.lock``. Where the wheels come from:
+files and points every installer at them: pip with ``--find-links wheels``, uv through path
+sources in ``[tool.uv.sources]`` (relative, so ``uv.lock`` is valid in any clone, and hashed, so
+nothing else can stand in for them), the Dockerfile and CI through ``uv.lock``. Where the wheels come from:
 
 * the runtime: the wheel the CLI's own wheel carries as ``spaps_cli/wheels/*.whl`` (built from
   ``runtime/`` by ``hatch_build.py``); in a checkout, where there is none, the runtime installed
@@ -58,6 +58,11 @@ class Wheel:
     @property
     def path(self) -> str:
         return f"{WHEELS_DIR}/{self.filename}"
+
+    @property
+    def distribution(self) -> str:
+        """The project name as the file name spells it, in its usual dashed form."""
+        return self.filename.split("-", 1)[0].replace("_", "-")
 
 
 def service_wheels() -> list[Wheel]:

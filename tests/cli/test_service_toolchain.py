@@ -150,6 +150,12 @@ def test_the_image_build_context_keeps_the_lock_and_wheels(service: Path) -> Non
     for needed in ("uv.lock", "wheels", "wheels/"):
         assert needed not in ignored
         assert needed not in gitignored
+    document = tomllib.loads((service / "pyproject.toml").read_text())
+    sources = document["tool"]["uv"]["sources"]
+    assert set(sources) == {"spaps-server-quickstart", "spaps-cli"}
+    for source in sources.values():  # relative paths: uv.lock holds in any clone
+        assert not Path(source["path"]).is_absolute()
+        assert (service / source["path"]).is_file(), source
     assert sorted(path.name.split("-")[0] for path in (service / "wheels").glob("*.whl")) == [
         "spaps_cli",
         "spaps_server_quickstart",

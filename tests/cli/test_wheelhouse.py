@@ -11,6 +11,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+import subprocess
+import sys
 import tomllib
 import zipfile
 from datetime import datetime
@@ -82,3 +84,35 @@ def test_the_cli_wheel_carries_templates_and_the_runtime_wheel(service: Path) ->
 
 def test_packing_is_reproducible() -> None:
     assert service_wheels() == service_wheels()
+
+
+def test_wheels_packed_from_this_checkout_install_and_work(service: Path, tmp_path: Path) -> None:
+    """The "generated from a checkout" case: pip accepts both packed wheels, and the installed
+    CLI finds its templates (inside the package now) and the runtime wheel it carries."""
+    target = tmp_path / "site"
+    wheels = sorted(str(path) for path in (service / "wheels").glob("*.whl"))
+    pip = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-index"]
+    subprocess.run(
+        [*pip, "--target", str(target), *wheels],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    probe = (
+        "import sys; sys.path.insert(0, sys.argv[1])\n"
+        "import spaps_cli, spaps_server_quickstart\n"
+        "from spaps_cli.generators import templates_location, wheelhouse\n"
+        "print(spaps_cli.__file__, spaps_server_quickstart.__file__)\n"
+        "print(templates_location.template_tree('service'))\n"
+        "print(wheelhouse.runtime_wheel().filename)\n"
+    )
+    shown = subprocess.run(
+        [sys.executable, "-c", probe, str(target)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout.split()
+    assert all(Path(path).is_relative_to(target) for path in shown[:3]), shown
+    (runtime,) = (service / "wheels").glob("spaps_server_quickstart-*.whl")
+    assert shown[3] == runtime.name

@@ -140,7 +140,8 @@ def test_uv_lock_is_written_and_valid_in_another_checkout(
 ) -> None:
     """CI clones the service elsewhere: ``uv sync --locked`` there must accept the lock."""
     lock = (fresh_service.root / "uv.lock").read_text()
-    assert 'name = "spaps-server-quickstart"' in lock
+    assert 'source = { path = "wheels/spaps_server_quickstart-1.0.0-py3-none-any.whl" }' in lock
+    assert 'source = { path = "wheels/spaps_cli-' in lock
     assert str(fresh_service.root) not in lock  # nothing machine-specific
     clone = tmp_path / "clone"
     shutil.copytree(fresh_service.root, clone, ignore=shutil.ignore_patterns(".venv"))
