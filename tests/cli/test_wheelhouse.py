@@ -116,3 +116,27 @@ def test_wheels_packed_from_this_checkout_install_and_work(service: Path, tmp_pa
     assert all(Path(path).is_relative_to(target) for path in shown[:3]), shown
     (runtime,) = (service / "wheels").glob("spaps_server_quickstart-*.whl")
     assert shown[3] == runtime.name
+
+
+def test_without_a_runtime_wheel_the_error_says_how_to_get_one(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A checkout with only the CLI installed has no runtime to pack: one clear error."""
+    from importlib import metadata
+
+    from spaps_cli.errors import FileAccessError
+    from spaps_cli.generators import wheelhouse
+
+    real = metadata.distribution
+
+    def without_runtime(name: str) -> metadata.Distribution:
+        if name == wheelhouse.RUNTIME_DISTRIBUTION:
+            raise metadata.PackageNotFoundError(name)
+        return real(name)
+
+    monkeypatch.setattr(wheelhouse, "PACKAGED_WHEELS", tmp_path)
+    monkeypatch.setattr(wheelhouse.metadata, "distribution", without_runtime)
+    with pytest.raises(FileAccessError) as raised:
+        wheelhouse.runtime_wheel()
+    assert "spaps-server-quickstart" in str(raised.value)
+    assert 'pip install -e "./runtime[server]"' in (raised.value.hint or "")
