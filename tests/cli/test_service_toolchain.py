@@ -160,3 +160,12 @@ def test_the_image_build_context_keeps_the_lock_and_wheels(service: Path) -> Non
         "spaps_cli",
         "spaps_server_quickstart",
     ]
+
+
+def test_next_hint_is_the_readme_install_block(service: Path) -> None:
+    """The fast twin of tests/e2e/test_fresh_machine.py: the two texts never drift apart."""
+    from spaps_cli.commands.new import NEXT_STEPS
+    from tests.e2e.test_fresh_machine import readme_commands
+
+    commands = readme_commands((service / "README.md").read_text())
+    assert " && ".join(command.split("  #")[0].strip() for command in commands) == NEXT_STEPS
