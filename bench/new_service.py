@@ -43,6 +43,8 @@ def _answers() -> dict[str, object]:
     from spaps_cli.names import service_name
 
     answers = ServiceAnswers.build(service_name(NAME), description=DESCRIPTION)
+    from spaps_cli.generators.wheelhouse import service_wheels
+
     # spaps draws the service id and the local secret at random; every tool gets these.
     return service_context(
         answers,
@@ -50,6 +52,7 @@ def _answers() -> dict[str, object]:
         service_id="0123abcd",
         initial_revision="202601010000_0123abcd_core",
         local_auth_secret="bench-local-auth-secret",
+        wheels=service_wheels(),
     )
 
 
@@ -70,12 +73,27 @@ def _not_rendered(relative: str) -> bool:
 
 def build_copier_template(root: Path) -> Path:
     """templates/service as a copier template: the same files plus a copier.yml."""
-    return copier_template.build_copier_template(
+    template = copier_template.build_copier_template(
         TEMPLATE,
         root / "copier-template",
         ANSWERS,
         rendered=lambda relative: not _not_rendered(relative),
     )
+    _add_wheels(template)
+    return template
+
+
+def _add_wheels(project: Path) -> list[str]:
+    """The runtime and CLI wheels spaps packs into wheels/: the other tools copy the same bytes."""
+    from spaps_cli.generators.wheelhouse import service_wheels
+
+    written = []
+    for wheel in service_wheels():
+        target = project / wheel.path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(wheel.content)
+        written.append(wheel.path)
+    return written
 
 
 def _cookiecutter_syntax(text: str) -> str:
@@ -109,6 +127,7 @@ def build_cookiecutter_template(root: Path) -> Path:
             verbatim.append(relative)
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(content)
+    verbatim += _add_wheels(project)
     context: dict[str, object] = dict(ANSWERS)
     context["_copy_without_render"] = verbatim
     context["_jinja2_env_vars"] = {"trim_blocks": True, "lstrip_blocks": True}

@@ -14,6 +14,12 @@ import typer
 
 from spaps_cli.commands.options import DryRunOption, JsonOption, SkipOption
 
+#: The generated README's "Install and test" commands on one line (tests/e2e runs both).
+NEXT_STEPS = (
+    "python3 -m venv .venv && . .venv/bin/activate"
+    ' && pip install --find-links wheels -e ".[dev]" && uv lock && pytest'
+)
+
 new_app = typer.Typer(
     name="new",
     help="Create a new service.",
@@ -86,7 +92,7 @@ def new_service(
     if json_output:
         console.emit_json(result.as_json())
     elif not dry_run and result.changed:
-        console.info(f'\nNext: cd {result.display_root} && pip install -e ".[dev]" && pytest')
+        console.info(f"\nNext: cd {result.display_root} && {NEXT_STEPS}")
 
 
 def register(app: typer.Typer) -> None:

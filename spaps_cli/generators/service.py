@@ -24,6 +24,13 @@ from spaps_cli import __version__
 from spaps_cli.errors import ConflictError, FileAccessError, UsageError
 from spaps_cli.generators.migration import SERVICE_ID_PATTERN, new_service_id, revision_id
 from spaps_cli.generators.spaps_table import DEFAULT_MIGRATION_DOMAINS
+from spaps_cli.generators.wheelhouse import (
+    CLI_DISTRIBUTION,
+    RUNTIME_DISTRIBUTION,
+    WHEELS_DIR,
+    Wheel,
+    service_wheels,
+)
 from spaps_cli.names import ServiceName
 from spaps_cli.plan import Action, ConflictPolicy, Plan, report
 
@@ -36,6 +43,15 @@ TEMPLATE_VERSION = "1"
 #: next major; and its floor, 1.0, is above every release of the other distribution that
 #: carries this name on the public index (0.1.0 to 0.9.1), so no resolver can pick one of them.
 RUNTIME_REQUIREMENT = "spaps-server-quickstart{extras}>=1.0,<2"
+
+#: The one ruff every generated tool runs: the ``dev`` extra pins it (so CI and ``uv.lock``
+#: install exactly this one) and pre-commit's ruff hook uses the matching tag, so a file that
+#: passes the hook passes CI. tests/cli/test_service_toolchain.py keeps the two equal.
+RUFF_VERSION = "0.17.6"
+
+#: The uv that writes and installs the service's ``uv.lock``: the ``dev`` extra, CI and the
+#: Dockerfile all pin this one, so the lock is read by the uv that wrote it.
+UV_VERSION = "0.13.9"
 
 #: Template files that exist only when the service has a Celery worker.
 CELERY_ONLY = frozenset(
@@ -174,12 +190,14 @@ def plan_service(
         service_id = new_service_id()
         initial_revision = revision_id(created, service_id, "core")
     plan = Plan(destination)
+    wheels = service_wheels()
     context = service_context(
         answers,
         created=created,
         service_id=service_id,
         initial_revision=initial_revision,
         local_auth_secret=new_local_secret(),
+        wheels=wheels,
     )
     local_env = destination / LOCAL_ENV
     keep_local_env = local_env.is_symlink() or local_env.exists()
@@ -198,6 +216,8 @@ def plan_service(
         rendered_env = plan.pending(LOCAL_ENV)
         if rendered_env is not None:
             plan.add(LOCAL_ENV, rendered_env, private=True)
+    for wheel in wheels:
+        plan.add(wheel.path, wheel.content)
     pyproject = plan.pending("pyproject.toml")
     if pyproject is None:  # pragma: no cover - the template tree always has one
         raise FileAccessError("templates/service has no pyproject.toml.jinja")
@@ -267,8 +287,10 @@ def service_context(
     service_id: str,
     initial_revision: str,
     local_auth_secret: str,
+    wheels: list[Wheel],
 ) -> dict[str, Any]:
     """The variables every service template may use (StrictUndefined: nothing else exists)."""
+    wheel_paths = {wheel.distribution: wheel.path for wheel in wheels}
     extras = ["postgres", "redis", "server"]
     if answers.pgvector:
         extras.append("pgvector")
@@ -289,6 +311,11 @@ def service_context(
         "runtime_requirement": RUNTIME_REQUIREMENT.format(extras=f"[{','.join(extras)}]"),
         "runtime_testing_requirement": RUNTIME_REQUIREMENT.format(extras="[testing]"),
         "python_version": "3.11",
+        "ruff_version": RUFF_VERSION,
+        "uv_version": UV_VERSION,
+        "wheels_dir": WHEELS_DIR,
+        "runtime_wheel": wheel_paths[RUNTIME_DISTRIBUTION],
+        "cli_wheel": wheel_paths[CLI_DISTRIBUTION],
     }
 
 

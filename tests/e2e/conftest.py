@@ -32,6 +32,15 @@ INSTALL_TIMEOUT = 600.0
 COMMAND_TIMEOUT = 240.0
 
 
+def clean_environment() -> dict[str, str]:
+    """This process's environment without what would steer the inner tools (see above)."""
+    return {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(_LEAKY_PREFIXES) and key not in _LEAKY_NAMES
+    }
+
+
 class CommandFailedError(AssertionError):
     """A command in the service virtualenv exited non-zero; the message carries its output."""
 
@@ -52,11 +61,7 @@ class ServiceVenv:
 
     def environment(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
         """A clean environment with this virtualenv first on ``PATH``, plus ``extra``."""
-        env = {
-            key: value
-            for key, value in os.environ.items()
-            if not key.startswith(_LEAKY_PREFIXES) and key not in _LEAKY_NAMES
-        }
+        env = clean_environment()
         env["VIRTUAL_ENV"] = str(self.root)
         env["PATH"] = f"{self.bin}{os.pathsep}{env.get('PATH', '')}"
         env["PYTHONDONTWRITEBYTECODE"] = "1"
