@@ -25,7 +25,15 @@ from spaps_cli.commands.options import ColorOption, QuietOption, VerboseOption
 from spaps_cli.errors import InvalidNameError, SpapsError
 
 #: Each module under spaps_cli/commands/ exposes ``register(app: typer.Typer) -> None``.
-COMMAND_MODULES: tuple[str, ...] = ("new", "release", "doctor", "add", "smoke", "migrate")
+COMMAND_MODULES: tuple[str, ...] = (
+    "new",
+    "release",
+    "doctor",
+    "add",
+    "smoke",
+    "migrate",
+    "update",
+)
 
 
 @dataclass(frozen=True)
