@@ -10,6 +10,7 @@ from cli.cli_runner import RunSpaps
 
 from spaps_cli.update.versions import TemplateVersions
 from tests.update.conftest import snapshot
+from tests.update.scenario import TEAM_DEPENDENCY, edit_like_a_team, replace
 
 PKG = "src/billing_api"
 
@@ -21,32 +22,11 @@ def installed(versions: TemplateVersions, monkeypatch: pytest.MonkeyPatch) -> Te
     return versions
 
 
-def _replace(path: Path, old: str, new: str) -> None:
-    text = path.read_text(encoding="utf-8")
-    assert old in text
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
-
-
 def _edit_like_a_team(root: Path, run_spaps: RunSpaps) -> None:
-    assert run_spaps("add", "domain", "orders", "--dir", str(root)).code == 0
-    # a changed README paragraph, away from anything the template changes
-    _replace(root / "README.md", "The embedded defaults use SQLite", "Locally we use SQLite")
-    _replace(
-        root / "pyproject.toml",
-        "dependencies = [\n",
-        'dependencies = [\n    "orjson>=3.10",\n',
-    )
-    (root / PKG / "main.py").write_text(
-        (root / PKG / "main.py").read_text(encoding="utf-8")
-        + '\n\n@app.middleware("http")\nasync def add_team_header(request, call_next):  # type: ignore[no-untyped-def]\n'
-        '    response = await call_next(request)\n    response.headers["x-team"] = "billing"\n'
-        "    return response\n",
-        encoding="utf-8",
-    )
-    _replace(root / PKG / "settings.py", "class Settings(", "class BillingSettings(")
-    _replace(root / PKG / "settings.py", "loader(Settings)", "loader(BillingSettings)")
-    with (root / ".gitignore").open("a", encoding="utf-8") as handle:
-        handle.write("local-notes/\n")
+    def add_domain(name: str) -> None:
+        assert run_spaps("add", "domain", name, "--dir", str(root)).code == 0
+
+    edit_like_a_team(root, "billing_api", add_domain)
 
 
 def test_update_keeps_edits_and_takes_the_template(
@@ -84,7 +64,7 @@ def test_update_keeps_edits_and_takes_the_template(
     compile(registry, "registry.py", "exec")
     # pyproject: the team's dependency kept, the template's added and raised, version recorded
     pyproject = tomllib.loads((service_root / "pyproject.toml").read_text(encoding="utf-8"))
-    assert "orjson>=3.10" in pyproject["project"]["dependencies"]
+    assert TEAM_DEPENDENCY in pyproject["project"]["dependencies"]
     dev = pyproject["project"]["optional-dependencies"]["dev"]
     assert "httpx>=0.27" in dev
     assert "pytest>=8.2" in dev
@@ -93,7 +73,7 @@ def test_update_keeps_edits_and_takes_the_template(
     assert pyproject["tool"]["spaps"]["domains"] == ["orders"]
     # settings: the rename kept, the template's docstring change merged
     settings = (service_root / PKG / "settings.py").read_text(encoding="utf-8")
-    assert "class BillingSettings(" in settings
+    assert 'invoice_prefix: str = "INV"' in settings
     assert "Settings (template 2)" in settings
     assert "x-team" in (service_root / PKG / "main.py").read_text(encoding="utf-8")
     # files only the team added (the domain) untouched
@@ -121,7 +101,7 @@ def test_untouched_service_is_replaced_file_for_file(
 def test_real_conflict_is_marked_reported_and_blocks_the_version(
     service_root: Path, installed: TemplateVersions, run_spaps: RunSpaps
 ) -> None:
-    _replace(service_root / "README.md", "## Run it on your laptop", "## Run it on a laptop")
+    replace(service_root / "README.md", "## Run it on your laptop", "## Run it on a laptop")
 
     outcome = run_spaps("update", str(service_root))
 
@@ -170,7 +150,7 @@ def test_check_reports_how_far_behind_and_writes_nothing(
 def test_dry_run_and_diff_write_nothing(
     flag: str, service_root: Path, installed: TemplateVersions, run_spaps: RunSpaps
 ) -> None:
-    _replace(service_root / "README.md", "## Run it on your laptop", "## Run it on a laptop")
+    replace(service_root / "README.md", "## Run it on your laptop", "## Run it on a laptop")
     before = snapshot(service_root)
     outcome = run_spaps("update", str(service_root), flag)
     assert outcome.code == 3  # the conflict it would leave
