@@ -1,9 +1,9 @@
 """Three-way text merge of one file, as regions: merged text and the conflicts left in it.
 
-``git merge-file`` does the merging (it needs no repository, only files): its diff3 output,
-with the base section, is parsed into :class:`Conflict` regions so that the Python and TOML
-mergers can resolve some of them before the markers are written. Without git on PATH, a file
-both sides changed is one whole-file conflict: an edit is never dropped silently.
+``git merge-file`` does the merging when git is on PATH (it needs no repository, only files;
+its diff3 output, with the base section, is parsed into :class:`Conflict` regions); without git,
+the ``merge3`` library (the pure-Python 3-way merge maintained by the Breezy project) gives the
+same regions. Either way the Python merger can resolve some conflicts before markers are written.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ def merge_regions(base: str, ours: str, theirs: str) -> list[Region]:
     """The merge as a list of clean text and :class:`Conflict` regions, in file order."""
     git = shutil.which("git")
     if git is None:
-        return [Conflict(ours=ours, base=base, theirs=theirs)]
+        return merge_regions_python(base, ours, theirs)
     with tempfile.TemporaryDirectory(prefix="spaps-merge-") as scratch:
         paths = []
         for name, text in (("ours", ours), ("base", base), ("theirs", theirs)):
@@ -60,6 +60,37 @@ def merge_regions(base: str, ours: str, theirs: str) -> list[Region]:
     if completed.returncode < 0 or completed.returncode > 127:
         raise FileAccessError(f"git merge-file failed: {completed.stderr.strip()}")
     return _parse(completed.stdout)
+
+
+def merge_regions_python(base: str, ours: str, theirs: str) -> list[Region]:
+    """The same regions as :func:`merge_regions`, computed in Python (no git needed)."""
+    import merge3
+
+    lines = [text.splitlines(keepends=True) for text in (base, ours, theirs)]
+    base_lines, ours_lines, theirs_lines = lines
+    regions: list[Region] = []
+    for kind, *bounds in merge3.Merge3(base_lines, ours_lines, theirs_lines).merge_regions():
+        if kind == "unchanged":
+            text = "".join(base_lines[bounds[0] : bounds[1]])
+        elif kind in {"a", "same"}:
+            text = "".join(ours_lines[bounds[0] : bounds[1]])
+        elif kind == "b":
+            text = "".join(theirs_lines[bounds[0] : bounds[1]])
+        else:
+            base_start, base_end, ours_start, ours_end, theirs_start, theirs_end = bounds
+            regions.append(
+                Conflict(
+                    ours="".join(ours_lines[ours_start:ours_end]),
+                    base="".join(base_lines[base_start:base_end]),
+                    theirs="".join(theirs_lines[theirs_start:theirs_end]),
+                )
+            )
+            continue
+        if regions and isinstance(regions[-1], str):
+            regions[-1] += text
+        else:
+            regions.append(text)
+    return regions
 
 
 def _parse(output: str) -> list[Region]:

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from spaps_cli.update.python_merge import resolve_python
-from spaps_cli.update.text_merge import Conflict, Labels, merge_regions, render_regions
+from spaps_cli.update.text_merge import (
+    Conflict,
+    Labels,
+    merge_regions,
+    merge_regions_python,
+    render_regions,
+)
 
 LABELS = Labels(base="template 1", theirs="template 2")
 
@@ -69,6 +75,12 @@ def _merge(base: str, ours: str, theirs: str) -> str:
 def test_text_merge_alone_conflicts() -> None:
     regions = merge_regions(BASE, OURS, THEIRS)
     assert sum(isinstance(region, Conflict) for region in regions) == 2
+
+
+def test_without_git_the_python_merge_gives_the_same_regions() -> None:
+    ours = OURS.replace("meta_router)", 'meta_router, prefix="/v1")')
+    for case in [(BASE, OURS, THEIRS), (BASE, ours, THEIRS), (BASE, THEIRS, THEIRS)]:
+        assert merge_regions_python(*case) == merge_regions(*case)
 
 
 def test_imports_and_registrations_merge_at_the_code_level() -> None:

@@ -134,6 +134,23 @@ def test_real_conflict_is_marked_reported_and_blocks_the_version(
     assert "## Run it locally, on a laptop" in (service_root / "README.md").read_text("utf-8")
 
 
+def test_without_git_the_same_update_happens(
+    service_root: Path,
+    installed: TemplateVersions,
+    run_spaps: RunSpaps,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    replace(service_root / "README.md", "## Run it on your laptop", "## Run it on a laptop")
+    replace(service_root / "README.md", "The embedded defaults use SQLite", "Locally we use SQLite")
+    monkeypatch.setenv("PATH", str(service_root))  # no git anywhere on it
+    outcome = run_spaps("update", str(service_root), "--json")
+    assert outcome.code == 3
+    assert [c["path"] for c in outcome.json()["conflicts"]] == ["README.md"]
+    readme = (service_root / "README.md").read_text(encoding="utf-8")
+    assert "Locally we use SQLite" in readme  # merged next to the conflict, not lost
+    assert readme.count("<<<<<<< yours") == 1
+
+
 def test_check_reports_how_far_behind_and_writes_nothing(
     service_root: Path, installed: TemplateVersions, run_spaps: RunSpaps
 ) -> None:
