@@ -34,12 +34,26 @@ def update(
         bool, typer.Option("--dry-run", help="Show what would change; write nothing.")
     ] = False,
     json_output: JsonOption = False,
+    fleet: Annotated[
+        Path | None,
+        typer.Option(
+            "--fleet",
+            metavar="DIR",
+            help="Every service under DIR (as 'spaps doctor --fleet' finds them); one table.",
+        ),
+    ] = None,
 ) -> None:
     """Merge the newer template into a service, keeping the team's edits."""
     from spaps_cli.update.run import run_update
 
     code = run_update(
-        service, to=to, check=check, diff=diff, dry_run=dry_run, json_output=json_output
+        service,
+        to=to,
+        check=check,
+        diff=diff,
+        dry_run=dry_run,
+        json_output=json_output,
+        fleet=fleet,
     )
     if code:
         raise typer.Exit(code)
