@@ -172,6 +172,10 @@ def test_dry_run_and_diff_write_nothing(
     outcome = run_spaps("update", str(service_root), flag)
     assert outcome.code == 3  # the conflict it would leave
     assert snapshot(service_root) == before
+    quiet = run_spaps("-q", "update", str(service_root), flag)
+    assert "would conflict  README.md:" in quiet.stderr  # a problem: shown under -q
+    assert "would replace" not in quiet.stderr
+    assert snapshot(service_root) == before
     if flag == "--diff":
         assert "+## Run it locally" in outcome.stdout or "+>>>>>>> template 2" in outcome.stdout
 
