@@ -90,12 +90,7 @@ def plan_update(project: Project, versions: TemplateVersions, *, to: str | None)
     update = UpdatePlan(project, source, target, Plan(project.root))
     if update.up_to_date:
         return update
-    _refuse_markers(project.root)
     spaps = project.spaps
-    if str(spaps.get("update-pending", "")) == target:
-        # The user resolved what the last run left: the files are merged, only the record moves.
-        _record_version(update)
-        return update
     recorded_cli = str(spaps.get("cli-version") or __version__)
     base = render_service_at(
         versions.tree(source, role="recorded"),
@@ -111,6 +106,11 @@ def plan_update(project: Project, versions: TemplateVersions, *, to: str | None)
         template_version=target,
         cli_version=__version__,
     )
+    _refuse_markers(project.root, sorted(set(base) | set(theirs)))
+    if str(spaps.get("update-pending", "")) == target:
+        # The user resolved what the last run left: the files are merged, only the record moves.
+        _record_version(update)
+        return update
     merger = _FileMerger(project, source, target)
     for path in sorted(set(base) | set(theirs)):
         outcome = merger.merge(path, base.get(path), theirs.get(path), update.plan)
@@ -123,25 +123,22 @@ def plan_update(project: Project, versions: TemplateVersions, *, to: str | None)
     return update
 
 
-def _refuse_markers(root: Path) -> None:
-    """A service still holding markers from an earlier run must be resolved first."""
+def _refuse_markers(root: Path, paths: list[str]) -> None:
+    """A service still holding markers from an earlier run must be resolved first.
+
+    Only the template's files are read: they are the only ones an update writes markers into.
+    """
     from spaps_cli.update.text_merge import OURS_LABEL
 
     marker = f"<<<<<<< {OURS_LABEL}".encode()
-    for path in sorted(root.rglob("*")):
-        if (
-            any(part in {".git", ".venv", "node_modules"} for part in path.parts)
-            or not path.is_file()
-        ):
-            continue
+    for path in paths:
         try:
-            data = path.read_bytes()
+            data = (root / path).read_bytes()
         except OSError:
             continue
         if marker in data:
             raise UsageError(
-                f"{path.relative_to(root).as_posix()} still has conflict markers from an earlier"
-                " spaps update",
+                f"{path} still has conflict markers from an earlier spaps update",
                 hint="resolve them (keep what you want, delete the marker lines), then re-run",
             )
 
