@@ -194,3 +194,20 @@ def test_real_cli_service_is_current(service_root: Path, run_spaps: RunSpaps) ->
     assert run_spaps("update", str(service_root), "--check").code == 0
     assert run_spaps("update", str(service_root)).code == 0
     assert snapshot(service_root) == before
+
+
+def test_pyproject_conflict_is_marked_in_the_file(
+    service_root: Path, installed: TemplateVersions, run_spaps: RunSpaps
+) -> None:
+    replace(service_root / "pyproject.toml", '"pytest>=8.0"', '"pytest>=8.1"')
+
+    outcome = run_spaps("update", str(service_root), "--json")
+
+    assert outcome.code == 3
+    conflicts = outcome.json()["conflicts"]
+    assert [c["path"] for c in conflicts] == ["pyproject.toml"]
+    lines = (service_root / "pyproject.toml").read_text(encoding="utf-8").splitlines()
+    assert lines[conflicts[0]["line"] - 1] == "<<<<<<< yours"
+    assert '    "pytest>=8.1",' in lines
+    assert '    "pytest>=8.2",' in lines
+    assert 'template-version = "1"' in lines
