@@ -183,6 +183,22 @@ def _edit_spaps_table(update: UpdatePlan, edit: Callable[[Any], None]) -> None:
     update.plan.add(path, tomlkit.dumps(document), is_edit=True)
 
 
+def _in_conventions_of(ours: bytes, rendered: bytes | None) -> bytes | None:
+    """``rendered`` with the line endings and byte order mark of the file on disk.
+
+    A Windows checkout (git ``core.autocrlf``) turns every line into CRLF: compared as they
+    are, every file would look edited on every line and conflict as a whole.
+    """
+    if rendered is None:
+        return None
+    if b"\r\n" in ours and b"\r\n" not in rendered:
+        rendered = rendered.replace(b"\n", b"\r\n")
+    bom = b"\xef\xbb\xbf"
+    if ours.startswith(bom) and not rendered.startswith(bom):
+        rendered = bom + rendered
+    return rendered
+
+
 class _FileMerger:
     def __init__(self, project: Project, source: str, target: str) -> None:
         from spaps_cli.update.text_merge import Labels
@@ -196,6 +212,8 @@ class _FileMerger:
     ) -> FileOutcome | None:
         ours_path = self.project.root / path
         ours = ours_path.read_bytes() if ours_path.is_file() else None
+        if ours is not None:
+            base, theirs = _in_conventions_of(ours, base), _in_conventions_of(ours, theirs)
         if theirs is None:  # removed by the template
             if ours is None or base is None:
                 return None

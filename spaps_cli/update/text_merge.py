@@ -48,18 +48,17 @@ def merge_regions(base: str, ours: str, theirs: str) -> list[Region]:
         paths = []
         for name, text in (("ours", ours), ("base", base), ("theirs", theirs)):
             path = Path(scratch) / name
-            path.write_text(text, encoding="utf-8")
+            path.write_bytes(text.encode("utf-8"))
             paths.append(str(path))
         completed = subprocess.run(
             [git, "merge-file", "-p", "--diff3", "-L", "o", "-L", "b", "-L", "t", *paths],
-            capture_output=True,
-            text=True,
-            encoding="utf-8",
+            capture_output=True,  # bytes: text mode would turn a CRLF file's lines into LF
             check=False,
         )
     if completed.returncode < 0 or completed.returncode > 127:
-        raise FileAccessError(f"git merge-file failed: {completed.stderr.strip()}")
-    return _parse(completed.stdout)
+        message = completed.stderr.decode("utf-8", "replace").strip()
+        raise FileAccessError(f"git merge-file failed: {message}")
+    return _parse(completed.stdout.decode("utf-8"))
 
 
 def merge_regions_python(base: str, ours: str, theirs: str) -> list[Region]:

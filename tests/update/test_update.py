@@ -211,3 +211,24 @@ def test_pyproject_conflict_is_marked_in_the_file(
     assert '    "pytest>=8.1",' in lines
     assert '    "pytest>=8.2",' in lines
     assert 'template-version = "1"' in lines
+
+
+def test_windows_line_endings_are_not_edits(
+    service_root: Path, installed: TemplateVersions, run_spaps: RunSpaps
+) -> None:
+    """A checkout with core.autocrlf: CRLF everywhere, one real edit in the README."""
+    replace(service_root / "README.md", "The embedded defaults use SQLite", "Locally we use SQLite")
+    for path in service_root.rglob("*"):
+        if path.is_file():
+            path.write_bytes(path.read_bytes().replace(b"\n", b"\r\n"))
+
+    outcome = run_spaps("update", str(service_root), "--json")
+
+    assert outcome.code == 0, outcome.stdout
+    outcomes = {f["path"]: f["outcome"] for f in outcome.json()["files"]}
+    assert outcomes["README.md"] == "merge"
+    assert outcomes[f"{PKG}/settings.py"] == "replace"
+    readme = (service_root / "README.md").read_bytes()
+    assert b"## Run it locally (no servers needed)\r\n" in readme
+    assert b"Locally we use SQLite" in readme
+    assert b"\n" not in readme.replace(b"\r\n", b"")
