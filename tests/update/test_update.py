@@ -232,3 +232,19 @@ def test_windows_line_endings_are_not_edits(
     assert b"## Run it locally (no servers needed)\r\n" in readme
     assert b"Locally we use SQLite" in readme
     assert b"\n" not in readme.replace(b"\r\n", b"")
+
+
+def test_recorded_answers_choose_the_files(
+    tmp_path: Path, installed: TemplateVersions, run_spaps: RunSpaps
+) -> None:
+    """A service without Celery gets no worker from the new template either."""
+    root = tmp_path / "quiet-api"
+    assert run_spaps("new", "service", "quiet-api", "--dir", str(root), "--no-celery").code == 0
+
+    outcome = run_spaps("update", str(root), "--json")
+
+    assert outcome.code == 0, outcome.stderr
+    assert not (root / "src" / "quiet_api" / "worker.py").exists()
+    paths = {f["path"] for f in outcome.json()["files"]}
+    assert "src/quiet_api/api/status.py" in paths
+    assert not any("worker" in path for path in paths)
