@@ -25,7 +25,15 @@ from spaps_cli.commands.options import ColorOption, QuietOption, VerboseOption
 from spaps_cli.errors import ExitCode, InterruptedByUser, SpapsError
 
 #: Each module under spaps_cli/commands/ exposes ``register(app: typer.Typer) -> None``.
-COMMAND_MODULES: tuple[str, ...] = ("new", "release", "doctor", "add", "smoke", "migrate")
+COMMAND_MODULES: tuple[str, ...] = (
+    "new",
+    "release",
+    "doctor",
+    "add",
+    "smoke",
+    "migrate",
+    "update",
+)
 
 
 @dataclass(frozen=True)
@@ -149,6 +157,7 @@ INTERRUPTED_MEANING: dict[str, str] = {
     "new": "nothing was changed (files already written by this run were removed or restored)",
     "add": "nothing was changed (files already written by this run were removed or restored)",
     "migrate": "no file was written",
+    "update": "nothing was changed (files already written by this run were removed or restored)",
     "release bump": (
         "nothing was changed, unless it came during --commit/--tag after the files were"
         " written: then see git status"

@@ -51,9 +51,16 @@ VERB_STYLES = {
     "ok": "green",
     "failed": "bold red",
     "findings": "bold yellow",
+    # spaps update (docs/UPDATING.md)
+    "replace": "cyan",
+    "merge": "cyan",
+    "keep": "blue",
+    "kept": "bold yellow",
+    "deleted": "bold yellow",
+    "would conflict": "bold red",
 }
 #: Status verbs that report a problem: still shown under ``-q``, like a diagnostic.
-PROBLEM_VERBS = frozenset({"conflict", "failed", "findings"})
+PROBLEM_VERBS = frozenset({"conflict", "would conflict", "failed", "findings", "kept", "deleted"})
 _VERB_WIDTH = 12
 
 QUIET_ERRORS_ONLY = -2

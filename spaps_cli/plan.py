@@ -38,10 +38,11 @@ class Action(StrEnum):
     FORCE = "force"  # existing file overwritten because of --force
     SKIP = "skip"  # existing file kept because of --skip
     CONFLICT = "conflict"
+    REMOVE = "remove"  # a file the plan deletes (``spaps update``: dropped by the template)
 
     @property
     def writes(self) -> bool:
-        return self in {Action.CREATE, Action.UPDATE, Action.FORCE}
+        return self in {Action.CREATE, Action.UPDATE, Action.FORCE, Action.REMOVE}
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,7 @@ class PlannedFile:
     is_edit: bool  # True: editing an existing file is the point, not a conflict
     executable: bool = False
     private: bool = False  # owner-only (0600) when created: it holds a secret
+    removal: bool = False  # True: the plan deletes this file (``content`` is unused)
 
     def relative_to(self, root: Path) -> str:
         return self.path.relative_to(root).as_posix()
@@ -72,9 +74,11 @@ class Resolution:
             return ""
         name = self.file.relative_to(root)
         old = (self.before or b"").decode("utf-8", errors="replace").splitlines(keepends=True)
-        new = self.file.content.decode("utf-8", errors="replace").splitlines(keepends=True)
+        content = b"" if self.file.removal else self.file.content
+        new = content.decode("utf-8", errors="replace").splitlines(keepends=True)
         fromfile = f"a/{name}" if self.before is not None else "/dev/null"
-        return "".join(difflib.unified_diff(old, new, fromfile, f"b/{name}"))
+        tofile = "/dev/null" if self.file.removal else f"b/{name}"
+        return "".join(difflib.unified_diff(old, new, fromfile, tofile))
 
 
 @dataclass
@@ -118,6 +122,12 @@ class Plan:
         self.files = [f for f in self.files if f.path != path]
         self.files.append(PlannedFile(path, data, is_edit, executable, private))
 
+    def remove(self, relative: str | Path) -> None:
+        """Plan ``relative`` to be deleted; applied (and rolled back) with the writes."""
+        path = self._contained(relative)
+        self.files = [f for f in self.files if f.path != path]
+        self.files.append(PlannedFile(path, b"", is_edit=True, removal=True))
+
     def pending(self, relative: str | Path) -> bytes | None:
         """Content already planned for ``relative`` (so later steps can edit earlier output)."""
         path = self._contained(relative)
@@ -131,7 +141,9 @@ class Plan:
         resolutions: list[Resolution] = []
         for planned in self.files:
             before = _read_existing(planned.path)
-            if before is None:
+            if planned.removal:
+                action = Action.IDENTICAL if before is None else Action.REMOVE
+            elif before is None:
                 action = Action.CREATE
             elif before == planned.content or (
                 not planned.is_edit and _same_text(before, planned.content)
@@ -163,6 +175,10 @@ class Plan:
         try:
             for resolution in resolutions:
                 if not resolution.action.writes:
+                    continue
+                if resolution.action is Action.REMOVE:
+                    resolution.file.path.unlink()
+                    written.append(resolution)
                     continue
                 created_dirs.extend(_make_parents(resolution.file.path.parent))
                 atomic_write(

@@ -32,6 +32,8 @@ SPAPS_TABLE_KEYS: dict[str, frozenset[str]] = {
             "package",
             "cli-version",
             "template-version",
+            # the template version a ``spaps update`` left conflicts for (see docs/UPDATING.md)
+            "update-pending",
             "created",
             "domains",
             "migration-domains",
