@@ -841,3 +841,32 @@ def test_alembic_ini_and_the_revision_graph_are_read_as_alembic_reads_them(
     assert "\n" not in found[0]["message"]
     read_by_spaps = any("spaps read alembic.ini" in note for note in payload["notes"])
     assert read_by_spaps is (where == "spaps")
+
+
+SECRET = "Pl4nted-S3cret-Value-0123456789"
+
+
+@pytest.mark.parametrize("human", [False, True], ids=["json", "human"])
+def test_doctor_never_prints_a_secret_of_a_refused_configuration(
+    service: Path, run_spaps: RunSpaps, human: bool
+) -> None:
+    """A known secret in every secret setting and URL password of configurations doctor refuses
+    (production guard, bad values): none of it reaches stdout or stderr."""
+    write_env(
+        service,
+        ENV="prod",
+        DATABASE_URL=f"postgresql+asyncpg://{PACKAGE}:{SECRET}@db.internal:5432/{PACKAGE}",
+        CELERY_BROKER_URL=f"redis://:{SECRET}@redis.internal:6379/0",
+        CELERY_RESULT_BACKEND="filesystem://",
+        REDIS_URL=f"redis://:{SECRET}@redis.internal:6379/2",
+        AUTH_MODE="local",
+        SPAPS_API_KEY=SECRET,
+        AUTH_LOCAL_SECRET=SECRET[:10],
+        LOG_LEVEL="LOUD",
+    )
+    outcome = run_spaps("doctor", str(service), *([] if human else ["--json"]), "--env", "prod")
+    assert outcome.code == 1
+    assert "settings." in outcome.stdout + outcome.stderr  # it did find the problems
+    for fragment in (SECRET, SECRET[:10]):
+        assert fragment not in outcome.stdout
+        assert fragment not in outcome.stderr
