@@ -98,8 +98,7 @@ class Project:
 def check_spaps_tables(document: Mapping[str, Any], where: Path) -> None:
     """Refuse an unknown key in any ``[tool.spaps.*]`` table, naming the nearest valid one.
 
-    Every command that reads ``[tool.spaps]`` (or one of its tables) calls this first, so a typo
-    fails the same way whichever command meets it.
+    Part of :func:`spaps_table`, which every command reading ``[tool.spaps]`` goes through.
     """
     tool = document.get("tool", {})
     spaps = tool.get("spaps") if isinstance(tool, Mapping) else None
@@ -160,9 +159,10 @@ def _describe(value: object) -> str:
 
 
 def spaps_table(document: Mapping[str, Any], where: Path) -> dict[str, Any]:
-    """``[tool.spaps]`` of ``document`` with every key spaps reads of the right type.
+    """``[tool.spaps]`` of ``document``: every key known, every key spaps reads of the right type.
 
-    A hand-edited table (``spaps = "x"``, ``celery = "yes"``, ``package = "/etc"``) is a
+    Unknown keys are refused by :func:`check_spaps_tables` once the types are checked, so every
+    command that reads the table fails the same way on a typo. A hand-edited table (``spaps = "x"``, ``celery = "yes"``, ``package = "/etc"``) is a
     one-line error naming the key, not a traceback or a path outside the service. Returns
     ``{}`` when there is no table.
     """
@@ -191,6 +191,7 @@ def spaps_table(document: Mapping[str, Any], where: Path) -> dict[str, Any]:
             f"{where}: [tool.spaps] package = {package!r} is not a Python package name",
             hint="it names src/<package>: an identifier such as billing_api, not a path",
         )
+    check_spaps_tables(document, where)
     return dict(table)
 
 
@@ -296,9 +297,8 @@ def find_project(start: Path, *, what: str = "directory") -> Project:
         if candidate is None:
             continue
         document = load_pyproject(candidate)
-        spaps_table(document, candidate)  # every later read relies on the types checked here
+        spaps_table(document, candidate)  # every later read relies on the keys checked here
         if "spaps" in document.get("tool", {}):
-            check_spaps_tables(document, candidate)
             return Project(root=directory, document=document)
         seen_pyproject = seen_pyproject or candidate
     if seen_pyproject is not None:

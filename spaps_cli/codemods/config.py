@@ -101,7 +101,6 @@ def load_config(start: Path) -> MigrateConfig:
         from spaps_cli.project import spaps_table
 
         document = read_pyproject(candidate)
-        check_spaps_tables(document, candidate)
         table = spaps_table(document, candidate).get("migrate")
         if table is not None:
             return config_from_table(dict(table), candidate)

@@ -3,7 +3,7 @@
 A doctor grows by families of checks (runtime, settings, database, migrations, codemods). Each
 family is one module under :mod:`spaps_cli.fleet.checks`; each check in it is a plain function
 ``(DoctorContext) -> list[Finding]`` that joins the registry with :func:`check`. Adding a check
-is "write one function, decorate it, add a test": :func:`run_checks` finds it, the report groups
+is "write one function, decorate it, add a test": :func:`registered` finds it, the report groups
 its findings under its family, and ``--json`` lists them.
 """
 
@@ -88,8 +88,3 @@ def registered() -> dict[str, list[Check]]:
 
 def run_family(family: str, context: DoctorContext) -> list[Finding]:
     return [finding for function in registered()[family] for finding in function(context)]
-
-
-def run_checks(context: DoctorContext) -> dict[str, list[Finding]]:
-    """Run every registered check; findings grouped by family."""
-    return {family: run_family(family, context) for family in registered()}

@@ -2,8 +2,8 @@
 
 Every child runs in its own process group (``start_new_session``) and carries the run's id in
 its environment (``SPAPS_SMOKE_RUN=<id>``). Stopping a child signals its whole group, so its own
-children go too; :func:`leftover_processes` then finds anything that carries the run id but left
-the group (a daemonising grandchild, a ``setsid``), and :func:`kill_leftovers` kills it.
+children go too; :func:`kill_leftovers` then finds anything that carries the run id but left
+the group (a daemonising grandchild, a ``setsid``) and kills it.
 """
 
 from __future__ import annotations
@@ -218,11 +218,6 @@ def _live_processes(run_id: str) -> dict[int, int]:
         if state != "Z" and needle in environ.split(b"\0"):
             found[int(entry.name)] = int(group)
     return found
-
-
-def leftover_processes(run_id: str) -> list[int]:
-    """PIDs of live processes started by run ``run_id`` (read from ``/proc/<pid>/environ``)."""
-    return sorted(_live_processes(run_id))
 
 
 def kill_leftovers(

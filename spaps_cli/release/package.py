@@ -191,7 +191,7 @@ def locate(package: str | None, *, cwd: Path | None = None, walk_up: bool = True
 
 def load_package(root: Path) -> Package:
     """Read ``root/pyproject.toml`` and the ``__version__`` file; malformed input is an error."""
-    from spaps_cli.project import check_spaps_tables, read_pyproject
+    from spaps_cli.project import read_pyproject
 
     path = root / PYPROJECT
     try:
@@ -207,7 +207,6 @@ def load_package(root: Path) -> Package:
     name = project.get("name")
     if not isinstance(name, str) or not name:
         raise UsageError(f"{path}: [project] has no name")
-    check_spaps_tables(document, path)
     from spaps_cli.project import config_value, spaps_table
 
     spaps = spaps_table(document, path)
