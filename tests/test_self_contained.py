@@ -6,8 +6,6 @@ import re
 import subprocess
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[1]
 #: Paths to notes kept outside the repository, and the ways docstrings used to cite them.
 OUTSIDE = re.compile(
@@ -17,12 +15,10 @@ OUTSIDE = re.compile(
 
 
 def test_no_file_cites_notes_outside_the_repository() -> None:
-    try:
-        listed = subprocess.run(
-            ["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True
-        ).stdout
-    except (OSError, subprocess.CalledProcessError):
-        pytest.skip("not a git checkout")
+    # The suite runs in a git checkout (CI clones the repository): what git tracks is the project.
+    listed = subprocess.run(
+        ["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True
+    ).stdout
     offenders = []
     for name in listed.decode().split("\0"):
         path = ROOT / name

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -13,7 +12,6 @@ from spaps_cli.codemods.on_event_to_lifespan import OnEventToLifespan
 from spaps_cli.codemods.runner import unified_diff
 
 APP = OnEventToLifespan.EXAMPLES[0].before
-pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
 
 
 def git(repo: Path, *argv: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
