@@ -23,6 +23,7 @@ import json
 import os
 import random
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -296,11 +297,16 @@ def timed(
     return wall, cpu, completed
 
 
+def _medians(times: list[tuple[float, float]]) -> tuple[float, float]:
+    return statistics.median(t[0] for t in times), statistics.median(t[1] for t in times)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--modules", type=int, default=5000)
     parser.add_argument("--jobs", type=int, default=len(os.sched_getaffinity(0)))
     parser.add_argument("--skip-libcst", action="store_true", help="skip the slow LibCST run")
+    parser.add_argument("--rounds", type=int, default=5, help="spaps/django-upgrade rounds")
     args = parser.parse_args()
     compile_spaps()
 
@@ -316,35 +322,37 @@ def main() -> int:
         )
         rows: list[tuple[str, float, float]] = []
 
-        wall, cpu, done = timed(
-            [
-                sys.executable,
-                "-c",
-                "from spaps_cli.app import main; main()",
-                "migrate",
-                "--check",
-                "--json",
-                "--jobs",
-                str(args.jobs),
-                ".",
-            ],
-            cwd=root,
-        )
-        report = json.loads(done.stdout)
-        assert done.returncode == 1, done.stderr[-2000:]
+        spaps_argv = [
+            *[sys.executable, "-c", "from spaps_cli.app import main; main()"],
+            *["migrate", "--check", "--json", "--jobs", str(args.jobs), "."],
+        ]
+        django_argv = [
+            *[sys.executable, "-m", "django_upgrade", "--check", "--target-version", "5.0"],
+            *files,
+        ]
+        # Alternating rounds, medians: one run each is at the mercy of whatever else the
+        # machine does for those few seconds.
+        spaps_times: list[tuple[float, float]] = []
+        django_times: list[tuple[float, float]] = []
+        for round_index in range(args.rounds):
+            order = [("spaps", spaps_argv), ("django", django_argv)]
+            for name, argv in order if round_index % 2 == 0 else order[::-1]:
+                wall, cpu, done = timed(argv, cwd=root)
+                if name == "spaps":
+                    report = json.loads(done.stdout)
+                    assert done.returncode == 1, done.stderr[-2000:]
+                    spaps_times.append((wall, cpu))
+                else:
+                    django_times.append((wall, cpu))
         changed = report["files"]["changed"]
         print(
-            f"spaps migrate --check: exit {done.returncode}, {changed} files would change,"
+            f"spaps migrate --check: exit 1, {changed} files would change,"
             f" {report['files']['parsed']} parsed, {report['files']['failed']} failed,"
             f" {sum(1 for f in report['findings'] if not f['auto_fixable'])} follow-ups"
         )
-        rows.append(("spaps migrate --check (all codemods)", wall, cpu))
-
-        wall, cpu, done = timed(
-            [sys.executable, "-m", "django_upgrade", "--check", "--target-version", "5.0", *files],
-            cwd=root,
-        )
-        rows.append(("django-upgrade --check", wall, cpu))
+        label = f"median of {args.rounds}"
+        rows.append((f"spaps migrate --check ({label})", *_medians(spaps_times)))
+        rows.append((f"django-upgrade --check ({label})", *_medians(django_times)))
 
         if not args.skip_libcst:
             noop = Path(scratch) / "noop_pkg"

@@ -71,27 +71,44 @@ def on_deep_stack(function: Callable[[], _T]) -> _T:
     failure: list[BaseException] = []
 
     def target() -> None:
-        _deep.active = True
         try:
             outcome.append(function())
         except BaseException as exc:  # re-raised on the caller's thread
             failure.append(exc)
 
-    try:
-        previous = threading.stack_size(STACK_BYTES)
-    except (ValueError, RuntimeError):  # pragma: no cover - platform without stack sizes
+    thread = start_deep_thread(target)
+    if thread is None:  # pragma: no cover - the stack could not be reserved
         return function()
-    try:
-        thread = threading.Thread(target=target, name="spaps-parse", daemon=True)
-        thread.start()
-    except RuntimeError:  # pragma: no cover - the stack could not be reserved
-        return function()
-    finally:
-        threading.stack_size(previous)
     thread.join()
     if failure:
         raise failure[0]
     return outcome[0]
+
+
+def start_deep_thread(target: Callable[[], None]) -> threading.Thread | None:
+    """Start ``target`` on a daemon thread with a :data:`STACK_BYTES` stack; None if refused.
+
+    Reserving the stack and starting a thread costs about as much as parsing a small module,
+    so a caller with many files runs its whole loop on one such thread rather than one thread
+    per file: :func:`on_deep_stack` calls inside it run inline.
+    """
+
+    def run() -> None:
+        _deep.active = True
+        target()
+
+    try:
+        previous = threading.stack_size(STACK_BYTES)
+    except (ValueError, RuntimeError):  # pragma: no cover - platform without stack sizes
+        return None
+    try:
+        thread = threading.Thread(target=run, name="spaps-parse", daemon=True)
+        thread.start()
+    except RuntimeError:  # pragma: no cover - the stack could not be reserved
+        return None
+    finally:
+        threading.stack_size(previous)
+    return thread
 
 
 def nesting_depth(tree: ast.AST, *, stop_at: int = MAX_NESTING) -> int:

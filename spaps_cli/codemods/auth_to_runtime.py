@@ -30,6 +30,7 @@ from spaps_cli.codemods.config import MigrateConfig
 from spaps_cli.codemods.import_edits import add_import, imported_names, remove_unused_imports
 from spaps_cli.codemods.project_scan import ADMIN_DEPENDENCIES, USER_DEPENDENCIES, ProjectFacts
 from spaps_cli.codemods.statements import class_bases, code
+from spaps_cli.codemods.traversal import Visitor
 
 RUNTIME_AUTH = "spaps_server_quickstart.auth"
 #: What an endpoint may read on the value ``current_user`` gives it (a test compares this with
@@ -277,7 +278,7 @@ def _depends_calls(param: cst.Param) -> list[cst.Call]:
     """``Depends(name)`` calls in a parameter's default or annotation."""
     found: list[cst.Call] = []
 
-    class _Finder(cst.CSTVisitor):
+    class _Finder(Visitor):
         def visit_Call(self, node: cst.Call) -> None:
             if (
                 isinstance(node.func, cst.Name)
@@ -304,7 +305,7 @@ def _uses_beyond_the_user(param: cst.Param, function: cst.FunctionDef) -> str | 
     name = param.name.value
     problems: list[str] = []
 
-    class _Uses(cst.CSTVisitor):
+    class _Uses(Visitor):
         def visit_Attribute(self, node: cst.Attribute) -> bool:
             if isinstance(node.value, cst.Name) and node.value.value == name:
                 if node.attr.value not in AUTHENTICATED_USER_ATTRIBUTES:

@@ -18,6 +18,7 @@ import libcst as cst
 
 from spaps_cli.codemods.config import MigrateConfig
 from spaps_cli.codemods.project_scan import ProjectFacts
+from spaps_cli.codemods.traversal import Transformer
 
 #: What a codemod may need before its output can run, and the manual step that provides it.
 PREREQUISITES: dict[str, str] = {
@@ -105,7 +106,7 @@ class Outcome:
     pending: list[PendingFinding] = field(default_factory=list)
 
 
-class Codemod(cst.CSTTransformer):
+class Codemod(Transformer):
     """Base of every codemod; subclasses set the class attributes and override hooks."""
 
     ID: ClassVar[str]
@@ -132,6 +133,8 @@ class Codemod(cst.CSTTransformer):
         self.facts = facts if facts is not None else ProjectFacts()
         #: The dotted name of the module being migrated (set by the runner; "" when unknown).
         self.module_name = ""
+        #: The module's source text when the runner has it unchanged (None: generate it).
+        self.source_text: str | None = None
         self.changes = 0
         self.pending: list[PendingFinding] = []
 

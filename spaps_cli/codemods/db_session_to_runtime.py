@@ -36,6 +36,7 @@ from spaps_cli.codemods.import_edits import (
 )
 from spaps_cli.codemods.project_scan import ProjectFacts
 from spaps_cli.codemods.statements import code, resolve
+from spaps_cli.codemods.traversal import Visitor
 
 RUNTIME_DB = "spaps_server_quickstart.db"
 SESSION_DEPENDENCIES = frozenset({"get_db", "get_session", "get_async_session", "get_db_session"})
@@ -371,7 +372,7 @@ def _writes_without_commit(function: cst.FunctionDef, session: str) -> bool:
     """Does the endpoint change data through ``session`` and never commit it itself?"""
     calls: set[str] = set()
 
-    class _Calls(cst.CSTVisitor):
+    class _Calls(Visitor):
         def visit_Call(self, node: cst.Call) -> None:
             func = node.func
             if (

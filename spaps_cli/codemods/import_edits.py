@@ -17,6 +17,8 @@ from collections.abc import Collection, Iterable, Sequence
 
 import libcst as cst
 
+from spaps_cli.codemods.traversal import Visitor
+
 _STDLIB = frozenset(sys.stdlib_module_names)
 
 
@@ -66,7 +68,7 @@ def imported_names(module: cst.Module) -> dict[str, str]:
     return found
 
 
-class _NameCollector(cst.CSTVisitor):
+class _NameCollector(Visitor):
     """Every identifier used outside import statements, plus string contents (``__all__``)."""
 
     def __init__(self) -> None:

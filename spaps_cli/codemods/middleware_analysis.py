@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import libcst as cst
 
 from spaps_cli.codemods.statements import code
+from spaps_cli.codemods.traversal import Visitor
 
 _JOB_NAME = re.compile(
     r"request_?id|correlation|access_?log|request_?log|logging|timing|process_?time", re.I
@@ -119,7 +120,7 @@ def header_contract(function: cst.FunctionDef) -> Contract:
     return contract
 
 
-class _HeaderCollector(cst.CSTVisitor):
+class _HeaderCollector(Visitor):
     def __init__(self) -> None:
         self.reads: list[str] = []
         self.sets: list[tuple[str, str]] = []
@@ -293,7 +294,7 @@ class _JobChecker:
         )
 
 
-class _CallChecker(cst.CSTVisitor):
+class _CallChecker(Visitor):
     def __init__(self) -> None:
         self.ok = True
 

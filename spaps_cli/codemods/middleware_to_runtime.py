@@ -46,6 +46,7 @@ from spaps_cli.codemods.middleware_analysis import (
 )
 from spaps_cli.codemods.project_scan import ProjectFacts
 from spaps_cli.codemods.statements import class_bases, code, resolve, without_statements
+from spaps_cli.codemods.traversal import Visitor
 
 RUNTIME_MODULE = "spaps_server_quickstart.request_context"
 RUNTIME_CLASS = "RequestContextMiddleware"
@@ -493,7 +494,7 @@ app.add_middleware(RequestContextMiddleware, request_id_header="X-Correlation-ID
         return remove_unused_imports(module, self.removable(candidates))
 
 
-class _NameCounter(cst.CSTVisitor):
+class _NameCounter(Visitor):
     def __init__(self, name: str) -> None:
         self.name = name
         self.count = 0

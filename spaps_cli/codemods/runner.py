@@ -184,10 +184,15 @@ def migrate_source(
     # What the run's codemods make true of the project (checked against the scan's facts).
     provided = {name for codemod in codemods for name in codemod.PROVIDES}
     dotted = module_name(display)
+    parsed = module
+    original = data.decode(module.encoding, errors="replace").removeprefix("\ufeff")
     for codemod in selected:
         before = module
         instance = codemod(config, facts)
         instance.module_name = dotted
+        # Generating a module's code costs about what parsing it did: a codemod that needs
+        # the text gets the file's own while nothing has rewritten it yet.
+        instance.source_text = original if module is parsed else None
         outcome = instance.apply(module)
         unmet = [
             name
@@ -208,20 +213,21 @@ def migrate_source(
             ]
             located.append((codemod.ID, before, pending))
             continue
-        module = outcome.module
         if outcome.changes:
+            # A codemod that rewrote nothing hands back an equal tree (LibCST rebuilds every
+            # node it visits); keeping the parsed one spares generating the unchanged code.
+            module = outcome.module
             counts.append((codemod.ID, outcome.changes))
         if outcome.pending:
             located.append((codemod.ID, before, outcome.pending))
     # Line numbers refer to the file as it was before the run: that is what --check and
     # --diff users are looking at, and what a later codemod's input no longer shows.
-    original = data.decode(module.encoding, errors="replace").removeprefix("\ufeff")
     findings = [
         finding
         for codemod_id, before, pending in located
         for finding in _locate(codemod_id, display, before, pending, original)
     ]
-    new_source = module.bytes
+    new_source = data if module is parsed else module.bytes
     if new_source != data:
         try:
             ast.parse(new_source)
@@ -439,7 +445,8 @@ def _os_reason(exc: OSError) -> str:
 
 
 def _process_chunk(chunk: list[SourceFile], options: RunOptions) -> list[FileResult]:
-    return [process_file(source, options) for source in chunk]
+    """A pool worker's share: the whole chunk on one deep-stack thread (see ``_run_in_order``)."""
+    return on_deep_stack(lambda: [process_file(source, options) for source in chunk])
 
 
 # -- walking -------------------------------------------------------------------------------
@@ -521,11 +528,13 @@ def discover(paths: Sequence[Path], exclude: Sequence[str], base: Path) -> Disco
     seen: set[Path] = set()
     rules = _IgnoreRules()
 
-    def take(path: Path, display: str) -> None:
+    def take(path: Path, display: str, *, walked: bool = False) -> None:
         if _excluded(display, exclude):
             return
         try:
-            real = path.resolve(strict=True)
+            # Walked paths are under a resolved root and the walk follows no links, so only a
+            # path that is itself a link needs resolving (resolve() costs an lstat per part).
+            real = path.resolve(strict=True) if not walked or path.is_symlink() else path
         except (OSError, RuntimeError) as exc:
             reason = (
                 "symlink loop"
@@ -579,7 +588,7 @@ def discover(paths: Sequence[Path], exclude: Sequence[str], base: Path) -> Disco
                 candidate = current / name
                 if rules.ignored(candidate, False, chain):
                     continue
-                take(candidate, _display(candidate, base))
+                take(candidate, _display(candidate, base), walked=True)
     return found
 
 
@@ -639,11 +648,7 @@ def run(
 
     workers = max(1, min(jobs, -(-len(sources) // 16)))
     if workers == 1 or len(sources) < POOL_THRESHOLD:
-        for index, source in enumerate(sources):
-            try:
-                emit(process_file(source, options))
-            except KeyboardInterrupt:
-                raise RunInterrupted(results, list(sources[index:])) from None
+        _run_in_order(sources, options, emit, results)
         return results
     chunk = max(8, min(64, len(sources) // (workers * 8) or 8))
     chunks = [list(sources[i : i + chunk]) for i in range(0, len(sources), chunk)]
@@ -680,6 +685,72 @@ def run(
         except KeyboardInterrupt:
             raise RunInterrupted(results, left[index:]) from None
     return results
+
+
+class _Finished:
+    """The in-order worker's last message: it stopped, with ``failure`` if it crashed."""
+
+    def __init__(self, failure: BaseException | None = None) -> None:
+        self.failure = failure
+
+
+def _run_in_order(
+    sources: Sequence[SourceFile],
+    options: RunOptions,
+    emit: Callable[[FileResult], None],
+    results: list[FileResult],
+) -> None:
+    """Process ``sources`` one by one on a single deep-stack thread; report on this one.
+
+    One thread for the whole run, not one per file (starting a thread with a large stack costs
+    about what parsing a small module does). Results come back through a queue, so
+    ``on_result`` runs on the caller's thread. Ctrl-C reaches this thread: the worker is told
+    to stop after the file it holds (written atomically, so whole), and what it finished is
+    reported before :class:`RunInterrupted` lists the rest.
+    """
+    import queue
+    import threading
+
+    from spaps_cli.python_source import start_deep_thread
+
+    messages: queue.SimpleQueue[FileResult | _Finished] = queue.SimpleQueue()
+    stop = threading.Event()
+
+    def work() -> None:
+        try:
+            for source in sources:
+                if stop.is_set():
+                    break
+                messages.put(process_file(source, options))
+        except BaseException as exc:  # re-raised on the caller's thread
+            messages.put(_Finished(exc))
+        else:
+            messages.put(_Finished())
+
+    if start_deep_thread(work) is None:  # pragma: no cover - the stack could not be reserved
+        work()
+
+    def drain() -> _Finished:
+        while True:
+            message = messages.get()
+            if isinstance(message, _Finished):
+                return message
+            emit(message)
+
+    try:
+        finished = drain()
+    except KeyboardInterrupt:
+        stop.set()
+        finished = drain()
+        if finished.failure is None:
+            raise RunInterrupted(results, list(sources[len(results) :])) from None
+    except BaseException:  # ``on_result`` failed: the worker must not go on writing files
+        stop.set()
+        raise
+    if finished.failure is not None:
+        if isinstance(finished.failure, KeyboardInterrupt):
+            raise RunInterrupted(results, list(sources[len(results) :])) from None
+        raise finished.failure
 
 
 def _ignore_interrupts() -> None:

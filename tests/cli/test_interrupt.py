@@ -85,14 +85,16 @@ def test_interrupted_migrate_says_what_was_written_and_what_remains(
 
 
 def test_interrupted_check_writes_nothing(tmp_path: Path) -> None:
-    files = [tmp_path / f"m{index:04}.py" for index in range(1000)]
+    # --check writes nothing to watch for, so the run is interrupted by time: enough files
+    # that one process is still at them after 1.5 s (about a millisecond each here).
+    files = [tmp_path / f"m{index:04}.py" for index in range(6000)]
     for path in files:
         path.write_text(APP)
     started = time.monotonic()
     code, _, err = interrupt(
         ["migrate", "--check", "-j", "1", "."],
         cwd=tmp_path,
-        ready=lambda: time.monotonic() - started > 2.5,
+        ready=lambda: time.monotonic() - started > 1.5,
     )
     assert code == 130
     assert "nothing written" in _one_error_line(err)

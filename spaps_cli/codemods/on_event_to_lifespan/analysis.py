@@ -56,7 +56,10 @@ class LifespanAnalysis(Codemod):
     def _module_code(self) -> str:
         """The module's code, generated once and only when a question needs it."""
         if self._source is None:
-            self._source = self._module.code if self._module is not None else ""
+            if self.source_text is not None:
+                self._source = self.source_text
+            else:
+                self._source = self._module.code if self._module is not None else ""
         return self._source
 
     def _resolve(self, func: cst.BaseExpression) -> str | None:

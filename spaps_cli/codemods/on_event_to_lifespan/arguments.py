@@ -10,6 +10,8 @@ from collections.abc import Sequence
 
 import libcst as cst
 
+from spaps_cli.codemods.traversal import Visitor
+
 _NO_SPACE = cst.SimpleWhitespace("")
 
 
@@ -230,7 +232,7 @@ def _comments_on(lines: Sequence[cst.EmptyLine]) -> list[cst.Comment]:
     return [line.comment for line in lines if line.comment is not None]
 
 
-class _CommentCollector(cst.CSTVisitor):
+class _CommentCollector(Visitor):
     def __init__(self) -> None:
         super().__init__()
         self.comments: list[cst.Comment] = []

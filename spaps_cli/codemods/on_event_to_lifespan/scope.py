@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import libcst as cst
 
 from spaps_cli.codemods.import_edits import bound_name
+from spaps_cli.codemods.traversal import Visitor
 
 HANDLER_LISTS = frozenset({"on_startup", "on_shutdown", "lifespan_context"})
 
@@ -54,7 +55,7 @@ class ListUse:
     frames: tuple[Frame, ...]
 
 
-class _ReturnCounter(cst.CSTVisitor):
+class _ReturnCounter(Visitor):
     """``return`` statements of one function, not of the functions and classes inside it."""
 
     def __init__(self) -> None:
@@ -125,7 +126,7 @@ def body_names(statements: Sequence[cst.BaseStatement]) -> set[str]:
     return names
 
 
-class _BindingCollector(cst.CSTVisitor):
+class _BindingCollector(Visitor):
     """The names a statement binds in the scope it runs in (not in nested defs or lambdas)."""
 
     def __init__(self) -> None:
