@@ -36,7 +36,7 @@ def run(name: str, source: str) -> list[str]:
         factory = module.__dict__.get("create_app")
         if callable(factory):
             apps.append(factory())
-    except Exception as exc:  # noqa: BLE001 - reported, not hidden
+    except Exception as exc:  # reported, not hidden
         return [f"-- import failed: {type(exc).__name__}"]
     finally:
         sys.modules.pop(name, None)
@@ -52,7 +52,7 @@ def run(name: str, source: str) -> list[str]:
                 routes = app.routes if isinstance(app, Router) else app.router.routes
                 if any(getattr(route, "path", "") == "/predict" for route in routes):
                     events.append(json.dumps(client.get("/predict").json(), sort_keys=True))
-        except Exception as exc:  # noqa: BLE001 - a failing startup is part of the behaviour
+        except Exception as exc:  # a failing startup is part of the behaviour
             events.append(f"-- startup failed: {type(exc).__name__}: {exc}")
     return list(events)
 

@@ -115,7 +115,8 @@ def test_rewrite_is_proven_or_refused_with_the_blocking_line(path: Path) -> None
         for reason, line in LEFT_ALONE[path.stem]:
             assert line in [f.line for f in findings if reason in f.message], follow_ups
         return
-    assert fixed and not follow_ups
+    assert fixed
+    assert not follow_ups
     for gone in ("on_event(", "add_event_handler(", "on_startup=", "on_shutdown="):
         assert gone not in after
     assert "lifespan=" in after
