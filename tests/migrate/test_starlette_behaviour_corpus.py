@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ast
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -142,3 +143,22 @@ def test_the_unmigrated_shapes_do_not_even_import_on_the_installed_starlette() -
     _, results = _run({p.stem: p.read_text(encoding="utf-8") for p in migrated}, None)
     failed = {stem for stem, events in results.items() if events[0].startswith("-- import failed")}
     assert failed == {p.stem for p in migrated}, results
+
+
+def test_rewrites_are_sorted_as_ruff_wants(tmp_path: Path) -> None:
+    """``ruff check --select I`` accepts every rewritten shape, as it accepts every original."""
+    ruff = shutil.which("ruff", path=str(Path(sys.executable).parent)) or shutil.which("ruff")
+    assert ruff is not None, "ruff is a dev dependency"
+    (tmp_path / "pyproject.toml").write_text("[tool.ruff]\nline-length = 100\n")
+    for path in SHAPES:
+        source = path.read_text(encoding="utf-8")
+        (tmp_path / f"{path.stem}__before.py").write_text(source)
+        (tmp_path / f"{path.stem}__after.py").write_text(transform(source, OnEventToLifespan)[0])
+    result = subprocess.run(
+        [ruff, "check", "--select", "I", "--no-cache", "--output-format", "json", "."],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert json.loads(result.stdout) == []
