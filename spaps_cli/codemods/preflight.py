@@ -4,7 +4,8 @@ A codemod whose output imports the runtime is only correct where the runtime its
 installed next to the project's own pins: on a project pinned to pydantic 1, rewriting five
 modules to import a pydantic 2 runtime makes every test fail at import. And ``FastAPI(lifespan=)``
 is accepted but ignored before FastAPI 0.93.0, so moving handlers into a lifespan there means
-they silently never run. So before any rewrite the runner reads what the project declares
+they silently never run (Starlette's own ``lifespan=`` takes the generated context manager from
+0.16.0 on). So before any rewrite the runner reads what the project declares
 (``pyproject.toml``'s PEP 621 and Poetry tables, ``requirements*.txt``/``*.in``/``*.lock``),
 what its lock files pin (``uv.lock``, ``poetry.lock``) and what is installed in its
 virtualenv, and a codemod runs only where its :attr:`~spaps_cli.codemods.base.Codemod.PREFLIGHT`
@@ -29,6 +30,11 @@ from packaging.version import InvalidVersion, Version
 #: The first FastAPI that honours ``FastAPI(lifespan=...)`` (release 0.93.0, "Add support for
 #: lifespan async context managers"); older ones accept the argument and ignore it.
 LIFESPAN_FASTAPI = "0.93.0"
+#: The first Starlette whose ``Starlette(lifespan=...)``/``Router(lifespan=...)`` enters an
+#: ``@asynccontextmanager`` function (0.16.0, "use an async context manager factory for
+#: lifespan", encode/starlette#1227). 0.13.5 added ``lifespan=`` for generator functions only:
+#: there the generated lifespan fails at startup. FastAPI >= 0.93.0 requires a newer one anyway.
+LIFESPAN_STARLETTE = "0.16.0"
 #: The runtime's own lower bounds (``runtime/pyproject.toml``; a test keeps them in sync).
 RUNTIME_REQUIREMENTS: Mapping[str, str] = {
     "fastapi": "0.121",
@@ -39,7 +45,7 @@ RUNTIME_REQUIREMENTS: Mapping[str, str] = {
 #: What each preflight requirement needs: distribution -> lowest acceptable version.
 NEEDS: Mapping[str, Mapping[str, str]] = {
     "runtime": RUNTIME_REQUIREMENTS,
-    "lifespan": {"fastapi": LIFESPAN_FASTAPI},
+    "lifespan": {"fastapi": LIFESPAN_FASTAPI, "starlette": LIFESPAN_STARLETTE},
 }
 #: What to do first when a distribution is too old, beyond "upgrade it".
 ADVICE: Mapping[str, str] = {
@@ -180,7 +186,14 @@ def check(versions: ProjectVersions, needs: Mapping[str, str | None]) -> list[Bl
             steps.append(f"{versions.describe(name)} but {name}>={minimum} is needed: {advice}")
         declaration = versions.blocking_declaration(*too_old[0])
         source, line = (declaration.source, declaration.line) if declaration else ("<project>", 1)
-        what = "the runtime" if need == "runtime" else "FastAPI(lifespan=...)"
+        what = (
+            "the runtime"
+            if need == "runtime"
+            else " and ".join(
+                f"{'FastAPI' if name == 'fastapi' else 'Starlette'}(lifespan=...)"
+                for name, _ in too_old
+            )
+        )
         found.append(
             Blocked(
                 need,

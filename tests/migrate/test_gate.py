@@ -112,6 +112,41 @@ def test_pinned_old_fastapi_rewrites_nothing_and_says_what_to_upgrade(
     assert (project / "svc" / "main.py").read_text() == OnEventToLifespan.EXAMPLES[0].before
 
 
+STARLETTE_APP = """\
+from starlette.applications import Starlette
+
+
+async def connect() -> None: ...
+
+
+app = Starlette(on_startup=[connect])
+"""
+
+
+def test_starlette_only_project_pinned_below_0_16_rewrites_nothing(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Starlette 0.13.5-0.15 take ``lifespan=`` only as a generator function: the generated
+    ``@asynccontextmanager`` one would fail at startup."""
+    (project / "pyproject.toml").write_text(
+        '[project]\nname = "svc"\nversion = "1.0"\ndependencies = ["starlette==0.15.0"]\n'
+    )
+    (project / "svc" / "main.py").write_text(STARLETTE_APP)
+    code, report = gate(capsys, "--check")
+    assert code == 1
+    assert report["files"]["changed"] == 0  # type: ignore[index]
+    [finding] = [f for f in report["findings"] if f["codemod"] == "preflight"]  # type: ignore[union-attr]
+    assert (finding["file"], finding["line"]) == ("pyproject.toml", 4)
+    assert "starlette>=0.16.0" in finding["message"]
+    assert run(["migrate"]) == 0
+    assert (project / "svc" / "main.py").read_text() == STARLETTE_APP
+    (project / "pyproject.toml").write_text(
+        '[project]\nname = "svc"\nversion = "1.0"\ndependencies = ["starlette>=0.16"]\n'
+    )
+    assert run(["migrate"]) == 0
+    assert "app = Starlette(lifespan=lifespan)" in (project / "svc" / "main.py").read_text()
+
+
 def test_pydantic_1_keeps_the_runtime_codemods_off_and_points_at_bump_pydantic(
     project: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

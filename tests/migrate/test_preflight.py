@@ -156,3 +156,32 @@ def test_one_follow_up_per_unmet_requirement_naming_what_to_upgrade() -> None:
     lifespan = by_need["lifespan"]
     assert (lifespan.source, lifespan.line) == ("requirements.txt", 2)
     assert "fastapi>=0.93.0" in lifespan.message
+
+
+@pytest.mark.parametrize(
+    ("specifier", "blocked"),
+    [
+        ("", False),
+        (">=0.13", False),
+        ("==0.15.0", True),
+        ("<0.16", True),
+        ("~=0.13.5", True),
+        (">=0.16,<1", False),
+        (">=1.0", False),
+    ],
+)
+def test_a_starlette_only_project_needs_a_starlette_whose_lifespan_takes_a_context_manager(
+    specifier: str, blocked: bool
+) -> None:
+    """0.13.5 added ``lifespan=`` for generator functions; the generated one needs 0.16.0."""
+    versions = ProjectVersions({"starlette": (Declared("requirements.txt", specifier),)})
+    assert (versions.blocking("lifespan") == [("starlette", "0.16.0")]) is blocked
+
+
+def test_an_old_starlette_blocks_the_lifespan_codemod_naming_starlette() -> None:
+    versions = ProjectVersions({"starlette": (Declared("pyproject.toml", "==0.15.0", 4),)})
+    [blocked] = preflight.check(versions, {"on-event-to-lifespan": "lifespan"})
+    assert (blocked.source, blocked.line) == ("pyproject.toml", 4)
+    assert "starlette==0.15.0 (pyproject.toml:4) but starlette>=0.16.0 is needed" in blocked.message
+    assert "Starlette(lifespan=...) cannot work here" in blocked.message
+    assert "FastAPI" not in blocked.message

@@ -1,16 +1,18 @@
 """on-event-to-lifespan: ``@app.on_event`` / ``add_event_handler`` / ``on_startup=`` → ``lifespan=``.
 
-FastAPI silently skips every ``on_event``/``add_event_handler``/``on_startup=`` handler once an
-app has ``lifespan=``, and Starlette 1.x removed ``app.add_event_handler``, so this codemod moves
-*every* handler of an app into one ``@asynccontextmanager`` lifespan or touches none of them and
-reports why, on the line of the construct that stops it. It accepts every spelling the
-registration API allows (positional or keyword ``event_type``/``func``, decorator or call form,
-stacked ``on_event`` decorators, ``app.router.…``, the constructor's ``on_startup``/``on_shutdown``
-lists, apps built in a function or by a factory of the same module). Startup handlers run in
-registration order before ``yield``, shutdown handlers after it in registration order, coroutine
-functions are awaited and anything else called (Starlette's own rule, also for handlers whose
-kind is only known at run time); a failing startup still skips shutdown. Routers get
-``APIRouter(lifespan=...)`` only where the project's FastAPI requirement guarantees >= 0.112.2.
+FastAPI and Starlette silently skip every ``on_event``/``add_event_handler``/``on_startup=``
+handler once an app has ``lifespan=``, and Starlette 1.x removed that whole API (and with it
+``Starlette(on_startup=...)``), so this codemod moves *every* handler of a FastAPI or Starlette
+app into one ``@asynccontextmanager`` lifespan or touches none of them and reports why, on the
+line of the construct that stops it. It accepts every spelling the registration API allows
+(positional or keyword ``event_type``/``func``, decorator or call form, stacked ``on_event``
+decorators, ``app.router.…``, the constructors' ``on_startup``/``on_shutdown`` lists, apps built
+in a function or by a factory of the same module). Startup handlers run in registration order
+before ``yield``, shutdown handlers after it in registration order, coroutine functions are
+awaited and anything else called (Starlette's own rule, also for handlers whose kind is only
+known at run time); a failing startup still skips shutdown. Starlette's ``Router`` gets
+``lifespan=`` like an app; FastAPI's ``APIRouter`` only where the project's FastAPI requirement
+guarantees >= 0.112.2.
 
 The traversal records every registration and scope on the way down and rewrites each module or
 function body on the way up; docs/MIGRATION_GUIDE.md lists what is proven, refused and reported.
@@ -39,6 +41,7 @@ from spaps_cli.codemods.on_event_to_lifespan.registrations import (
     EMPTY_MODULE,
     EVENTS,
     ROUTER_CLASSES,
+    STARLETTE_ROUTER_CLASSES,
     Registration,
     Target,
     def_kind,
@@ -64,7 +67,8 @@ class OnEventToLifespan(LifespanWriter):
     ID: ClassVar[str] = "on-event-to-lifespan"
 
     SUMMARY: ClassVar[str] = (
-        "Move @app.on_event / add_event_handler / on_startup= handlers into one lifespan."
+        "Move FastAPI/Starlette @app.on_event / add_event_handler / on_startup= handlers into one"
+        " lifespan."
     )
 
     PREFLIGHT: ClassVar[str | None] = "lifespan"
@@ -124,7 +128,7 @@ class OnEventToLifespan(LifespanWriter):
             for arg in node.args
         ):
             return
-        if self._resolve(func) in APP_CLASSES | ROUTER_CLASSES:
+        if self._resolve(func) in APP_CLASSES | ROUTER_CLASSES | STARLETTE_ROUTER_CLASSES:
             self._candidates.append(
                 (node, "on_startup=" if keyword_arg(node, "on_startup") else "on_shutdown=")
             )
@@ -240,13 +244,14 @@ class OnEventToLifespan(LifespanWriter):
                 for registration in owned
             }
             problem = self._owner_problem(owner, owned, targets, frame, bound_at, at_module)
+            framework = targets[owner].framework if owner in targets else "FastAPI"
             if problem is None and self._registers_elsewhere(owner, frame, top_level):
                 problem = (
                     owned[0].index,
                     (
                         f"'{owner}' also registers handlers conditionally or from a helper (not at the"
-                        " top level here); FastAPI would drop those once a lifespan is set: move them"
-                        " all into a lifespan by hand"
+                        f" top level here); {framework} would drop those once a lifespan is set:"
+                        " move them all into a lifespan by hand"
                     ),
                 )
             list_use = self._list_use(owner, frame) if problem is None else None
@@ -255,7 +260,7 @@ class OnEventToLifespan(LifespanWriter):
                 self.follow_up(
                     list_use.node,
                     f"'{owner}' also gets handlers through '{EMPTY_MODULE.code_for_node(list_use.node)}',"
-                    " which FastAPI would ignore once the app has a lifespan: move those and the"
+                    f" which {framework} would ignore once the app has a lifespan: move those and the"
                     f" on_event handlers of '{owner}' into one lifespan by hand",
                     hint=attribute,
                     deprecated=True,

@@ -170,6 +170,107 @@ async def warm_cache() -> None:
 """,
     ),
     Example(
+        "a plain Starlette app: constructor list, add_event_handler and on_event",
+        before="""\
+from starlette.applications import Starlette
+from starlette.routing import Route
+
+from .views import health
+
+
+async def connect() -> None:
+    await db.connect()
+
+
+async def disconnect() -> None:
+    await db.disconnect()
+
+
+app = Starlette(routes=[Route("/health", health)], on_startup=[connect])
+app.add_event_handler("shutdown", disconnect)
+
+
+@app.on_event("startup")
+def load_model() -> None:
+    model.load()
+""",
+        after="""\
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.routing import Route
+
+from .views import health
+
+
+async def connect() -> None:
+    await db.connect()
+
+
+async def disconnect() -> None:
+    await db.disconnect()
+
+
+@asynccontextmanager
+async def lifespan(app: Starlette) -> AsyncIterator[None]:
+    await connect()
+    load_model()
+    yield
+    await disconnect()
+
+
+app = Starlette(routes=[Route("/health", health)], lifespan=lifespan)
+
+
+def load_model() -> None:
+    model.load()
+""",
+    ),
+    Example(
+        "a Starlette Router served on its own gets its own lifespan",
+        before="""\
+from starlette.routing import Route, Router
+
+from .views import items
+
+
+def open_cache() -> None:
+    cache.open()
+
+
+router = Router(routes=[Route("/items", items)], on_startup=[open_cache])
+router.add_event_handler("shutdown", cache.close)
+""",
+        after="""\
+import inspect
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.routing import Route, Router
+
+from .views import items
+
+
+def open_cache() -> None:
+    cache.open()
+
+
+@asynccontextmanager
+async def router_lifespan(app: Starlette) -> AsyncIterator[None]:
+    open_cache()
+    yield
+    if inspect.iscoroutinefunction(cache.close) or inspect.iscoroutinefunction(cache.close.__call__):
+        await cache.close()
+    else:
+        cache.close()
+
+
+router = Router(routes=[Route("/items", items)], lifespan=router_lifespan)
+""",
+    ),
+    Example(
         "an app that already has a lifespan is left alone with a follow-up",
         before="""\
 from fastapi import FastAPI

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import Literal
 
 import libcst as cst
 
@@ -17,9 +18,10 @@ from spaps_cli.codemods.on_event_to_lifespan.block_edits import (
     small_index,
 )
 from spaps_cli.codemods.on_event_to_lifespan.registrations import (
-    APP_CLASSES,
     EMPTY_MODULE,
     EVENTS,
+    FASTAPI_APP_CLASSES,
+    STARLETTE_APP_CLASSES,
     Registration,
     Step,
     Target,
@@ -52,7 +54,9 @@ HELPERS: dict[str, tuple[str, str | None, frozenset[str]]] = {
         frozenset({"contextlib.AbstractAsyncContextManager"}),
     ),
     "Optional": ("typing", "Optional", frozenset({"typing.Optional"})),
-    "FastAPI": ("fastapi", "FastAPI", APP_CLASSES),  # a router lifespan's annotation
+    # A router lifespan's annotation: the app that runs it.
+    "FastAPI": ("fastapi", "FastAPI", FASTAPI_APP_CLASSES),
+    "Starlette": ("starlette.applications", "Starlette", STARLETTE_APP_CLASSES),
 }
 
 
@@ -113,7 +117,11 @@ class LifespanWriter(LifespanAnalysis):
             if target.name == "router"
             else f"{target.name}_lifespan"
         )
-        annotation = target.callee if target.kind in ("app", "factory") else self._fastapi_name()
+        annotation = (
+            target.callee
+            if target.kind in ("app", "factory")
+            else self._app_class_name(target.framework)
+        )
         if target.kind == "factory":
             factory = statements[target.factory_index]
             assert isinstance(factory, cst.FunctionDef)
@@ -183,18 +191,23 @@ class LifespanWriter(LifespanAnalysis):
                 return True
         return False
 
-    def _fastapi_name(self) -> str:
-        """How a router lifespan's annotation names ``FastAPI``.
+    def _app_class_name(self, framework: Literal["FastAPI", "Starlette"]) -> str:
+        """How a router lifespan's annotation names the app class (``FastAPI``/``Starlette``).
 
-        An import of ``FastAPI`` or of ``fastapi`` bound once is reused; otherwise ``FastAPI``
-        is imported like the other helpers, under an alias when the name is taken.
+        An import of that class or of its module bound once is reused; otherwise the class is
+        imported like the other helpers, under an alias when the name is taken.
         """
+        classes, module = (
+            (FASTAPI_APP_CLASSES, "fastapi")
+            if framework == "FastAPI"
+            else (STARLETTE_APP_CLASSES, "starlette.applications")
+        )
         for bound, source in self._callees.items():
-            if source in APP_CLASSES and self._bound_once(bound):
+            if source in classes and self._bound_once(bound):
                 return bound
-            if source == "fastapi" and self._bound_once(bound):
-                return f"{bound}.FastAPI"
-        return self._helper("FastAPI")
+            if source == module and self._bound_once(bound):
+                return f"{bound}.{framework}"
+        return self._helper(framework)
 
     def _helper(self, bound: str) -> str:
         """The local name under which the lifespan can use one of the helpers it needs.

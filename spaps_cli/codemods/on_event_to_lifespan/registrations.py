@@ -13,7 +13,15 @@ from typing import Literal
 
 import libcst as cst
 
-APP_CLASSES = frozenset({"fastapi.FastAPI", "fastapi.applications.FastAPI"})
+FASTAPI_APP_CLASSES = frozenset({"fastapi.FastAPI", "fastapi.applications.FastAPI"})
+
+
+#: A plain Starlette app: ``lifespan=`` takes an ``@asynccontextmanager`` function from
+#: Starlette 0.16.0 on (the preflight's ``starlette`` floor); 1.0 removed the event API.
+STARLETTE_APP_CLASSES = frozenset({"starlette.applications.Starlette"})
+
+
+APP_CLASSES = FASTAPI_APP_CLASSES | STARLETTE_APP_CLASSES
 
 
 #: The runtime's factory takes ``lifespan=`` as one context manager or a list of them.
@@ -23,6 +31,12 @@ RUNTIME_FACTORIES = frozenset(
 
 
 ROUTER_CLASSES = frozenset({"fastapi.APIRouter", "fastapi.routing.APIRouter"})
+
+
+#: Starlette's ``Router`` runs its own ``lifespan=`` exactly where it ran its own
+#: ``on_startup``/``on_shutdown`` lists (when it gets the ASGI lifespan scope itself), so unlike
+#: ``APIRouter`` it needs no FastAPI that merges router lifespans.
+STARLETTE_ROUTER_CLASSES = frozenset({"starlette.routing.Router"})
 
 
 #: The first FastAPI that merges ``APIRouter(lifespan=...)`` into the app's lifespan.
@@ -45,6 +59,8 @@ class Target:
     kind: Literal["app", "router", "runtime", "factory"]
     callee: str
     defined: int = 1
+    #: Whose registration API it is: the messages and the lifespan's annotation follow it.
+    framework: Literal["FastAPI", "Starlette"] = "FastAPI"
     #: For ``app = create_app()`` with ``create_app`` defined in this module: the def's index,
     #: and why it cannot take a lifespan (None when it can).
     factory_index: int = -1
