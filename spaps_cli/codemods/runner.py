@@ -15,6 +15,7 @@ import ast
 import difflib
 import errno
 import fnmatch
+import functools
 import os
 import re
 from collections.abc import Callable, Iterator, Sequence
@@ -322,6 +323,12 @@ def _line_of(text: str, needle: str | None) -> int | None:
 # -- one file ------------------------------------------------------------------------------
 
 
+@functools.cache
+def _codemods_named(ids: tuple[str, ...]) -> tuple[type[Codemod], ...]:
+    """Once per process, not once per file: ordering them by prerequisite is not free."""
+    return select_codemods(ids)
+
+
 def process_file(source: SourceFile, options: RunOptions) -> FileResult:
     """Read, migrate and (in write mode) atomically write one file; never raises."""
     display = source.display
@@ -337,7 +344,7 @@ def process_file(source: SourceFile, options: RunOptions) -> FileResult:
     if not data.strip():
         return FileResult(display)
     # No ids means none (the preflight may drop every codemod), not "all" as on the CLI.
-    codemods = select_codemods(options.codemod_ids) if options.codemod_ids else ()
+    codemods = _codemods_named(tuple(options.codemod_ids)) if options.codemod_ids else ()
     try:
         migration = on_deep_stack(
             lambda: migrate_source(data, codemods, options.config, display, options.facts)
