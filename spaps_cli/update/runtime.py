@@ -12,6 +12,7 @@ file: nothing is written until every file has been migrated, and ``--check``/``-
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import partial
@@ -36,6 +37,8 @@ PYPROJECT = "pyproject.toml"
 #: The id follow-ups about the pin (not the code) are reported under.
 PIN_ID = "runtime-pin"
 _FLOOR_OPERATORS = frozenset({">=", ">", "==", "~=", "==="})
+#: A requirement's name and extras, as written: what a pin bump keeps.
+_REQUIREMENT_HEAD = re.compile(r"\s*[A-Za-z0-9][A-Za-z0-9._-]*\s*(\[[^\]]*\])?")
 
 
 def parse_runtime_version(text: str) -> Version:
@@ -104,11 +107,19 @@ def runtime_pins(document: Any) -> Iterator[RuntimePin]:
                 yield RuntimePin(table, index, requirement)
 
 
-def with_specifier(requirement: Requirement, specifier: str) -> str:
-    """``requirement`` (its name as written, extras, marker) with ``specifier`` instead."""
-    extras = f"[{','.join(sorted(requirement.extras))}]" if requirement.extras else ""
-    marker = f"; {requirement.marker}" if requirement.marker else ""
-    return f"{requirement.name}{extras}{specifier}{marker}"
+def with_specifier(raw: str, specifier: str) -> str | None:
+    """``raw`` with its version specifier replaced, everything else as the team wrote it.
+
+    The name's spelling, the extras and the marker's text are kept character for character
+    (rebuilding the string from :class:`Requirement` would requote the marker). None for a
+    direct reference (``name @ url``): there is no range to move.
+    """
+    requirement, semicolon, marker = raw.partition(";")
+    head = _REQUIREMENT_HEAD.match(requirement)
+    if head is None or "@" in requirement:
+        return None
+    tail = f"; {marker.strip()}" if semicolon else ""
+    return f"{head.group().strip()}{specifier}{tail}"
 
 
 @dataclass(frozen=True)
@@ -194,7 +205,7 @@ def check_runtime(project: Project, matrix: CompatibilityMatrix) -> RuntimeCheck
         )
     behind = sum(1 for r in matrix.runtimes if current < r.version <= recommended) or 1
     plural = "s" if behind != 1 else ""
-    where = f"installed in {state.installed_from}" if state.installed else "pinned"
+    where = f"in {state.installed_from}" if state.installed else "pinned"
     return RuntimeCheck(
         current,
         recommended,
@@ -293,13 +304,15 @@ def _plan_pin(update: RuntimeUpdatePlan) -> None:
     document = tomlkit.parse(text)
     wanted = policy_specifier(update.target)
     for pin in runtime_pins(document):
-        new = with_specifier(pin.requirement, wanted)
         if SpecifierSet(wanted) == pin.requirement.specifier:
             continue
         array: Any = document
         for key in pin.table:
             array = array[key]
         old = str(array[pin.index])
+        new = with_specifier(old, wanted)
+        if new is None:
+            continue  # a direct reference: the team pins by URL, not by range
         array[pin.index] = new
         update.pin_changes.append((old, new))
     new_text = tomlkit.dumps(document)

@@ -54,9 +54,10 @@ def test_a_name_bound_twice_is_imported_under_its_old_name() -> None:
 
 
 def test_a_name_this_module_exports_keeps_its_name() -> None:
-    code, _ = _migrate(f'from {DB} import {OLD}\n\n__all__ = ["{OLD}"]\n')
+    code, follow_ups = _migrate(f'from {DB} import {OLD}\n\n__all__ = ["{OLD}"]\n')
 
     assert code.startswith(f"from {DB} import {NEW} as {OLD}\n")
+    assert follow_ups == []
 
 
 def test_module_attributes_are_renamed() -> None:

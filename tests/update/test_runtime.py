@@ -337,3 +337,27 @@ def test_fleet_runtime_upgrade_reports_each_service(
     assert row["follow_ups"][0]["path"] == "pyproject.toml"
     assert outcome.code == 3
     assert NEW in (fleet / "billing-api" / DB).read_text(encoding="utf-8")
+
+
+def test_every_runtime_requirement_moves_with_its_extras_and_marker(
+    service_root: Path, released: CompatibilityMatrix, run_spaps: RunSpaps
+) -> None:
+    pyproject = service_root / "pyproject.toml"
+    with pyproject.open("a", encoding="utf-8") as handle:
+        handle.write(
+            "\n[dependency-groups]\n"
+            "# the team's own group, kept as written\n"
+            "ci = [\"Spaps_Server_Quickstart[redis] ~= 1.0 ; python_version >= '3.11'\","
+            ' "pytest"]\n'
+        )
+
+    outcome = run_spaps("update", str(service_root), "--runtime", "2.0.0", "--json")
+
+    assert outcome.code == 3, outcome.stderr
+    text = pyproject.read_text(encoding="utf-8")
+    assert "# the team's own group, kept as written\n" in text
+    assert (
+        'ci = ["Spaps_Server_Quickstart[redis]>=2.0,<3; python_version >= \'3.11\'", "pytest"]'
+        in text
+    )
+    assert len(outcome.json()["pin"]) == 3

@@ -62,6 +62,17 @@ class _Collector(cst.CSTVisitor):
         self.imports.append(node)
         return False
 
+    def visit_Assign(self, node: cst.Assign) -> bool:
+        # ``__all__`` strings name this module's own exports (handled with the import), not
+        # the runtime's: the rest of the assignment has nothing to collect.
+        return not any(
+            isinstance(target.target, cst.Name) and target.target.value == "__all__"
+            for target in node.targets
+        )
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> bool:
+        return not (isinstance(node.target, cst.Name) and node.target.value == "__all__")
+
     def visit_Attribute(self, node: cst.Attribute) -> None:
         self.attributes.append(node)
 
@@ -286,7 +297,7 @@ class RenamedRuntimeNames(Codemod):
                 continue
             for old, new in self.RENAMES.items():
                 module, name = _split(old)
-                if value in (name, old, f"{module}:{name}") and value != "__all__":
+                if value in (name, old, f"{module}:{name}"):
                     self.follow_up(
                         string,
                         f"the string {string.value} names {old}, renamed to {new}"
