@@ -1,8 +1,10 @@
-"""``spaps update``: bring a service up to the CLI's template version (3-way merge per file).
+"""``spaps update``: bring a service up to the CLI's template version (3-way merge per file),
+or with ``--runtime`` onto a newer runtime release (its pin and its codemods).
 
-Thin: find the service, ask :mod:`spaps_cli.update.engine` for the plan, report, apply unless
-``--check``/``--diff``/``--dry-run``. Exit codes: 0 up to date or updated cleanly, 1 ``--check``
-found the service behind, 3 conflicts were left (marked in the files, listed with file:line).
+Thin: find the service, ask :mod:`spaps_cli.update.engine` (or :mod:`spaps_cli.update.runtime`)
+for the plan, report, apply unless ``--check``/``--diff``/``--dry-run``. Exit codes: 0 up to date
+or updated cleanly, 1 ``--check`` found the service behind (template or recommended runtime),
+3 conflicts or runtime follow-ups were left (listed with file:line).
 """
 
 from __future__ import annotations
@@ -24,8 +26,20 @@ def update(
         str | None,
         typer.Option("--to", metavar="TEMPLATE_VERSION", help="Target template version."),
     ] = None,
+    runtime: Annotated[
+        str | None,
+        typer.Option(
+            "--runtime",
+            metavar="VERSION",
+            help="Move to this runtime release: bump the pin, run its upgrade codemods.",
+        ),
+    ] = None,
     check: Annotated[
-        bool, typer.Option("--check", help="Write nothing; exit 1 if the service is behind.")
+        bool,
+        typer.Option(
+            "--check",
+            help="Write nothing; exit 1 if the service is behind (template or runtime).",
+        ),
     ] = False,
     diff: Annotated[
         bool, typer.Option("--diff", help="Print the unified diff of every change; write nothing.")
@@ -49,6 +63,7 @@ def update(
     code = run_update(
         service,
         to=to,
+        runtime=runtime,
         check=check,
         diff=diff,
         dry_run=dry_run,
@@ -62,5 +77,8 @@ def update(
 def register(app: typer.Typer) -> None:
     app.command(
         "update",
-        help="Bring a service up to the CLI's template version; --check gates CI.",
+        help=(
+            "Bring a service up to the CLI's template version (--runtime: to a runtime"
+            " release); --check gates CI."
+        ),
     )(update)

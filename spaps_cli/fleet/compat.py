@@ -91,6 +91,20 @@ class CompatibilityMatrix:
             reverse=True,
         )
 
+    def recommended_runtime(self, template_version: str) -> Version | None:
+        """The runtime a service of ``template_version`` should be on: the newest release with
+        status ``supported`` inside the template's range (``deprecated`` ones still run, but are
+        never recommended). ``spaps update --check`` fails a service below it."""
+        spec = self.runtime_range(template_version)
+        if spec is None:
+            return None
+        supported = [
+            runtime.version
+            for runtime in self.runtimes
+            if runtime.status == "supported" and spec.contains(runtime.version)
+        ]
+        return max(supported, default=None)
+
     def runtime(self, version: Version) -> RuntimeRelease | None:
         return next((runtime for runtime in self.runtimes if runtime.version == version), None)
 

@@ -1,5 +1,9 @@
 """One ``spaps update`` run, over one service or a fleet: plan, report, apply unless told not to.
 
+``--runtime X`` moves the runtime instead (:mod:`spaps_cli.update.runtime`); ``--check`` looks at
+both: the template version against the CLI's, the runtime against the compatibility matrix's
+recommended one.
+
 A fleet (``--fleet DIR``) is every service ``spaps doctor --fleet`` knows about under ``DIR``
 (:func:`spaps_cli.fleet.records.fleet_records`); each is updated on its own (a conflict or an
 error in one does not stop the others) and the run ends with one table.
@@ -7,13 +11,20 @@ error in one does not stop the others) and the run ends with one table.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from spaps_cli.errors import ExitCode, SpapsError, UsageError
 from spaps_cli.update.engine import REPORTED, UpdatePlan, plan_update
 from spaps_cli.update.versions import TemplateVersions, version_key
+
+if TYPE_CHECKING:
+    from spaps_cli.codemods.runtime_upgrades import UpgradeRegistry
+    from spaps_cli.fleet.compat import CompatibilityMatrix
+    from spaps_cli.project import Project
+    from spaps_cli.update.runtime import RuntimeUpdatePlan
 
 
 @dataclass(frozen=True)
@@ -23,10 +34,32 @@ class Mode:
     diff: bool
     dry_run: bool
     json_output: bool
+    runtime: str | None = None
 
     @property
     def writes(self) -> bool:
         return not (self.check or self.diff or self.dry_run)
+
+
+@dataclass
+class Sources:
+    """Where a run's knowledge comes from: the CLI's own, or what a test supplies."""
+
+    versions: TemplateVersions
+    matrix_override: CompatibilityMatrix | None = None
+    registry_override: UpgradeRegistry | None = field(default=None)
+
+    @cached_property
+    def matrix(self) -> CompatibilityMatrix:
+        from spaps_cli.fleet.compat import load_matrix
+
+        return self.matrix_override or load_matrix()
+
+    @cached_property
+    def registry(self) -> UpgradeRegistry:
+        from spaps_cli.codemods.runtime_upgrades import UpgradeRegistry
+
+        return self.registry_override or UpgradeRegistry.installed()
 
 
 def run_update(
@@ -39,20 +72,44 @@ def run_update(
     json_output: bool,
     fleet: Path | None = None,
     versions: TemplateVersions | None = None,
+    runtime: str | None = None,
+    matrix: CompatibilityMatrix | None = None,
+    registry: UpgradeRegistry | None = None,
 ) -> int:
-    """Exit code: 0 current or updated cleanly, 1 behind (``--check``), 3 conflicts left."""
-    mode = Mode(to, check, diff, dry_run, json_output)
-    versions = versions or TemplateVersions.installed()
+    """Exit code: 0 current or updated cleanly, 1 behind (``--check``), 3 conflicts or
+    follow-ups left."""
+    if runtime is not None and to is not None:
+        raise UsageError(
+            "--runtime and --to cannot be combined",
+            hint="update the template first ('spaps update --to N'), then 'spaps update --runtime'",
+        )
+    if runtime is not None:
+        from spaps_cli.update.runtime import parse_runtime_version
+
+        parse_runtime_version(runtime)  # a bad version is one error, not one per fleet service
+    mode = Mode(to, check, diff, dry_run, json_output, runtime)
+    sources = Sources(versions or TemplateVersions.installed(), matrix, registry)
     if fleet is not None:
-        return _run_fleet(fleet, mode, versions)
+        return _run_fleet(fleet, mode, sources)
     from spaps_cli import console
     from spaps_cli.project import find_project
 
     if not service.is_dir():
         raise UsageError(f"{service} is not a directory", hint="pass the service's directory")
     project = find_project(service)
+    if runtime is not None:
+        runtime_update, payload, code = _runtime_update(
+            project, sources, mode, verbose=not json_output
+        )
+        if json_output:
+            console.emit_json(payload)
+        elif check:
+            (console.error if code else console.info)(payload["message"])
+        else:
+            console.info(_runtime_summary(runtime_update, writes=mode.writes))
+        return code
     if check:
-        payload, code = _check(project, versions, to)
+        payload, code = _check(project, sources, to)
         if json_output:
             console.emit_json(payload)
         elif code:
@@ -60,7 +117,7 @@ def run_update(
         else:
             console.info(payload["message"])
         return code
-    update, payload = _update(project, versions, mode, verbose=not json_output)
+    update, payload = _update(project, sources.versions, mode, verbose=not json_output)
     if json_output:
         console.emit_json(payload)
     else:
@@ -94,11 +151,13 @@ def _update(
     return update, payload
 
 
-def _check(project: Any, versions: TemplateVersions, to: str | None) -> tuple[dict[str, Any], int]:
+def _check(project: Any, sources: Sources, to: str | None) -> tuple[dict[str, Any], int]:
+    """Behind the CLI's template version, or behind the matrix's recommended runtime."""
     from spaps_cli.update.engine import recorded_version, target_version
+    from spaps_cli.update.runtime import check_runtime
 
     source = recorded_version(project)
-    target = target_version(project, versions, to)
+    target = target_version(project, sources.versions, to)
     behind = version_key(target) - version_key(source)
     name = project.root.name
     if behind:
@@ -109,6 +168,9 @@ def _check(project: Any, versions: TemplateVersions, to: str | None) -> tuple[di
         )
     else:
         message = f"{name} is at template version {target}: up to date"
+    runtime = check_runtime(project, sources.matrix)
+    if runtime.behind:
+        message = runtime.message if not behind else f"{message}; {runtime.message}"
     payload = {
         "command": "update",
         "check": True,
@@ -116,9 +178,115 @@ def _check(project: Any, versions: TemplateVersions, to: str | None) -> tuple[di
         "from": source,
         "to": target,
         "behind": behind,
+        "runtime": {
+            "current": str(runtime.current) if runtime.current else None,
+            "recommended": str(runtime.recommended) if runtime.recommended else None,
+            "behind": runtime.behind,
+            "message": runtime.message,
+        },
         "message": message,
     }
-    return payload, ExitCode.CHECK_FAILED if behind else ExitCode.OK
+    failed = behind or runtime.behind
+    return payload, ExitCode.CHECK_FAILED if failed else ExitCode.OK
+
+
+def _runtime_update(
+    project: Project, sources: Sources, mode: Mode, *, verbose: bool
+) -> tuple[RuntimeUpdatePlan, dict[str, Any], int]:
+    """``--runtime``: plan, apply unless ``mode`` writes nothing, report; the exit code.
+
+    A file the codemods cannot read or parse stops the run before anything is written (the
+    upgrade would be half done otherwise); exclude it in ``[tool.spaps.migrate]`` to go on.
+    """
+    from spaps_cli import console
+    from spaps_cli.errors import UsageError as Usage
+    from spaps_cli.update.runtime import plan_runtime_upgrade
+
+    assert mode.runtime is not None
+    update = plan_runtime_upgrade(
+        project, mode.runtime, matrix=sources.matrix, registry=sources.registry
+    )
+    if update.errors:
+        raise Usage(
+            f"{len(update.errors)} file(s) cannot be migrated, nothing was written:"
+            f" {update.errors[0][0]}: {update.errors[0][1]}",
+            hint="fix them, or exclude them in [tool.spaps.migrate] exclude, then re-run",
+            details=[f"  {path}: {why}" for path, why in update.errors[1:]],
+        )
+    resolutions = update.plan.resolve()
+    if mode.writes and resolutions:
+        update.plan.apply(resolutions)
+    follow_ups = update.follow_ups
+    if mode.check:
+        code = ExitCode.CHECK_FAILED if (not update.up_to_date or follow_ups) else ExitCode.OK
+    else:
+        code = ExitCode.CONFLICT if follow_ups else ExitCode.OK
+    payload: dict[str, Any] = {
+        "command": "update",
+        "service": str(project.root),
+        "runtime": {"from": str(update.source), "to": str(update.target)},
+        "dry_run": not mode.writes,
+        "pin": [{"from": old, "to": new} for old, new in update.pin_changes],
+        "upgrades": update.upgrades,
+        "codemods": update.codemods,
+        "changed_files": update.changed_files,
+        "findings": [finding.as_json() for finding in update.findings],
+        "follow_ups": len(follow_ups),
+        "up_to_date": update.up_to_date,
+        "exit_code": int(code),
+    }
+    if mode.check:
+        payload["check"] = True
+        payload["message"] = _runtime_check_message(update)
+    if mode.diff and not verbose:
+        payload["diff"] = "".join(r.diff(update.plan.root) for r in resolutions)
+    if verbose:
+        for old, new in update.pin_changes:
+            verb = "pin" if mode.writes else "would pin"
+            console.status(verb, f"{old} -> {new}")
+        for path in update.changed_files:
+            console.status("update" if mode.writes else "would update", path)
+        for finding in update.findings:
+            if finding.auto_fixable:
+                continue
+            verb = "acknowledged" if finding.acknowledged else "follow-up"
+            console.status(verb, f"{finding.path}:{finding.line}  {finding.message}")
+        if mode.diff:
+            for resolution in resolutions:
+                console.print_diff(resolution.diff(update.plan.root))
+    return update, payload, int(code)
+
+
+def _runtime_check_message(update: RuntimeUpdatePlan) -> str:
+    name = update.project.root.name
+    if update.up_to_date and not update.follow_ups:
+        return f"{name} is ready for runtime {update.target}: nothing to change"
+    parts = []
+    if update.pin_changes:
+        parts.append("the pin")
+    if update.changed_files:
+        parts.append(f"{len(update.changed_files)} file(s)")
+    left = f"; {len(update.follow_ups)} follow-up(s) left" if update.follow_ups else ""
+    changes = " and ".join(parts) or "nothing"
+    return (
+        f"{name}: runtime {update.source} -> {update.target} would change {changes}{left};"
+        f" run 'spaps update --runtime {update.target}'"
+    )
+
+
+def _runtime_summary(update: RuntimeUpdatePlan, *, writes: bool) -> str:
+    follow_ups = update.follow_ups
+    left = (
+        f"; {len(follow_ups)} follow-up(s) left for you (listed above with file:line)"
+        if follow_ups
+        else ""
+    )
+    if update.up_to_date:
+        return f"runtime {update.target}: nothing to change{left}"
+    verb = "upgraded" if writes else "would upgrade"
+    files = len(update.changed_files)
+    ran = f", {files} file(s) rewritten by {', '.join(update.codemods)}" if update.codemods else ""
+    return f"{verb} runtime {update.source} -> {update.target}{ran}{left}"
 
 
 def _payload(update: UpdatePlan, *, dry_run: bool) -> dict[str, Any]:
@@ -172,7 +340,7 @@ def fleet_roots(fleet: Path) -> list[Path]:
     return roots
 
 
-def _run_fleet(fleet: Path, mode: Mode, versions: TemplateVersions) -> int:
+def _run_fleet(fleet: Path, mode: Mode, sources: Sources) -> int:
     from spaps_cli import console
     from spaps_cli.project import find_project
 
@@ -182,18 +350,36 @@ def _run_fleet(fleet: Path, mode: Mode, versions: TemplateVersions) -> int:
         row: dict[str, Any] = {"service": root.name, "directory": str(root)}
         try:
             project = find_project(root)
-            if mode.check:
-                payload, code = _check(project, versions, mode.to)
+            if mode.runtime is not None:
+                runtime_update, payload, code = _runtime_update(
+                    project, sources, mode, verbose=False
+                )
+                row["runtime"] = f"{runtime_update.source} -> {runtime_update.target}"
+                row["follow_ups"] = [
+                    {"path": f.path, "line": f.line, "message": f.message}
+                    for f in runtime_update.follow_ups
+                ]
+                row["result"] = _fleet_runtime_result(runtime_update, code, writes=mode.writes)
+            elif mode.check:
+                payload, code = _check(project, sources, mode.to)
                 row.update(
                     {"from": payload["from"], "to": payload["to"], "behind": payload["behind"]}
                 )
-                row["result"] = f"{payload['behind']} behind" if code else "up to date"
+                row["runtime"] = _runtime_cell(payload["runtime"])
+                row["runtime_behind"] = payload["runtime"]["behind"]
+                lag = []
+                if payload["behind"]:
+                    lag.append(f"{payload['behind']} behind")
+                if payload["runtime"]["behind"]:
+                    lag.append(f"runtime {payload['runtime']['behind']} behind")
+                row["result"] = ", ".join(lag) if code else "up to date"
             else:
-                update, payload = _update(project, versions, mode, verbose=False)
+                update, payload = _update(project, sources.versions, mode, verbose=False)
                 code = ExitCode.CONFLICT if update.conflicts else ExitCode.OK
                 row.update({"from": update.source, "to": update.target})
                 row["conflicts"] = payload["conflicts"]
                 row["result"] = _fleet_result(update, writes=mode.writes)
+                row["runtime"] = _installed_cell(project)
         except SpapsError as error:
             code = error.exit_code
             row["result"] = f"error: {error.message}"
@@ -209,7 +395,38 @@ def _run_fleet(fleet: Path, mode: Mode, versions: TemplateVersions) -> int:
                 console.status(
                     "conflict", f"{row['service']}/{conflict['path']}:{conflict['line']}"
                 )
+            for item in row.get("follow_ups", []):
+                console.status(
+                    "follow-up",
+                    f"{row['service']}/{item['path']}:{item['line']}  {item['message']}",
+                )
     return _worst(codes)
+
+
+def _runtime_cell(runtime: dict[str, Any]) -> str:
+    current = runtime["current"] or "-"
+    if runtime["behind"]:
+        return f"{current} ({runtime['behind']} behind {runtime['recommended']})"
+    return str(current)
+
+
+def _installed_cell(project: Project) -> str:
+    from spaps_cli.update.runtime import runtime_state
+
+    state = runtime_state(project)
+    if state.installed is not None:
+        return str(state.installed)
+    return str(state.pinned.specifier) if state.pinned is not None else "-"
+
+
+def _fleet_runtime_result(update: RuntimeUpdatePlan, code: int, *, writes: bool) -> str:
+    if update.follow_ups:
+        return f"{len(update.follow_ups)} follow-up(s)"
+    if update.up_to_date:
+        return "up to date"
+    if code == ExitCode.CHECK_FAILED:
+        return "behind"
+    return "upgraded" if writes else "would upgrade"
 
 
 def _fleet_result(update: UpdatePlan, *, writes: bool) -> str:
@@ -232,10 +449,14 @@ def _fleet_table(rows: list[dict[str, Any]]) -> Any:
     from rich.table import Table
 
     table = Table(title="spaps update --fleet")
-    for column in ("service", "from", "to", "result"):
+    for column in ("service", "from", "to", "runtime", "result"):
         table.add_column(column)
     for row in rows:
         table.add_row(
-            row["service"], str(row.get("from", "-")), str(row.get("to", "-")), row["result"]
+            row["service"],
+            str(row.get("from", "-")),
+            str(row.get("to", "-")),
+            str(row.get("runtime", "-")),
+            row["result"],
         )
     return table
