@@ -79,8 +79,9 @@ def set_up(scratch: Path) -> Setup:
     repository = copier_side.build_copier_history(versions, service, scratch / "template")
     by_copier = scratch / "copier" / SERVICE
     timed_run(copier_side.copy_argv(repository, by_copier, "1"))
-    if copier_side.differences(service, by_copier):
-        raise SystemExit(f"copier made another service: {copier_side.differences(service, by_copier)}")
+    differing = copier_side.differences(service, by_copier)
+    if differing:
+        raise SystemExit(f"copier made another service: these files differ: {differing}")
 
     def add_domain(name: str) -> None:
         timed_run([*SPAPS, "add", "domain", name], cwd=service)
