@@ -83,9 +83,9 @@ def runtime_wheel() -> Wheel:
 def service_wheel_filenames() -> list[str]:
     """The file names :func:`service_wheels` gives, without packing a byte.
 
-    For ``spaps update``: the templates only name the wheels (``[tool.uv.sources]``, the
-    Dockerfile), an update never writes ``wheels/``, and packing the CLI twice per update (once
-    per render) was a third of its time.
+    For ``spaps update``: the template only names the wheels (in ``[tool.uv.sources]``), an
+    update never writes ``wheels/``, and packing the CLI twice per update (once per render) was
+    a third of its time.
     """
     source = _runtime_source()
     runtime = source.name if isinstance(source, Path) else wheel_filename(source[0])
