@@ -30,8 +30,11 @@ def test_one_round_reports_both_tools_the_conflicts_and_the_ratio(tmp_path: Path
     assert set(figures) == {"spaps update", "copier update", "start-up floor"}
     assert all(seconds > 0 for seconds in figures.values())
     assert figures["spaps update"] > figures["start-up floor"]
-    # the same update tests/update/test_against_copier.py counts: copier's registry conflicts
-    assert result["conflicts_left"] == {"spaps update": 0, "copier update": 2}
+    # the update tests/update/test_against_copier.py counts conflicts for (copier's count is
+    # its version's business; 2 with copier 9.19.1, both in the router registry)
+    left = result["conflicts_left"]
+    assert left["spaps update"] == 0
+    assert left["spaps update"] <= left["copier update"]
     one_round = figures["copier update"] / figures["spaps update"]
     assert result["ratio_copier_over_spaps"] == pytest.approx(one_round, abs=1e-3)
     assert result["ratio_per_round"] == [result["ratio_copier_over_spaps"]] * 2
