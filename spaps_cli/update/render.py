@@ -62,7 +62,7 @@ def render_service_at(
             hint="restore it from the initial migration's file name (migrations/versions/)",
         )
     from spaps_cli.generators.migration import SERVICE_ID_PATTERN, revision_id, service_id_of
-    from spaps_cli.generators.wheelhouse import service_wheels
+    from spaps_cli.generators.wheelhouse import Wheel, service_wheel_filenames
 
     # The identity the service was generated with: its recorded id (a service from before ids
     # were recorded kept the plain ``<created>_core`` revision, and gets the stable stand-in
@@ -78,7 +78,8 @@ def render_service_at(
         service_id=service_id,
         initial_revision=initial_revision,
         local_auth_secret="",  # .env is the team's own file: never rendered by an update
-        wheels=service_wheels(),
+        # the templates only name the wheels; an update never writes wheels/
+        wheels=[Wheel(name, b"") for name in service_wheel_filenames()],
     )
     context["template_version"] = template_version
     context["cli_version"] = cli_version

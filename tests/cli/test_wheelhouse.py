@@ -25,7 +25,7 @@ from packaging.version import Version
 
 from spaps_cli import names
 from spaps_cli.generators.service import ServiceAnswers, generate_service
-from spaps_cli.generators.wheelhouse import service_wheels
+from spaps_cli.generators.wheelhouse import service_wheel_filenames, service_wheels
 
 
 @pytest.fixture(scope="module")
@@ -84,6 +84,11 @@ def test_the_cli_wheel_carries_templates_and_the_runtime_wheel(service: Path) ->
 
 def test_packing_is_reproducible() -> None:
     assert service_wheels() == service_wheels()
+
+
+def test_the_names_alone_are_the_names_of_the_packed_wheels() -> None:
+    """``spaps update`` renders with the names only; they must be the ones new service writes."""
+    assert service_wheel_filenames() == [wheel.filename for wheel in service_wheels()]
 
 
 def test_wheels_packed_from_this_checkout_install_and_work(service: Path, tmp_path: Path) -> None:

@@ -96,3 +96,33 @@ def edit_like_a_team(root: Path, package: str, add_domain: Callable[[str], None]
     )
     with (root / ".gitignore").open("a", encoding="utf-8") as handle:
         handle.write("local-notes/\n")
+
+
+#: Where each edit of :func:`edit_like_a_team` shows (file, text it put there; ``{package}``
+#: filled in): an update that keeps the text, merged or inside a conflict, kept the edit.
+TEAM_EDITS: dict[str, tuple[str, str]] = {
+    "new domain: its router": ("src/{package}/domains/orders/router.py", "APIRouter"),
+    "new domain: registered": (
+        "src/{package}/api/registry.py",
+        "app.include_router(orders_router)",
+    ),
+    "README paragraph": ("README.md", "Locally we use SQLite"),
+    "extra dependency": ("pyproject.toml", f'"{TEAM_DEPENDENCY}"'),
+    "custom middleware": ("src/{package}/main.py", 'response.headers["x-team"] = "billing"'),
+    "renamed setting": ("src/{package}/settings.py", 'invoice_prefix: str = "INV"'),
+    "ignore rule": (".gitignore", "local-notes/"),
+}
+
+#: Where each change of :func:`make_template_v2` shows once a service has taken it.
+TEMPLATE_CHANGES: dict[str, tuple[str, str]] = {
+    "README heading": ("README.md", "## Run it locally\n"),
+    "status route": ("src/{package}/api/status.py", 'prefix="/status"'),
+    "status registered": ("src/{package}/api/registry.py", "app.include_router(status_router)"),
+    "new dev dependency": ("pyproject.toml", '"httpx>=0.27"'),
+    "raised pin": ("pyproject.toml", '"pytest>=8.2"'),
+    "settings docstring": ("src/{package}/settings.py", "Settings (template 2)"),
+}
+
+
+def evidence(table: dict[str, tuple[str, str]], package: str) -> dict[str, tuple[str, str]]:
+    return {name: (path.format(package=package), text) for name, (path, text) in table.items()}
