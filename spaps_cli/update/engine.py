@@ -11,13 +11,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from spaps_cli import __version__
 from spaps_cli.errors import UsageError
 from spaps_cli.plan import Plan
 from spaps_cli.project import Project
 from spaps_cli.update.versions import TemplateVersions, version_key
+
+if TYPE_CHECKING:
+    from spaps_cli.codemods.base import Finding
+    from spaps_cli.codemods.runtime_upgrades import UpgradeRegistry
+    from spaps_cli.update.runtime import ReleaseCodemods, RuntimeUpdatePlan
 
 #: What happened to one file, in the words the report uses.
 REPLACED = "replace"  # untouched since generation: the new template's content
@@ -30,6 +35,8 @@ DELETED = "deleted"  # the team deleted a file the template changed: left delete
 CONFLICT = "conflict"
 
 REPORTED = frozenset({KEPT_REMOVED, DELETED, CONFLICT})
+#: The file whose merged runtime pin decides whether the update also moves the runtime.
+PYPROJECT = "pyproject.toml"
 
 
 @dataclass(frozen=True)
@@ -47,6 +54,8 @@ class UpdatePlan:
     target: str
     plan: Plan
     files: list[FileOutcome] = field(default_factory=list)
+    #: The runtime upgrade the new template's raised pin takes (in the same plan), if any.
+    runtime: RuntimeUpdatePlan | None = None
 
     @property
     def conflicts(self) -> list[FileOutcome]:
@@ -81,8 +90,21 @@ def target_version(project: Project, versions: TemplateVersions, to: str | None)
     return target
 
 
-def plan_update(project: Project, versions: TemplateVersions, *, to: str | None) -> UpdatePlan:
-    """Merge template ``source`` -> ``target`` into ``project`` in memory."""
+def plan_update(
+    project: Project,
+    versions: TemplateVersions,
+    *,
+    to: str | None,
+    registry: UpgradeRegistry | None = None,
+) -> UpdatePlan:
+    """Merge template ``source`` -> ``target`` into ``project`` in memory.
+
+    When the new template raises the runtime pin's floor, the codemods of the runtime releases
+    in between (``registry``: the CLI's rows unless a test gives its own) run in the same plan:
+    over the team's side and the old render of every merged Python file before the merge (so
+    the team's code meets the new template in the new runtime's terms, and a line the template
+    rewrote does not strand a team's use of the old name), and over the team's own files.
+    """
     from spaps_cli.update.render import render_service_at
 
     source = recorded_version(project)
@@ -108,19 +130,60 @@ def plan_update(project: Project, versions: TemplateVersions, *, to: str | None)
     )
     _refuse_markers(project.root, sorted(set(base) | set(theirs)))
     if str(spaps.get("update-pending", "")) == target:
-        # The user resolved what the last run left: the files are merged, only the record moves.
+        # The user resolved what the last run left: the files are merged (and migrated to the
+        # new pin's runtime, if it rose), only the record moves.
         _record_version(update)
         return update
     merger = _FileMerger(project, source, target)
-    for path in sorted(set(base) | set(theirs)):
+    paths = sorted(set(base) | set(theirs))
+
+    def merge(path: str) -> None:
         outcome = merger.merge(path, base.get(path), theirs.get(path), update.plan)
         if outcome is not None:
             update.files.append(outcome)
+
+    # pyproject.toml first: the pin it ends with decides whether the code moves runtime.
+    if PYPROJECT in paths:
+        merge(PYPROJECT)
+    _start_runtime(update, merger, registry, theirs.get(PYPROJECT))
+    for path in paths:
+        if path != PYPROJECT:
+            merge(path)
+    if merger.runtime is not None:
+        merger.migrate_the_rest(update.plan, set(paths))
+    if update.runtime is not None and update.runtime.errors:
+        from spaps_cli.update.runtime import unmigratable
+
+        raise unmigratable(update.runtime)
+    update.files.sort(key=lambda outcome: outcome.path)
+    update.plan.files.sort(key=lambda planned: planned.path)
     if update.conflicts:
         _record_pending(update)
     else:
         _record_version(update)
     return update
+
+
+def _start_runtime(
+    update: UpdatePlan,
+    merger: _FileMerger,
+    registry: UpgradeRegistry | None,
+    template_pyproject: bytes | None,
+) -> None:
+    """Does the merged pin move the runtime? If so, hand the merger the releases' codemods."""
+    from spaps_cli.codemods.runtime_upgrades import UpgradeRegistry
+    from spaps_cli.update.runtime import plan_template_runtime
+
+    planned = plan_template_runtime(
+        update.project,
+        update.plan,
+        registry=registry or UpgradeRegistry.installed(),
+        template_pyproject=template_pyproject,
+    )
+    if planned is None:
+        return
+    update.runtime, merger.runtime = planned
+    merger.upgrade = update.runtime
 
 
 def _refuse_markers(root: Path, paths: list[str]) -> None:
@@ -206,14 +269,97 @@ class _FileMerger:
         self.project = project
         self.labels = Labels(base=f"template {source}", theirs=f"template {target}")
         self.first_party = (project.package,)
+        #: Set when the new template's pin moves the runtime: the releases' codemods (None when
+        #: no release in between registered any) and the upgrade they report into.
+        self.runtime: ReleaseCodemods | None = None
+        self.upgrade: RuntimeUpdatePlan | None = None
 
     def merge(
         self, path: str, base: bytes | None, theirs: bytes | None, plan: Plan
     ) -> FileOutcome | None:
         ours_path = self.project.root / path
-        ours = ours_path.read_bytes() if ours_path.is_file() else None
-        if ours is not None:
-            base, theirs = _in_conventions_of(ours, base), _in_conventions_of(ours, theirs)
+        disk = ours_path.read_bytes() if ours_path.is_file() else None
+        if disk is not None:
+            base, theirs = _in_conventions_of(disk, base), _in_conventions_of(disk, theirs)
+        if disk is None or self.runtime is None or not self.runtime.wants(path):
+            return self._decide(path, base, disk, theirs, plan)
+        # The new pin moves the runtime: both sides of the team's history in the new runtime's
+        # terms first, so the merge compares like with like.
+        template_changed = base != theirs
+        base = self._migrated(path, base)
+        ours, findings = self._migrated_ours(path, disk)
+        outcome = self._decide(path, base, ours, theirs, plan)
+        if outcome is not None and outcome.outcome == KEPT and template_changed:
+            # The template's change was the runtime's rename, now on the team's file as well.
+            outcome = FileOutcome(path, MERGED)
+        assert self.upgrade is not None
+        planned = next((f for f in plan.files if f.relative_to(plan.root) == path), None)
+        if planned is not None and planned.removal:
+            return outcome
+        if planned is None and ours != disk:
+            plan.add(path, ours, is_edit=True)
+            if ours == theirs and outcome is None:
+                outcome = FileOutcome(path, REPLACED)
+        content = planned.content if planned is not None else ours
+        if content != theirs:
+            self.upgrade.findings.extend(findings)
+            if ours != disk:
+                self.upgrade.changed_files.append(path)
+        return outcome
+
+    def _migrated(self, path: str, data: bytes | None) -> bytes | None:
+        from spaps_cli.codemods.runner import BadSource
+
+        assert self.runtime is not None
+        if data is None:
+            return None
+        try:
+            return self.runtime.migrate(path, data)[0]
+        except BadSource:
+            return data  # a render that does not parse: merged as it is
+
+    def _migrated_ours(self, path: str, disk: bytes) -> tuple[bytes, list[Finding]]:
+        from spaps_cli.codemods.runner import BadSource
+
+        assert self.runtime is not None
+        assert self.upgrade is not None
+        try:
+            return self.runtime.migrate(path, disk)
+        except BadSource as exc:
+            self.upgrade.errors.append((path, str(exc)))
+            return disk, []
+
+    def migrate_the_rest(self, plan: Plan, template_paths: set[str]) -> None:
+        """The team's own Python files (domains, tasks, modules): migrated as ``--runtime`` does."""
+        from spaps_cli.codemods.runner import BadSource
+
+        assert self.runtime is not None
+        assert self.upgrade is not None
+        for display, source in self.runtime.sources.items():
+            if display in template_paths:
+                continue
+            try:
+                original = source.path.read_bytes()
+                data, findings = self.runtime.migrate(display, original)
+            except OSError as exc:
+                self.upgrade.errors.append((display, f"cannot read: {exc.strerror or exc}"))
+                continue
+            except BadSource as exc:
+                self.upgrade.errors.append((display, str(exc)))
+                continue
+            self.upgrade.findings.extend(findings)
+            if data != original:
+                plan.add(display, data, is_edit=True)
+                self.upgrade.changed_files.append(display)
+
+    def _decide(
+        self,
+        path: str,
+        base: bytes | None,
+        ours: bytes | None,
+        theirs: bytes | None,
+        plan: Plan,
+    ) -> FileOutcome | None:
         if theirs is None:  # removed by the template
             if ours is None or base is None:
                 return None

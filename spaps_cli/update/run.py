@@ -117,21 +117,27 @@ def run_update(
         else:
             console.info(payload["message"])
         return code
-    update, payload = _update(project, sources.versions, mode, verbose=not json_output)
+    update, payload = _update(project, sources, mode, verbose=not json_output)
     if json_output:
         console.emit_json(payload)
     else:
         console.info(_summary(update, writes=mode.writes))
-    return ExitCode.CONFLICT if update.conflicts else ExitCode.OK
+    return _update_code(update)
+
+
+def _update_code(update: UpdatePlan) -> int:
+    """Conflicts, or follow-ups of the runtime upgrade the template's pin took: 3."""
+    runtime_left = update.runtime is not None and update.runtime.follow_ups
+    return int(ExitCode.CONFLICT if update.conflicts or runtime_left else ExitCode.OK)
 
 
 def _update(
-    project: Any, versions: TemplateVersions, mode: Mode, *, verbose: bool
+    project: Any, sources: Sources, mode: Mode, *, verbose: bool
 ) -> tuple[UpdatePlan, dict[str, Any]]:
     """Plan, apply unless ``mode`` writes nothing; print the per-file lines when ``verbose``."""
     from spaps_cli import console
 
-    update = plan_update(project, versions, to=mode.to)
+    update = plan_update(project, sources.versions, to=mode.to, registry=sources.registry)
     resolutions = update.plan.resolve()
     if mode.writes and resolutions:
         update.plan.apply(resolutions)
@@ -145,6 +151,8 @@ def _update(
             if outcome.lines:
                 where = ", ".join(f"{outcome.path}:{line}" for line in outcome.lines)
             console.status(verb, f"{where}  {outcome.detail}".rstrip())
+        if update.runtime is not None:
+            _print_runtime(update.runtime, writes=mode.writes)
         if mode.diff:
             for resolution in resolutions:
                 console.print_diff(resolution.diff(update.plan.root))
@@ -199,20 +207,14 @@ def _runtime_update(
     upgrade would be half done otherwise); exclude it in ``[tool.spaps.migrate]`` to go on.
     """
     from spaps_cli import console
-    from spaps_cli.errors import UsageError as Usage
-    from spaps_cli.update.runtime import plan_runtime_upgrade
+    from spaps_cli.update.runtime import plan_runtime_upgrade, unmigratable
 
     assert mode.runtime is not None
     update = plan_runtime_upgrade(
         project, mode.runtime, matrix=sources.matrix, registry=sources.registry
     )
     if update.errors:
-        raise Usage(
-            f"{len(update.errors)} file(s) cannot be migrated, nothing was written:"
-            f" {update.errors[0][0]}: {update.errors[0][1]}",
-            hint="fix them, or exclude them in [tool.spaps.migrate] exclude, then re-run",
-            details=[f"  {path}: {why}" for path, why in update.errors[1:]],
-        )
+        raise unmigratable(update)
     resolutions = update.plan.resolve()
     if mode.writes and resolutions:
         update.plan.apply(resolutions)
@@ -241,20 +243,39 @@ def _runtime_update(
     if mode.diff and not verbose:
         payload["diff"] = "".join(r.diff(update.plan.root) for r in resolutions)
     if verbose:
-        for old, new in update.pin_changes:
-            verb = "pin" if mode.writes else "would pin"
-            console.status(verb, f"{old} -> {new}")
-        for path in update.changed_files:
-            console.status("update" if mode.writes else "would update", path)
-        for finding in update.findings:
-            if finding.auto_fixable:
-                continue
-            verb = "acknowledged" if finding.acknowledged else "follow-up"
-            console.status(verb, f"{finding.path}:{finding.line}  {finding.message}")
+        _print_runtime(update, writes=mode.writes)
         if mode.diff:
             for resolution in resolutions:
                 console.print_diff(resolution.diff(update.plan.root))
     return update, payload, int(code)
+
+
+def _print_runtime(update: RuntimeUpdatePlan, *, writes: bool) -> None:
+    """The pin moves, the files the codemods rewrote, the follow-ups with file:line."""
+    from spaps_cli import console
+
+    for old, new in update.pin_changes:
+        console.status("pin" if writes else "would pin", f"{old} -> {new}")
+    for path in update.changed_files:
+        console.status("update" if writes else "would update", path)
+    for finding in update.findings:
+        if finding.auto_fixable:
+            continue
+        verb = "acknowledged" if finding.acknowledged else "follow-up"
+        console.status(verb, f"{finding.path}:{finding.line}  {finding.message}")
+
+
+def _runtime_payload(update: RuntimeUpdatePlan) -> dict[str, Any]:
+    return {
+        "from": str(update.source),
+        "to": str(update.target),
+        "pin": [{"from": old, "to": new} for old, new in update.pin_changes],
+        "upgrades": update.upgrades,
+        "codemods": update.codemods,
+        "changed_files": update.changed_files,
+        "findings": [finding.as_json() for finding in update.findings],
+        "follow_ups": len(update.follow_ups),
+    }
 
 
 def _runtime_check_message(update: RuntimeUpdatePlan) -> str:
@@ -304,6 +325,8 @@ def _payload(update: UpdatePlan, *, dry_run: bool) -> dict[str, Any]:
         "conflicts": [
             {"path": f.path, "line": line} for f in update.conflicts for line in f.lines or (1,)
         ],
+        # the runtime upgrade the new template's pin took: null when the floor did not rise
+        "runtime": _runtime_payload(update.runtime) if update.runtime is not None else None,
     }
 
 
@@ -313,13 +336,29 @@ def _summary(update: UpdatePlan, *, writes: bool) -> str:
     reported = [f for f in update.files if f.outcome in REPORTED]
     if update.conflicts:
         count = len(update.conflicts)
-        return (
+        text = (
             f"{count} file{'s' if count != 1 else ''} left with conflict markers; resolve them and"
             f" re-run 'spaps update' to record template version {update.target}"
         )
-    verb = "updated" if writes else "would update"
-    extra = f" ({len(reported)} reported)" if reported else ""
-    return f"{verb} template {update.source} -> {update.target}{extra}"
+    else:
+        verb = "updated" if writes else "would update"
+        extra = f" ({len(reported)} reported)" if reported else ""
+        text = f"{verb} template {update.source} -> {update.target}{extra}"
+    runtime = update.runtime
+    if runtime is not None:
+        files = len(runtime.changed_files)
+        ran = (
+            f", {files} file(s) rewritten by {', '.join(runtime.codemods)}"
+            if runtime.codemods
+            else ", no upgrade codemods registered"
+        )
+        text += f"; runtime {runtime.source} -> {runtime.target} (the new template's pin){ran}"
+        if runtime.follow_ups:
+            text += (
+                f"; {len(runtime.follow_ups)} follow-up(s) left for you"
+                " (listed above with file:line)"
+            )
+    return text
 
 
 def fleet_roots(fleet: Path) -> list[Path]:
@@ -374,10 +413,15 @@ def _run_fleet(fleet: Path, mode: Mode, sources: Sources) -> int:
                     lag.append(f"runtime {payload['runtime']['behind']} behind")
                 row["result"] = ", ".join(lag) if code else "up to date"
             else:
-                update, payload = _update(project, sources.versions, mode, verbose=False)
-                code = ExitCode.CONFLICT if update.conflicts else ExitCode.OK
+                update, payload = _update(project, sources, mode, verbose=False)
+                code = _update_code(update)
                 row.update({"from": update.source, "to": update.target})
                 row["conflicts"] = payload["conflicts"]
+                if update.runtime is not None:
+                    row["follow_ups"] = [
+                        {"path": f.path, "line": f.line, "message": f.message}
+                        for f in update.runtime.follow_ups
+                    ]
                 row["result"] = _fleet_result(update, writes=mode.writes)
                 row["runtime"] = _installed_cell(project)
         except SpapsError as error:
@@ -434,7 +478,12 @@ def _fleet_result(update: UpdatePlan, *, writes: bool) -> str:
         return "up to date"
     if update.conflicts:
         return f"{len(update.conflicts)} conflicted"
-    return "updated" if writes else "would update"
+    done = "updated" if writes else "would update"
+    if update.runtime is not None:
+        done += f" (runtime {update.runtime.source} -> {update.runtime.target})"
+        if update.runtime.follow_ups:
+            done += f", {len(update.runtime.follow_ups)} follow-up(s)"
+    return done
 
 
 def _worst(codes: list[int]) -> int:

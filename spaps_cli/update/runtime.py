@@ -13,8 +13,8 @@ file: nothing is written until every file has been migrated, and ``--check``/``-
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -297,6 +297,104 @@ def plan_runtime_upgrade(
     return update
 
 
+def unmigratable(update: RuntimeUpdatePlan) -> UsageError:
+    """The error for files the codemods cannot read or parse: the run stops, nothing written.
+
+    Going on would leave the upgrade half done (the pin moved, some code still on the old API).
+    """
+    first, why = update.errors[0]
+    return UsageError(
+        f"{len(update.errors)} file(s) cannot be migrated to runtime {update.target}, nothing"
+        f" was written: {first}: {why}",
+        hint="fix them, or exclude them in [tool.spaps.migrate] exclude, then re-run",
+        details=[f"  {path}: {reason}" for path, reason in update.errors[1:]],
+    )
+
+
+def pin_floor(pyproject: str) -> Version | None:
+    """The floor of the runtime pin ``[project] dependencies`` (else any) has in ``pyproject``.
+
+    None when the text does not parse (it holds conflict markers) or pins no runtime.
+    """
+    import tomlkit
+
+    try:
+        document = tomlkit.parse(pyproject)
+    except tomlkit.exceptions.ParseError:
+        return None
+    pins = list(runtime_pins(document))
+    main = next((pin for pin in pins if pin.table == ("project", "dependencies")), None)
+    pinned = main or (pins[0] if pins else None)
+    return _floor(pinned.requirement.specifier) if pinned is not None else None
+
+
+def plan_template_runtime(
+    project: Project,
+    plan: Plan,
+    *,
+    registry: UpgradeRegistry,
+    template_pyproject: bytes | None,
+) -> tuple[RuntimeUpdatePlan, ReleaseCodemods | None] | None:
+    """The runtime half of a template update whose new template raised the runtime pin's floor.
+
+    ``plan`` holds the merged ``pyproject.toml`` (the pin the new template brought; when it
+    conflicted, ``template_pyproject``, the new template's own, tells the floor). Where the code
+    is: the lower of the installed runtime and the pin's floor before the run, as for
+    ``--runtime``. None when the floor does not rise; else the upgrade (pin moves, the vendored
+    wheel's follow-up) and the codemods of every release in ``(where the code is, new floor]``
+    for the merge to run (None when no release registered any).
+    """
+    import tomlkit
+
+    merged = plan.pending(PYPROJECT)
+    text = (
+        merged.decode("utf-8")
+        if merged is not None
+        else project.pyproject_path.read_text(encoding="utf-8")
+    )
+    target = pin_floor(text)
+    if target is None and template_pyproject is not None:
+        target = pin_floor(template_pyproject.decode("utf-8", errors="replace"))
+    source = runtime_state(project).code_version
+    if target is None or source is None or target <= source:
+        return None
+    update = RuntimeUpdatePlan(project, source, target, plan)
+    try:
+        document = tomlkit.parse(text)
+    except tomlkit.exceptions.ParseError:
+        pass  # markers in pyproject.toml: the conflict list says so; no pin to report
+    else:
+        update.pin_changes = _pin_moves(project.document, document)
+        pins = list(runtime_pins(document))
+        _report_sources(update, document, text, pins[0].requirement.specifier if pins else None)
+    upgrades = registry.between(source, target)
+    if not upgrades:
+        return update, None
+    codemods = ReleaseCodemods(project.root, upgrades)
+    update.errors.extend(codemods.errors)
+    update.upgrades = codemods.upgrades
+    update.codemods = codemods.codemod_ids
+    return update, codemods
+
+
+def _pin_moves(before: Any, after: Any) -> list[tuple[str, str]]:
+    """(old, new) requirement, as written, for every runtime pin whose range the merge changed."""
+
+    def written(document: Any, pin: RuntimePin) -> str:
+        array = document
+        for key in pin.table:
+            array = array[key]
+        return str(array[pin.index])
+
+    old = {(pin.table, frozenset(pin.requirement.extras)): pin for pin in runtime_pins(before)}
+    moves: list[tuple[str, str]] = []
+    for pin in runtime_pins(after):
+        previous = old.get((pin.table, frozenset(pin.requirement.extras)))
+        if previous is not None and previous.requirement.specifier != pin.requirement.specifier:
+            moves.append((written(before, previous), written(after, pin)))
+    return moves
+
+
 def _plan_pin(update: RuntimeUpdatePlan) -> None:
     import tomlkit
 
@@ -321,8 +419,13 @@ def _plan_pin(update: RuntimeUpdatePlan) -> None:
     _report_sources(update, document, new_text)
 
 
-def _report_sources(update: RuntimeUpdatePlan, document: Any, text: str) -> None:
-    """A vendored runtime wheel the new pin no longer admits: the service cannot install."""
+def _report_sources(
+    update: RuntimeUpdatePlan, document: Any, text: str, pinned: SpecifierSet | None = None
+) -> None:
+    """A vendored runtime wheel the new pin no longer admits: the service cannot install.
+
+    ``pinned``: the range the pin now has (default: the policy range of the target release).
+    """
     from spaps_cli.codemods.base import Finding
 
     source = document.get("tool", {}).get("uv", {}).get("sources", {})
@@ -337,7 +440,8 @@ def _report_sources(update: RuntimeUpdatePlan, document: Any, text: str) -> None
         wheel_version = Version(parts[1])
     except (IndexError, InvalidVersion):
         return
-    if SpecifierSet(policy_specifier(update.target)).contains(wheel_version):
+    admitted = pinned if pinned is not None else SpecifierSet(policy_specifier(update.target))
+    if admitted.contains(wheel_version, prereleases=True):
         return
     offset = text.find(path)
     line = text.count("\n", 0, offset) + 1 if offset >= 0 else 1
@@ -354,46 +458,109 @@ def _report_sources(update: RuntimeUpdatePlan, document: Any, text: str) -> None
     )
 
 
-def _plan_codemods(update: RuntimeUpdatePlan, upgrades: Any) -> None:
-    from spaps_cli.codemods.config import load_config
-    from spaps_cli.codemods.runner import (
-        BadSource,
-        acknowledged_in_config,
-        discover,
-        migrate_source,
-        scan_project,
-    )
-    from spaps_cli.python_source import on_deep_stack
+class ReleaseCodemods:
+    """The codemods of a run's releases, ready for any file of the project, oldest release first.
 
-    root = update.project.root
-    config = load_config(root)
-    found = discover([root], config.exclude, root)
-    facts = scan_project(found.files, config.settings_class)
-    update.errors.extend((r.path, r.error or "") for r in found.errors)
-    chain: list[RuntimeUpgrade] = list(upgrades)
-    update.upgrades = [upgrade.version for upgrade in chain]
-    update.codemods = [codemod.ID for upgrade in chain for codemod in upgrade.codemods]
-    for source in found.files:
+    ``spaps update --runtime`` runs them over every file on disk; a template update whose new
+    template raises the pin runs them over the team's side (and the old render) of each merge
+    first, so the merge meets the new template in the new runtime's terms, and over the team's
+    own files. The project is discovered and scanned once (``.gitignore``, ``[tool.spaps.migrate]
+    exclude`` and ``acknowledge`` as ``spaps migrate`` reads them).
+    """
+
+    def __init__(self, root: Path, upgrades: Sequence[RuntimeUpgrade]) -> None:
+        from spaps_cli.codemods.config import load_config
+        from spaps_cli.codemods.runner import discover, scan_project
+
+        self.config = load_config(root)
+        found = discover([root], self.config.exclude, root)
+        self.sources = {source.display: source for source in found.files}
+        self.facts = scan_project(found.files, self.config.settings_class)
+        self.errors: list[tuple[str, str]] = [(r.path, r.error or "") for r in found.errors]
+        self.chain = list(upgrades)
+
+    @property
+    def upgrades(self) -> list[str]:
+        return [upgrade.version for upgrade in self.chain]
+
+    @property
+    def codemod_ids(self) -> list[str]:
+        return [codemod.ID for upgrade in self.chain for codemod in upgrade.codemods]
+
+    def wants(self, display: str) -> bool:
+        """A file the migrate engine would take (a Python file, not excluded, not ignored)."""
+        return display in self.sources
+
+    def migrate(self, display: str, data: bytes) -> tuple[bytes, list[Finding]]:
+        """``data`` through every release's codemods; the findings carry ``data``'s lines.
+
+        A later release's follow-ups are found in the code the earlier releases left and mapped
+        back: the person reads the file as it is before the run. Raises
+        :class:`~spaps_cli.codemods.runner.BadSource` for a file that cannot be parsed.
+        """
+        from spaps_cli.codemods.runner import acknowledged_in_config, migrate_source
+        from spaps_cli.python_source import on_deep_stack
+
+        reference = data
+        findings: list[Finding] = []
+        for upgrade in self.chain:
+            # Release by release: a later release's needles must see the earlier one's output.
+            migration = on_deep_stack(
+                partial(migrate_source, data, upgrade.codemods, self.config, display, self.facts)
+            )
+            found = acknowledged_in_config(migration.findings, self.config.acknowledge)
+            if data != reference:
+                found = tuple(replace(f, line=line_before(reference, data, f.line)) for f in found)
+            findings.extend(found)
+            data = migration.new_source
+        return data, findings
+
+
+def _plan_codemods(update: RuntimeUpdatePlan, upgrades: Sequence[RuntimeUpgrade]) -> None:
+    from spaps_cli.codemods.runner import BadSource
+
+    codemods = ReleaseCodemods(update.project.root, upgrades)
+    update.errors.extend(codemods.errors)
+    update.upgrades = codemods.upgrades
+    update.codemods = codemods.codemod_ids
+    for display, source in codemods.sources.items():
         try:
             original = source.path.read_bytes()
         except OSError as exc:
-            update.errors.append((source.display, f"cannot read: {exc.strerror or exc}"))
+            update.errors.append((display, f"cannot read: {exc.strerror or exc}"))
             continue
-        data = original
-        display = source.display
         try:
-            for upgrade in chain:
-                # Release by release: a later release's needles must see the earlier one's output.
-                migration = on_deep_stack(
-                    partial(migrate_source, data, upgrade.codemods, config, display, facts)
-                )
-                update.findings.extend(
-                    acknowledged_in_config(migration.findings, config.acknowledge)
-                )
-                data = migration.new_source
+            data, findings = codemods.migrate(display, original)
         except BadSource as exc:
-            update.errors.append((source.display, str(exc)))
+            update.errors.append((display, str(exc)))
             continue
+        update.findings.extend(findings)
         if data != original:
-            update.plan.add(source.display, data, is_edit=True)
-            update.changed_files.append(source.display)
+            update.plan.add(display, data, is_edit=True)
+            update.changed_files.append(display)
+
+
+def line_before(before: bytes, after: bytes, line: int) -> int:
+    """Line ``line`` of ``after`` as a line of ``before``, an earlier text of the same file.
+
+    A follow-up of a later release is found in the code the earlier releases' codemods (or the
+    template merge) produced; the person reads the file as it is on disk. A line those steps
+    left alone maps exactly; a line they rewrote maps to the line it was rewritten from (the
+    first of the lines, for a block that grew or shrank); a line they added, to the line that
+    follows the insertion point.
+    """
+    import difflib
+
+    old = before.splitlines()
+    new = after.splitlines()
+    index = line - 1
+    matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if not j1 <= index < j2:
+            continue
+        if tag == "equal":
+            return i1 + (index - j1) + 1
+        if i2 > i1:
+            return min(i1 + (index - j1), i2 - 1) + 1
+        return max(1, min(i1 + 1, len(old)))
+    return max(1, min(line, len(old)))

@@ -5,7 +5,8 @@ the release a breaking change would make: ``create_metadata`` (the public functi
 ``db.py`` calls to build its ``Base.metadata``) renamed to ``build_metadata``, the old name gone.
 :func:`make_runtime_v2` applies it to a copy of this checkout's runtime; :data:`REGISTRY` carries
 its codemod through the same registry type the CLI's own rows use; :func:`matrix_with_v2` is the
-compatibility matrix of a CLI release that lists 2.0.0 for template 1.
+compatibility matrix of a CLI release that lists 2.0.0 for template 1;
+:func:`make_template_v2_on_runtime_v2` is a template 2 released with that runtime (its pin raised).
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from spaps_cli.codemods.base import Example
 from spaps_cli.codemods.runtime_upgrades import RuntimeUpgrade, UpgradeRegistry
 from spaps_cli.codemods.runtime_upgrades.renamed_names import RenamedRuntimeNames
 from spaps_cli.fleet.compat import CompatibilityMatrix, parse_matrix
+from spaps_cli.update.versions import TemplateVersions
+from tests.update.scenario import PACKAGE_DIR, make_template_v2, replace
 
 RUNTIME_DIR = Path(__file__).resolve().parents[2] / "runtime"
 OLD, NEW = "create_metadata", "build_metadata"
@@ -101,3 +104,23 @@ def make_runtime_v2(directory: Path) -> Path:
         assert old in text, f"{path}: {old!r} not found"
         path.write_text(text.replace(old, new, 1), encoding="utf-8")
     return target
+
+
+def make_template_v2_on_runtime_v2(directory: Path) -> TemplateVersions:
+    """Template 2 (:func:`~tests.update.scenario.make_template_v2`) released with runtime 2.0.0.
+
+    Its pins start at 2.0 (``>=2.0,<3``, the policy range) and its own code calls the runtime
+    by the new name, as a template written for that runtime does; a service generated at
+    template 1 still has ``create_metadata`` in its ``db.py`` and wherever its team used it.
+    """
+    versions = make_template_v2(directory)
+    v2 = versions.trees["2"]
+    for requirement in ("runtime_requirement", "runtime_testing_requirement"):
+        replace(
+            v2 / "pyproject.toml.jinja",
+            f'"{{{{ {requirement} }}}}"',
+            f"\"{{{{ {requirement} | replace('>=1.0,<2', '>=2.0,<3') }}}}\"",
+        )
+    db = v2 / PACKAGE_DIR / "db.py.jinja"
+    db.write_text(re.sub(rf"\b{OLD}\b", NEW, db.read_text(encoding="utf-8")), encoding="utf-8")
+    return versions

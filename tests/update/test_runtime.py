@@ -12,12 +12,15 @@ import shutil
 import tomllib
 from pathlib import Path
 
+import libcst as cst
 import pytest
 from cli.cli_runner import RunSpaps
 
+from spaps_cli.codemods.base import Codemod
 from spaps_cli.codemods.runtime_upgrades import RuntimeUpgrade, UpgradeRegistry
 from spaps_cli.fleet import compat
 from spaps_cli.fleet.compat import CompatibilityMatrix
+from spaps_cli.update.runtime import line_before
 from tests.update.conftest import snapshot
 from tests.update.runtime_scenario import NEW, OLD, REGISTRY, BuildMetadata, matrix_with_v2
 from tests.update.scenario import replace
@@ -361,3 +364,92 @@ def test_every_runtime_requirement_moves_with_its_extras_and_marker(
         in text
     )
     assert len(outcome.json()["pin"]) == 3
+
+
+class DropLegacyShim(Codemod):
+    """Release 1.5.0 (synthetic): ``enable_legacy_metadata()`` is gone; its import and calls go.
+
+    Each dropped statement takes its blank lines with it, so every later line moves up.
+    """
+
+    ID = "runtime-1.5-drop-legacy-shim"
+    SUMMARY = "enable_legacy_metadata is gone (runtime 1.5.0): its import and calls are dropped."
+    NEEDLES = (b"enable_legacy_metadata",)
+    EXAMPLES = ()
+
+    def leave_SimpleStatementLine(
+        self, original_node: cst.SimpleStatementLine, updated_node: cst.SimpleStatementLine
+    ) -> cst.SimpleStatementLine | cst.RemovalSentinel:
+        if "enable_legacy_metadata" in cst.Module([]).code_for_node(original_node):
+            self.changed(original_node, "dropped enable_legacy_metadata")
+            return cst.RemovalSentinel.REMOVE
+        return updated_node
+
+
+LEGACY_MODULE = f'''"""The team's reporting tables."""
+
+from spaps_server_quickstart.compat import enable_legacy_metadata
+from spaps_server_quickstart.db import {OLD}
+
+enable_legacy_metadata()
+
+#: Where the factory lives (read by the team's docs generator).
+FACTORY = "spaps_server_quickstart.db.{OLD}"
+
+reporting_metadata = {OLD}()
+'''
+
+
+def test_follow_ups_of_a_later_release_carry_the_lines_on_disk(
+    service_root: Path, run_spaps: RunSpaps, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """1.5 drops three lines above the string 2.0 reports: the report still names the line the
+    person sees in the file before the run, not the line of 1.5's output."""
+    registry = UpgradeRegistry.of(
+        [RuntimeUpgrade("1.5.0", (DropLegacyShim,)), RuntimeUpgrade("2.0.0", (BuildMetadata,))]
+    )
+    matrix = matrix_with_v2()
+    monkeypatch.setattr(compat, "load_matrix", lambda path=compat.MATRIX_PATH: matrix)
+    monkeypatch.setattr(UpgradeRegistry, "installed", classmethod(lambda cls: registry))
+    module = service_root / "src" / "billing_api" / "reports.py"
+    module.write_text(LEGACY_MODULE, encoding="utf-8")
+    on_disk = LEGACY_MODULE.splitlines().index(f'FACTORY = "spaps_server_quickstart.db.{OLD}"') + 1
+
+    outcome = run_spaps("update", str(service_root), "--runtime", "2.0.0", "--json")
+
+    result = outcome.json()
+    assert result["codemods"] == [DropLegacyShim.ID, BuildMetadata.ID]
+    rewritten = module.read_text(encoding="utf-8")
+    assert "enable_legacy_metadata" not in rewritten
+    moved_to = rewritten.splitlines().index(f'FACTORY = "spaps_server_quickstart.db.{OLD}"') + 1
+    assert moved_to < on_disk  # the first release really moved it
+    [string] = [
+        f for f in result["findings"] if f["codemod"] == BuildMetadata.ID and not f["auto_fixable"]
+    ]
+    assert (string["file"], string["line"]) == ("src/billing_api/reports.py", on_disk)
+    # the later release's rewrite of the import is reported at the import's line on disk too
+    [renamed] = [
+        f["line"]
+        for f in result["findings"]
+        if f["codemod"] == BuildMetadata.ID
+        and f["auto_fixable"]
+        and f["file"] == "src/billing_api/reports.py"
+    ]
+    import_line = f"from spaps_server_quickstart.db import {OLD}"
+    assert renamed == LEGACY_MODULE.splitlines().index(import_line) + 1
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "line", "expected"),
+    [
+        ("a\nb\nc\nd\n", "a\nd\n", 2, 4),  # lines removed above: the line it was
+        ("a\nb\n", "a\nx\ny\nb\n", 4, 2),  # lines added above
+        ("a\nold\nc\n", "a\nnew\nc\n", 2, 2),  # a rewritten line: the line it was rewritten from
+        ("a\nb\n", "a\nadded\nb\n", 2, 2),  # an added line: the line after the insertion
+        ("a\n", "a\n", 7, 1),  # out of range (a finding at the end): the last line
+    ],
+)
+def test_line_before_maps_a_later_texts_line_to_the_earlier_text(
+    before: str, after: str, line: int, expected: int
+) -> None:
+    assert line_before(before.encode(), after.encode(), line) == expected
