@@ -355,8 +355,13 @@ def plan_template_runtime(
     target = pin_floor(text)
     if target is None and template_pyproject is not None:
         target = pin_floor(template_pyproject.decode("utf-8", errors="replace"))
+    before = pin_floor(project.pyproject_path.read_text(encoding="utf-8"))
+    if target is None or (before is not None and target <= before):
+        # The template did not raise the floor: an environment lagging behind the pin is the
+        # business of 'spaps update --runtime', not of this template's update.
+        return None
     source = runtime_state(project).code_version
-    if target is None or source is None or target <= source:
+    if source is None or target <= source:
         return None
     update = RuntimeUpdatePlan(project, source, target, plan)
     try:

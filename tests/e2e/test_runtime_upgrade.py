@@ -18,7 +18,14 @@ from pathlib import Path
 import pytest
 
 from spaps_cli.update.run import run_update
-from tests.update.runtime_scenario import NEW, OLD, REGISTRY, make_runtime_v2, matrix_with_v2
+from tests.update.runtime_scenario import (
+    NEW,
+    OLD,
+    REGISTRY,
+    make_runtime_v2,
+    make_template_v2_on_runtime_v2,
+    matrix_with_v2,
+)
 
 from .conftest import ServiceVenv
 
@@ -87,6 +94,63 @@ def test_service_tests_fail_on_the_new_runtime_until_updated(
     assert exit_code == 3
     db = (root / "src" / PACKAGE / "db.py").read_text(encoding="utf-8")
     assert f"metadata = {NEW}()" in db
+    code, output = _service_tests(service_venv, root, on_v2)
+    assert code == 0, output[-4000:]
+    assert " passed" in output
+
+
+def test_a_template_update_that_raises_the_pin_carries_the_code_across(
+    service_venv: ServiceVenv, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Template 2 released with runtime 2.0.0: ``spaps update`` (no ``--runtime``) merges the
+    template, moves the pin and migrates the team's code, and the service passes its own tests
+    on 2.0.0."""
+    monkeypatch.delenv("VIRTUAL_ENV", raising=False)
+    name, package = "depot-api", "depot_api"
+    completed = subprocess.run(
+        [sys.executable, "-c", "from spaps_cli.app import main; main()", "new", "service", name],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    root = tmp_path / name
+    # the team's own use of the old name, in a module of its own and next to the template's
+    (root / "src" / package / "reports.py").write_text(
+        f"from spaps_server_quickstart.db import {OLD}\n\nreporting_metadata = {OLD}()\n",
+        encoding="utf-8",
+    )
+    with (root / "src" / package / "db.py").open("a", encoding="utf-8") as handle:
+        handle.write(f"\n\naudit_metadata = {OLD}()\n")
+    (root / "tests" / "test_reports.py").write_text(
+        f"from {package}.db import audit_metadata\nfrom {package}.reports import"
+        " reporting_metadata\n\n\ndef test_team_metadata() -> None:\n"
+        "    assert reporting_metadata is not audit_metadata\n",
+        encoding="utf-8",
+    )
+    service_venv.install_service(root)
+    runtime_v2 = tmp_path / "runtime-v2-site"
+    service_venv.pip_install("--no-deps", "--target", runtime_v2, make_runtime_v2(tmp_path))
+    on_v2 = {"PYTHONPATH": str(runtime_v2)}
+    code, output = _service_tests(service_venv, root, on_v2)
+    assert f"cannot import name '{OLD}'" in output, output[-4000:]
+
+    exit_code = run_update(
+        root,
+        to=None,
+        check=False,
+        diff=False,
+        dry_run=False,
+        json_output=True,
+        versions=make_template_v2_on_runtime_v2(tmp_path / "history"),
+        registry=REGISTRY,
+    )
+
+    # 3: the vendored 1.0.0 wheel the new pin does not admit (a real release vendors 2.0.0)
+    assert exit_code == 3
+    assert ">=2.0,<3" in (root / "pyproject.toml").read_text(encoding="utf-8")
     code, output = _service_tests(service_venv, root, on_v2)
     assert code == 0, output[-4000:]
     assert " passed" in output

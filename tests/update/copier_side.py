@@ -256,14 +256,43 @@ def count_conflicts(root: Path, marker: str) -> Conflicts:
     return Conflicts(regions=sorted(regions), rejects=sorted(rejects))
 
 
-def lost(root: Path, evidence: Mapping[str, tuple[str, str]]) -> list[str]:
+def lost(
+    root: Path,
+    evidence: Mapping[str, tuple[str, str]],
+    removals: Mapping[str, tuple[str, str]] | None = None,
+) -> list[str]:
     """The edits of ``evidence`` (name -> (file, text the edit put there)) no longer in ``root``.
 
-    Text inside a conflict region counts as kept: the person resolving it sees it.
+    Text inside a conflict region counts as kept: the person resolving it sees it. An edit that
+    took text out (``removals``: name -> (file, the text it removed)) is lost, too, when that
+    text is back outside any conflict region: a rename silently undone.
     """
     missing = []
     for name, (path, text) in evidence.items():
         target = root / path
         if not target.is_file() or text not in target.read_text(encoding="utf-8"):
             missing.append(name)
+            continue
+        removed = (removals or {}).get(name)
+        if removed is None:
+            continue
+        removed_from = root / removed[0]
+        if removed_from.is_file():
+            settled = outside_conflicts(removed_from.read_text(encoding="utf-8"))
+            if removed[1] in settled:
+                missing.append(name)
     return missing
+
+
+def outside_conflicts(text: str) -> str:
+    """``text`` without its conflict regions (``<<<<<<<`` to ``>>>>>>>``, either tool's)."""
+    kept: list[str] = []
+    inside = False
+    for line in text.splitlines(keepends=True):
+        if line.startswith("<<<<<<< "):
+            inside = True
+        elif inside and line.startswith(">>>>>>> "):
+            inside = False
+        elif not inside:
+            kept.append(line)
+    return "".join(kept)

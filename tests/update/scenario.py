@@ -19,6 +19,10 @@ PACKAGE_DIR = "src/{{ package }}"
 #: A dependency the team adds; one the end-to-end virtualenv already has, so it installs offline.
 TEAM_DEPENDENCY = "uvicorn>=0.20"
 
+#: The template's ``service_name`` setting as the team renames it (its default kept): the
+#: declaration before and after.
+RENAMED_SETTING = ("    service_name: str = ", "    app_name: str = ")
+
 
 def replace(path: Path, old: str, new: str) -> None:
     text = path.read_text(encoding="utf-8")
@@ -65,7 +69,8 @@ def make_template_v2(directory: Path) -> TemplateVersions:
 
 
 def edit_like_a_team(root: Path, package: str, add_domain: Callable[[str], None]) -> None:
-    """A new domain, a README paragraph, a dependency, a middleware, a setting, an ignore rule."""
+    """A new domain, a README paragraph, a dependency, a middleware, a renamed setting (the
+    template's ``service_name``, with its uses), an ignore rule."""
     add_domain("orders")
     package_dir = root / "src" / package
     # a changed README paragraph, away from anything the template changes
@@ -88,12 +93,10 @@ def edit_like_a_team(root: Path, package: str, add_domain: Callable[[str], None]
         "from fastapi import FastAPI\n",
         "from typing import Any\n\nfrom fastapi import FastAPI, Request, Response\n",
     )
-    # the team's own setting, renamed from the name it first had
-    replace(
-        package_dir / "settings.py",
-        "    service_name: str",
-        '    invoice_prefix: str = "INV"\n    service_name: str',
-    )
+    # a setting the template owns, renamed, and every use of it with it
+    replace(package_dir / "settings.py", RENAMED_SETTING[0], RENAMED_SETTING[1])
+    replace(package_dir / "api" / "meta.py", "settings.service_name", "settings.app_name")
+    replace(root / "tests" / "test_migrations.py", 'fields["service_name"]', 'fields["app_name"]')
     with (root / ".gitignore").open("a", encoding="utf-8") as handle:
         handle.write("local-notes/\n")
 
@@ -109,8 +112,17 @@ TEAM_EDITS: dict[str, tuple[str, str]] = {
     "README paragraph": ("README.md", "Locally we use SQLite"),
     "extra dependency": ("pyproject.toml", f'"{TEAM_DEPENDENCY}"'),
     "custom middleware": ("src/{package}/main.py", 'response.headers["x-team"] = "billing"'),
-    "renamed setting": ("src/{package}/settings.py", 'invoice_prefix: str = "INV"'),
+    "renamed setting": ("src/{package}/settings.py", RENAMED_SETTING[1]),
+    "renamed setting's use": ("src/{package}/api/meta.py", "settings.app_name"),
     "ignore rule": (".gitignore", "local-notes/"),
+}
+
+#: What an edit of :func:`edit_like_a_team` took out (``{package}`` filled in): back in the file
+#: outside a conflict region, the update silently reverted the edit (a rename undone, or the
+#: old name declared next to the new one).
+TEAM_REMOVALS: dict[str, tuple[str, str]] = {
+    "renamed setting": ("src/{package}/settings.py", RENAMED_SETTING[0]),
+    "renamed setting's use": ("src/{package}/api/meta.py", "settings.service_name"),
 }
 
 #: Where each change of :func:`make_template_v2` shows once a service has taken it.

@@ -21,7 +21,13 @@ from cli.cli_runner import RunSpaps
 from spaps_cli.update.versions import TemplateVersions
 from tests.update import copier_side
 from tests.update.copier_side import Conflicts
-from tests.update.scenario import TEAM_EDITS, TEMPLATE_CHANGES, edit_like_a_team, evidence
+from tests.update.scenario import (
+    TEAM_EDITS,
+    TEAM_REMOVALS,
+    TEMPLATE_CHANGES,
+    edit_like_a_team,
+    evidence,
+)
 
 PACKAGE = "billing_api"
 
@@ -43,7 +49,9 @@ class Tally:
 def tally(root: Path, marker: str) -> Tally:
     return Tally(
         conflicts=copier_side.count_conflicts(root, marker),
-        lost_edits=copier_side.lost(root, evidence(TEAM_EDITS, PACKAGE)),
+        lost_edits=copier_side.lost(
+            root, evidence(TEAM_EDITS, PACKAGE), evidence(TEAM_REMOVALS, PACKAGE)
+        ),
         missed_changes=copier_side.lost(root, evidence(TEMPLATE_CHANGES, PACKAGE)),
     )
 

@@ -10,7 +10,8 @@ from cli.cli_runner import RunSpaps
 
 from spaps_cli.update.versions import TemplateVersions
 from tests.update.conftest import snapshot
-from tests.update.scenario import TEAM_DEPENDENCY, edit_like_a_team, replace
+from tests.update.copier_side import lost, outside_conflicts
+from tests.update.scenario import RENAMED_SETTING, TEAM_DEPENDENCY, edit_like_a_team, replace
 
 PKG = "src/billing_api"
 
@@ -73,7 +74,9 @@ def test_update_keeps_edits_and_takes_the_template(
     assert pyproject["tool"]["spaps"]["domains"] == ["orders"]
     # settings: the rename kept, the template's docstring change merged
     settings = (service_root / PKG / "settings.py").read_text(encoding="utf-8")
-    assert 'invoice_prefix: str = "INV"' in settings
+    assert 'app_name: str = "billing-api"' in settings
+    assert "service_name" not in settings
+    assert "settings.app_name" in (service_root / PKG / "api" / "meta.py").read_text("utf-8")
     assert "Settings (template 2)" in settings
     assert "x-team" in (service_root / PKG / "main.py").read_text(encoding="utf-8")
     # files only the team added (the domain) untouched
@@ -248,3 +251,47 @@ def test_recorded_answers_choose_the_files(
     paths = {f["path"] for f in outcome.json()["files"]}
     assert "src/quiet_api/api/status.py" in paths
     assert not any("worker" in path for path in paths)
+
+
+def test_a_renamed_setting_the_template_also_changed_is_marked_never_reverted(
+    service_root: Path, installed: TemplateVersions, run_spaps: RunSpaps
+) -> None:
+    """The team renamed ``service_name``; the next template changes that very line. Either
+    the rename survives or a conflict shows both: the old name never quietly comes back."""
+    replace(
+        installed.trees["2"] / "src" / "{{ package }}" / "settings.py.jinja",
+        '    service_name: str = "{{ service }}"\n',
+        '    service_name: str = "{{ service }}"  # logs, traces and /meta name the service\n',
+    )
+    replace(service_root / PKG / "settings.py", RENAMED_SETTING[0], RENAMED_SETTING[1])
+
+    outcome = run_spaps("update", str(service_root), "--json")
+
+    assert outcome.code == 3
+    assert [c["path"] for c in outcome.json()["conflicts"]] == [f"{PKG}/settings.py"]
+    settings = (service_root / PKG / "settings.py").read_text(encoding="utf-8")
+    assert RENAMED_SETTING[0] not in outside_conflicts(settings)
+    assert 'app_name: str = "billing-api"' in settings
+    assert "# logs, traces and /meta name the service" in settings
+    assert "Settings (template 2)" in settings  # the rest of the template's change merged
+    evidence = {"renamed setting": (f"{PKG}/settings.py", RENAMED_SETTING[1])}
+    removals = {"renamed setting": (f"{PKG}/settings.py", RENAMED_SETTING[0])}
+    assert lost(service_root, evidence, removals) == []
+
+
+def test_a_rename_undone_outside_a_conflict_counts_as_lost(tmp_path: Path) -> None:
+    """The check the copier comparison relies on: the old name back next to the new one (what a
+    merge that re-adds the template's line would leave) is a lost edit, not a kept one."""
+    settings = tmp_path / "settings.py"
+    evidence = {"renamed setting": ("settings.py", RENAMED_SETTING[1])}
+    removals = {"renamed setting": ("settings.py", RENAMED_SETTING[0])}
+    settings.write_text(
+        f'class Settings:\n{RENAMED_SETTING[1]}"a"\n{RENAMED_SETTING[0]}"a"\n', encoding="utf-8"
+    )
+    assert lost(tmp_path, evidence, removals) == ["renamed setting"]
+    settings.write_text(
+        "class Settings:\n<<<<<<< yours\n"
+        f'{RENAMED_SETTING[1]}"a"\n=======\n{RENAMED_SETTING[0]}"a"  # new\n>>>>>>> template 2\n',
+        encoding="utf-8",
+    )
+    assert lost(tmp_path, evidence, removals) == []
