@@ -3,7 +3,9 @@
 Every decision is made in memory into one :class:`~spaps_cli.plan.Plan`; ``--dry-run``,
 ``--diff`` and ``--check`` never apply it. A file left with conflict markers is still written
 (that is how the user sees and resolves it), but ``[tool.spaps] template-version`` moves only
-when no conflict is left, so a later run merges again from the same base.
+when no conflict is left, so a later run merges again from the same base. When the new
+template raises the runtime pin, the runtime's upgrade codemods run inside the merge
+(:func:`plan_update`), into the same plan.
 """
 
 from __future__ import annotations

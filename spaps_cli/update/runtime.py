@@ -8,6 +8,9 @@ registry holds for a release in ``(that, X]`` runs, release by release, through 
 rules, follow-ups with file:line), but into one :class:`~spaps_cli.plan.Plan` rather than file by
 file: nothing is written until every file has been migrated, and ``--check``/``--diff``/
 ``--dry-run`` never apply it. The codemods only rewrite old API, so a second run finds nothing.
+
+A template update whose new template raises the pin uses the same pieces
+(:func:`plan_template_runtime`, :class:`ReleaseCodemods`) inside its merge.
 """
 
 from __future__ import annotations
