@@ -317,13 +317,14 @@ def unmigratable(update: RuntimeUpdatePlan) -> UsageError:
 def pin_floor(pyproject: str) -> Version | None:
     """The floor of the runtime pin ``[project] dependencies`` (else any) has in ``pyproject``.
 
-    None when the text does not parse (it holds conflict markers) or pins no runtime.
+    None when the text does not parse (it holds conflict markers) or pins no runtime. Read
+    with ``tomllib``: every template update asks, and only reading is needed.
     """
-    import tomlkit
+    import tomllib
 
     try:
-        document = tomlkit.parse(pyproject)
-    except tomlkit.exceptions.ParseError:
+        document = tomllib.loads(pyproject)
+    except tomllib.TOMLDecodeError:
         return None
     pins = list(runtime_pins(document))
     main = next((pin for pin in pins if pin.table == ("project", "dependencies")), None)
