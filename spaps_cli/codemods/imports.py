@@ -13,12 +13,13 @@ from __future__ import annotations
 from typing import ClassVar
 
 import libcst as cst
+from libcst.helpers import get_full_name_for_node
 
 from spaps_cli.codemods.base import Codemod, Example
 from spaps_cli.codemods.config import MigrateConfig
-from spaps_cli.codemods.import_edits import bound_name, dotted_name, module_of
+from spaps_cli.codemods.import_edits import bound_name, module_of
 from spaps_cli.codemods.project_scan import ProjectFacts
-from spaps_cli.codemods.statements import comment_lines
+from spaps_cli.codemods.statements import comment_lines, dotted_name
 
 
 def _dotted(source: str) -> cst.Attribute | cst.Name:
@@ -95,7 +96,7 @@ from spaps_server_quickstart.request_context import RequestContextMiddleware as 
         moved_module = self._new_module(source)
         groups: dict[str, list[cst.ImportAlias]] = {}
         for alias in updated_node.names:
-            name = dotted_name(alias.name) or ""
+            name = get_full_name_for_node(alias.name) or ""
             if (source, name) in self._names:
                 new_module, new_name = self._names[(source, name)]
                 local = bound_name(alias)
@@ -130,7 +131,7 @@ from spaps_server_quickstart.request_context import RequestContextMiddleware as 
         names: list[cst.ImportAlias] = []
         changed = False
         for alias in updated_node.names:
-            old = dotted_name(alias.name) or ""
+            old = get_full_name_for_node(alias.name) or ""
             new = self._new_module(old)
             if new is None:
                 names.append(alias)
@@ -197,7 +198,9 @@ def _merge_duplicate_from_imports(module: cst.Module) -> cst.Module:
         source = module_of(small)
         if source is None or source == "__future__":
             continue
-        keys = [(dotted_name(alias.name) or "", bound_name(alias)) for alias in small.names]
+        keys = [
+            (get_full_name_for_node(alias.name) or "", bound_name(alias)) for alias in small.names
+        ]
         if source not in first_index:
             first_index[source] = index
             seen = seen_aliases.setdefault(source, set())
