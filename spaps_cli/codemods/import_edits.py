@@ -18,7 +18,7 @@ from collections.abc import Collection, Iterable, Sequence
 import libcst as cst
 from libcst.helpers import get_full_name_for_node
 
-from spaps_cli.codemods.statements import is_docstring
+from spaps_cli.codemods.statements import dotted_node, is_docstring
 from spaps_cli.codemods.traversal import Visitor
 
 _STDLIB = frozenset(sys.stdlib_module_names)
@@ -252,11 +252,11 @@ def add_import(
                 return module.with_changes(body=body)
     if name is None:
         new_small: cst.BaseSmallStatement = cst.Import(
-            names=[cst.ImportAlias(name=_dotted(source), asname=asname)]
+            names=[cst.ImportAlias(name=dotted_node(source), asname=asname)]
         )
     else:
         new_small = cst.ImportFrom(
-            module=_dotted(source), names=[cst.ImportAlias(cst.Name(name), asname=asname)]
+            module=dotted_node(source), names=[cst.ImportAlias(cst.Name(name), asname=asname)]
         )
     new_statement = cst.SimpleStatementLine(body=[new_small])
     position = _insert_position(body, new_statement, first_party)
@@ -428,14 +428,6 @@ def _comma_like(names: Sequence[cst.ImportAlias]) -> cst.Comma:
     if len(names) >= 3 and isinstance(names[-3].comma, cst.Comma):
         return names[-3].comma
     return cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
-
-
-def _dotted(source: str) -> cst.Attribute | cst.Name:
-    parts = source.split(".")
-    node: cst.Attribute | cst.Name = cst.Name(parts[0])
-    for part in parts[1:]:
-        node = cst.Attribute(value=node, attr=cst.Name(part))
-    return node
 
 
 def remove_unused_imports(module: cst.Module, candidates: Iterable[str]) -> cst.Module:

@@ -19,15 +19,7 @@ from spaps_cli.codemods.base import Codemod, Example
 from spaps_cli.codemods.config import MigrateConfig
 from spaps_cli.codemods.import_edits import bound_name, module_of
 from spaps_cli.codemods.project_scan import ProjectFacts
-from spaps_cli.codemods.statements import comment_lines, dotted_name
-
-
-def _dotted(source: str) -> cst.Attribute | cst.Name:
-    parts = source.split(".")
-    node: cst.Attribute | cst.Name = cst.Name(parts[0])
-    for part in parts[1:]:
-        node = cst.Attribute(value=node, attr=cst.Name(part))
-    return node
+from spaps_cli.codemods.statements import comment_lines, dotted_name, dotted_node
 
 
 class ImportsToRuntime(Codemod):
@@ -117,7 +109,7 @@ from spaps_server_quickstart.request_context import RequestContextMiddleware as 
         statements: list[cst.BaseSmallStatement] = []
         for module_name, aliases in groups.items():
             statements.append(
-                cst.ImportFrom(module=_dotted(module_name), names=_with_commas(aliases))
+                cst.ImportFrom(module=dotted_node(module_name), names=_with_commas(aliases))
             )
         if len(statements) == 1:
             return updated_node.with_changes(
@@ -139,7 +131,7 @@ from spaps_server_quickstart.request_context import RequestContextMiddleware as 
             changed = True
             if alias.asname is None:
                 self._plain[old] = new
-            names.append(alias.with_changes(name=_dotted(new)))
+            names.append(alias.with_changes(name=dotted_node(new)))
         if not changed:
             return updated_node
         self.changed(original_node, "import rewritten to the shared module")
@@ -155,7 +147,7 @@ from spaps_server_quickstart.request_context import RequestContextMiddleware as 
             return updated_node
         for old, new in self._plain.items():
             if name == old:
-                return _dotted(new)
+                return dotted_node(new)
         return updated_node
 
     def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:

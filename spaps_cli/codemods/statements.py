@@ -58,6 +58,15 @@ def dotted_name(node: cst.BaseExpression | None) -> str | None:
     return None
 
 
+def dotted_node(dotted: str) -> cst.Attribute | cst.Name:
+    """The expression for ``a.b.c``: what :func:`dotted_name` reads, built."""
+    parts = dotted.split(".")
+    node: cst.Attribute | cst.Name = cst.Name(parts[0])
+    for part in parts[1:]:
+        node = cst.Attribute(value=node, attr=cst.Name(part))
+    return node
+
+
 def class_bases(node: cst.ClassDef) -> list[str]:
     """Dotted names of a class's bases (``BaseSettings``, ``pydantic.BaseSettings``)."""
     names: list[str] = []
