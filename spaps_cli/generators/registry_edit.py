@@ -423,7 +423,9 @@ def _insert_import(
 
 def _header_length(body: Sequence[cst.BaseStatement]) -> int:
     """How many statements open the module and must stay first: docstring, ``__future__``."""
-    index = 1 if body and _is_docstring(body[0]) else 0
+    from spaps_cli.codemods.statements import is_docstring
+
+    index = 1 if body and is_docstring(body[0]) else 0
     while index < len(body) and _is_future_import(body[index]):
         index += 1
     return index
@@ -460,20 +462,11 @@ def _import_module(statement: cst.BaseStatement) -> str | None:
     return None
 
 
-def _is_docstring(statement: cst.BaseStatement) -> bool:
-    import libcst as cst
-
-    return (
-        isinstance(statement, cst.SimpleStatementLine)
-        and len(statement.body) == 1
-        and isinstance(statement.body[0], cst.Expr)
-        and isinstance(statement.body[0].value, cst.SimpleString | cst.ConcatenatedString)
-    )
-
-
 def _append_include(function: cst.FunctionDef, app_name: str, expression: str) -> cst.FunctionDef:
     """Add the include after the last top-level ``include_router`` call (or at the end)."""
     import libcst as cst
+
+    from spaps_cli.codemods.statements import is_docstring
 
     include = cst.parse_statement(f"{app_name}.include_router({expression})\n")
     suite = function.body
@@ -485,7 +478,7 @@ def _append_include(function: cst.FunctionDef, app_name: str, expression: str) -
         block = suite
     statements = list(block.body)
     placeholders = [s for s in statements if _is_placeholder(s)]
-    if placeholders and len(placeholders) == len([s for s in statements if not _is_docstring(s)]):
+    if placeholders and len(placeholders) == len([s for s in statements if not is_docstring(s)]):
         # The body is only ``pass`` / ``...``: the include replaces it.
         keep = [s for s in statements if not _is_placeholder(s)]
         return function.with_changes(body=block.with_changes(body=[*keep, include]))

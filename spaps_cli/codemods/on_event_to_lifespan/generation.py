@@ -9,7 +9,7 @@ from typing import Literal
 
 import libcst as cst
 
-from spaps_cli.codemods.import_edits import bound_name, dotted_name
+from spaps_cli.codemods.import_edits import bound_name, module_of
 from spaps_cli.codemods.on_event_to_lifespan.analysis import LifespanAnalysis
 from spaps_cli.codemods.on_event_to_lifespan.arguments import appended_lifespan, with_lifespan
 from spaps_cli.codemods.on_event_to_lifespan.block_edits import (
@@ -187,7 +187,7 @@ class LifespanWriter(LifespanAnalysis):
             if (
                 isinstance(statement, cst.SimpleStatementLine)
                 and isinstance(statement.body[0], cst.ImportFrom)
-                and dotted_name(statement.body[0].module or cst.Name("_")) == "__future__"
+                and module_of(statement.body[0]) == "__future__"
                 and not isinstance(statement.body[0].names, cst.ImportStar)
                 and any(bound_name(a) == "annotations" for a in statement.body[0].names)
             ):
