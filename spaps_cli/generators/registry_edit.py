@@ -94,6 +94,39 @@ def register_router(
     resolves relative imports; an import longer than ``line_length`` is wrapped the way ruff
     and isort wrap it, so the service's own lint stays clean.
     """
+    from spaps_cli.generators.registry_lines import insert_by_lines
+
+    by_lines = insert_by_lines(
+        source,
+        registration,
+        function_name=REGISTRY_FUNCTION,
+        registry_module=registry_module,
+        line_length=line_length,
+    )
+    if by_lines is not None:
+        _assert_compiles(by_lines, filename)
+        return by_lines
+    return edit_with_libcst(
+        source,
+        registration,
+        filename=filename,
+        registry_module=registry_module,
+        line_length=line_length,
+    )
+
+
+def edit_with_libcst(
+    source: str,
+    registration: RouterRegistration,
+    *,
+    filename: str,
+    registry_module: str,
+    line_length: int = 88,
+) -> str:
+    """:func:`register_router` on libcst's tree: every layout, every import form, every error.
+
+    Public for the tests that hold :mod:`~spaps_cli.generators.registry_lines` to its output.
+    """
     from libcst.metadata import MetadataWrapper, PositionProvider
 
     module = _parse(source, filename)
