@@ -20,6 +20,12 @@ Whatever cannot be edited safely (a syntax error, no or several ``register_route
 defined inside an ``if`` block, the router imported only conditionally, the alias taken by
 something else) is a one-line :class:`~spaps_cli.errors.UsageError` that names the file and the
 line. The edited code is compiled before it is returned, so the result is never broken code.
+
+Importing libcst costs more than the rest of ``spaps add domain`` together, so
+:func:`register_router` first asks :mod:`~spaps_cli.generators.registry_lines`, which inserts
+the two lines with ``ast`` when the file cannot hide the router and its layout makes a line
+edit give libcst's bytes (the generated registry, and most hand-kept ones); everything else,
+errors included, goes through libcst here.
 """
 
 from __future__ import annotations
