@@ -827,3 +827,84 @@ def test_line_edit_answers_for_the_generated_registry_and_wraps_long_imports() -
         )
         or ""
     )
+
+
+_MODULE_PIECES = [
+    '"""Doc."""\n',
+    "from __future__ import annotations\n",
+    "import os\n",
+    "from fastapi import FastAPI\n",
+    "from billing_api.api.meta import router as meta_router\n",
+    "from billing_api.zzz import router as zzz_router  # tail\n",
+    "from billing_api.domains.aaa.router import router as aaa_router\n",
+    "from . import health\n",
+    "from billing_api.api import (\n    health as h,\n)\n",
+    "# a comment\n",
+    "\n",
+    "\n\n",
+    "X = 1\n",
+    "if os.environ:\n    import sys\n",
+    "try:\n    import json\nexcept ImportError:\n    json = None\n",
+    "import billing_api.domains.other.router\n",
+    "from billing_api.domains.zzz import router as zr\n",
+]
+_BODY_PIECES = [
+    "    app.include_router(meta_router)\n",
+    "    app.include_router(aaa_router, prefix='/a')  # x\n",
+    "    # comment\n",
+    "\n",
+    "    x = 1\n",
+    "    if x:\n        app.include_router(zzz_router)\n",
+    "    return None\n",
+    "    pass\n",
+    "    app.include_router(\n        zzz_router,\n    )\n",
+    "    for r in []:\n        app.include_router(r)\n    # after for\n",
+    '    """Doc."""\n',
+    "    import json\n",
+    "    app.include_router(h.router)  # \\\n",
+]
+
+
+def test_line_edit_agrees_with_libcst_on_generated_registries() -> None:
+    """Seeded random registries built from the pieces people keep in them."""
+    import random
+
+    pick = random.Random(16)
+    answered = 0
+    for _ in range(400):
+        source = (
+            "".join(pick.sample(_MODULE_PIECES, pick.randint(0, 7)))
+            + pick.choice(["\n\n", "\n", "", "# lead\n"])
+            + pick.choice(
+                [
+                    "def register_routers(app: FastAPI) -> None:\n",
+                    "def register_routers(\n    app,\n):\n",
+                    "def register_routers(app, /):\n",
+                ]
+            )
+            + "".join(pick.sample(_BODY_PIECES, pick.randint(1, 5)))
+            + pick.choice(["", "\n# end\n", "\n\nY = 2\n", "from billing_api.aaa import q\n"])
+        )
+        try:
+            compile(source, FILENAME, "exec")
+        except SyntaxError:
+            continue
+        for registration, line_length in [(USERS, 88), (ORDERS, 40)]:
+            by_lines = insert_by_lines(
+                source,
+                registration,
+                function_name="register_routers",
+                registry_module=f"{PACKAGE}.api.registry",
+                line_length=line_length,
+            )
+            if by_lines is None:
+                continue
+            answered += 1
+            assert by_lines == edit_with_libcst(
+                source,
+                registration,
+                filename=FILENAME,
+                registry_module=f"{PACKAGE}.api.registry",
+                line_length=line_length,
+            ), source
+    assert answered >= 100
