@@ -76,7 +76,9 @@ def insert_by_lines(
         tree = check_python(source)
     except UnparsableSource:
         return None
-    lines = source.splitlines(keepends=True)
+    # Split where ``ast`` counts lines: ``str.splitlines`` also breaks at form feeds, U+2028
+    # and the like, which Python allows in comments and strings without a new line number.
+    lines = [f"{line}\n" for line in source.split("\n")[:-1]]
     if not _one_per_line(tree.body, lines):
         return None
     function = _registry_function(tree, function_name)
@@ -92,7 +94,10 @@ def insert_by_lines(
     if any(index and lines[index - 1].endswith("\\\n") for index in (include_after, import_after)):
         return None  # a backslash would join the inserted line to the one above
 
-    indent = lines[function.body[0].lineno - 1].encode()[: function.body[0].col_offset].decode()
+    indents = {lines[s.lineno - 1].encode()[: s.col_offset].decode() for s in function.body}
+    indent = indents.pop()
+    if indents or indent.strip(" \t"):
+        return None  # a form feed in the indentation: libcst decides what the new line gets
     include = f"{indent}{parameters[0].arg}.include_router({registration.alias})\n"
     names = f"{registration.attribute} as {registration.alias}"
     new_import = f"from {registration.module} import {names}\n"

@@ -756,6 +756,28 @@ LAYOUTS = [
     ),
     pytest.param(
         """\
+        \f
+        from billing_api.zoo import router as zoo_router  # \u2028 \x85 \v
+
+
+        def register_routers(app):
+            app.include_router(zoo_router)  # \f
+            \"\"\"\u2029\"\"\"
+        """,
+        id="form-feeds-and-unicode-line-separators",
+    ),
+    pytest.param(
+        """\
+        from billing_api.zoo import router as zoo_router
+
+
+        def register_routers(app):
+        \f    app.include_router(zoo_router)
+        """,
+        id="form-feed-in-the-indentation",
+    ),
+    pytest.param(
+        """\
         from . import health
         from billing_api.domains.orders_old import router as old
 
