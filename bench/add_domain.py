@@ -7,7 +7,7 @@ starter ``spaps add domain billing`` picks into a copier template (``copier_temp
 same files and Jinja, copier.yml answering exactly what spaps renders with, the migration slot
 included) and checks once that copier writes the same files, byte for byte, as spaps.
 
-Each round then copies the service twice and times, as whole processes through
+Each round then makes fresh copies of the service and times, as whole processes through
 ``process_timing``, and in alternating order:
 
 - ``spaps add domain billing``: the domain's files, the edit of ``api/registry.py`` and the
