@@ -20,6 +20,12 @@ Whatever cannot be edited safely (a syntax error, no or several ``register_route
 defined inside an ``if`` block, the router imported only conditionally, the alias taken by
 something else) is a one-line :class:`~spaps_cli.errors.UsageError` that names the file and the
 line. The edited code is compiled before it is returned, so the result is never broken code.
+
+Importing libcst costs more than the rest of ``spaps add domain`` together, so
+:func:`register_router` first asks :mod:`~spaps_cli.generators.registry_lines`, which inserts
+the two lines with ``ast`` when the file cannot hide the router and its layout makes a line
+edit give libcst's bytes (the generated registry, and most hand-kept ones); everything else,
+errors included, goes through libcst here.
 """
 
 from __future__ import annotations
@@ -93,6 +99,39 @@ def register_router(
     ``filename`` is only used in error messages; ``registry_module`` (``pkg.api.registry``)
     resolves relative imports; an import longer than ``line_length`` is wrapped the way ruff
     and isort wrap it, so the service's own lint stays clean.
+    """
+    from spaps_cli.generators.registry_lines import insert_by_lines
+
+    by_lines = insert_by_lines(
+        source,
+        registration,
+        function_name=REGISTRY_FUNCTION,
+        registry_module=registry_module,
+        line_length=line_length,
+    )
+    if by_lines is not None:
+        _assert_compiles(by_lines, filename)
+        return by_lines
+    return edit_with_libcst(
+        source,
+        registration,
+        filename=filename,
+        registry_module=registry_module,
+        line_length=line_length,
+    )
+
+
+def edit_with_libcst(
+    source: str,
+    registration: RouterRegistration,
+    *,
+    filename: str,
+    registry_module: str,
+    line_length: int = 88,
+) -> str:
+    """:func:`register_router` on libcst's tree: every layout, every import form, every error.
+
+    Public for the tests that hold :mod:`~spaps_cli.generators.registry_lines` to its output.
     """
     from libcst.metadata import MetadataWrapper, PositionProvider
 
