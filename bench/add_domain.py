@@ -7,16 +7,21 @@ starter ``spaps add domain billing`` picks into a copier template (``copier_temp
 same files and Jinja, copier.yml answering exactly what spaps renders with, the migration slot
 included) and checks once that copier writes the same files, byte for byte, as spaps.
 
-Each round then copies the service twice and times, as whole processes through
+Each round then makes fresh copies of the service and times, as whole processes through
 ``process_timing``, and in alternating order:
 
-- ``spaps add domain billing``: the domain's files, the libcst edit of ``api/registry.py`` and
-  the tomlkit edit of ``[tool.spaps]``;
+- ``spaps add domain billing``: the domain's files, the edit of ``api/registry.py`` and the
+  tomlkit edit of ``[tool.spaps]``. On the generated registry the registry edit is two lines
+  placed with ``ast`` (``spaps_cli/generators/registry_lines.py``), libcst is not imported;
 - ``copier copy`` of the same files into the other copy: the rendering alone, no edits;
+- for context, the same ``spaps add domain billing`` on a third copy whose registry mentions
+  ``billing`` in a comment, which sends the registry edit down the libcst path (the cost of a
+  hand-edited registry); the bench checks once that each registry takes the path it says;
 - the start-up floor every spaps command pays, ``spaps add domain --help``, for context.
 
-The figure is the median of the per-round ratios copier/spaps; target: at least 1.5 (spaps
-doing more, the edits, and still faster). ``--check`` exits 1 when it is missed.
+The figure is the median of the per-round ratios copier/spaps (generated registry); target: at
+least 1.5 (spaps doing more, the edits, and still faster). ``--check`` exits 1 when it is
+missed.
 """
 
 from __future__ import annotations
@@ -43,6 +48,7 @@ SERVICE = "bench-api"
 DOMAIN = "billing"
 SPAPS_LABEL = "spaps add domain"
 COPIER_LABEL = "copier copy"
+LIBCST_LABEL = "spaps add domain, libcst path"
 FLOOR = "start-up floor"
 
 _TIMESTAMP = re.compile(rb"\d{12}")
@@ -69,6 +75,32 @@ def domain_template(service: Path, root: Path) -> Path:
 
 def run_spaps(service: Path) -> float:
     return timed_run([*SPAPS, "add", "domain", DOMAIN], cwd=service).seconds
+
+
+def force_libcst_path(service: Path) -> None:
+    """A registry the line edit leaves to libcst: it mentions the domain (a comment will do)."""
+    registry = service / "src" / SERVICE.replace("-", "_") / "api" / "registry.py"
+    registry.write_text(registry.read_text() + f"# {DOMAIN}: register it once it exists\n")
+
+
+def check_paths(line_edit: Path, libcst_edit: Path) -> None:
+    """The figures are labelled by path: make sure each copy's registry takes the one it says."""
+    from spaps_cli.generators.registry_edit import REGISTRY_FUNCTION, RouterRegistration
+    from spaps_cli.generators.registry_lines import insert_by_lines
+
+    package = SERVICE.replace("-", "_")
+    for service, expected in ((line_edit, True), (libcst_edit, False)):
+        source = (service / "src" / package / "api" / "registry.py").read_text()
+        answered = insert_by_lines(
+            source,
+            RouterRegistration.for_domain(package, DOMAIN),
+            function_name=REGISTRY_FUNCTION,
+            registry_module=f"{package}.api.registry",
+            line_length=88,
+        )
+        if (answered is not None) != expected:
+            path = "the line edit" if expected else "libcst"
+            raise SystemExit(f"{service.name}: the registry edit no longer takes {path}")
 
 
 def run_copier(template: Path, service: Path) -> float:
@@ -115,19 +147,30 @@ def check_same_files(pristine: Path, template: Path, scratch: Path) -> list[str]
 
 
 def measure(rounds: int, warmup: int) -> Result:
-    samples: dict[str, list[float]] = {SPAPS_LABEL: [], COPIER_LABEL: [], FLOOR: []}
+    samples: dict[str, list[float]] = {
+        SPAPS_LABEL: [],
+        COPIER_LABEL: [],
+        LIBCST_LABEL: [],
+        FLOOR: [],
+    }
     ratios: list[float] = []
     with tempfile.TemporaryDirectory(prefix="spaps-bench-") as temp:
         scratch = Path(temp)
         timed_run([*SPAPS, "new", "service", SERVICE], cwd=scratch)
         pristine = scratch / SERVICE
+        mentions_domain = scratch / f"{SERVICE}-libcst"
+        shutil.copytree(pristine, mentions_domain)
+        force_libcst_path(mentions_domain)
+        check_paths(pristine, mentions_domain)
         template = domain_template(pristine, scratch)
         edited = check_same_files(pristine, template, scratch)
         files = len(list(template.rglob("*.jinja")))
         for index in range(warmup + rounds):
             for_spaps, for_copier = scratch / f"spaps-{index}", scratch / f"copier-{index}"
+            for_libcst = scratch / f"libcst-{index}"
             shutil.copytree(pristine, for_spaps)
             shutil.copytree(pristine, for_copier)
+            shutil.copytree(mentions_domain, for_libcst)
             measured: dict[str, float] = {}
             if index % 2:
                 measured[COPIER_LABEL] = run_copier(template, for_copier)
@@ -135,9 +178,11 @@ def measure(rounds: int, warmup: int) -> Result:
             else:
                 measured[SPAPS_LABEL] = run_spaps(for_spaps)
                 measured[COPIER_LABEL] = run_copier(template, for_copier)
+            measured[LIBCST_LABEL] = run_spaps(for_libcst)
             measured[FLOOR] = timed_run([*SPAPS, "add", "domain", "--help"]).seconds
             shutil.rmtree(for_spaps)
             shutil.rmtree(for_copier)
+            shutil.rmtree(for_libcst)
             if index < warmup:
                 continue
             for label, seconds in measured.items():
@@ -189,6 +234,7 @@ class Result:
         rows = {
             SPAPS_LABEL: f"spaps add domain {DOMAIN}",
             COPIER_LABEL: "copier copy (the same files)",
+            LIBCST_LABEL: f"spaps add domain {DOMAIN}, libcst edit",
             FLOOR: f"{FLOOR}: spaps add domain --help",
         }
         spaps = self.figures[SPAPS_LABEL]

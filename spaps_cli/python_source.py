@@ -26,6 +26,8 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVar
 
+from spaps_cli.thread_call import call_on_thread, start_thread
+
 if TYPE_CHECKING:
     import libcst as cst
 
@@ -67,22 +69,15 @@ def on_deep_stack(function: Callable[[], _T]) -> _T:
     """
     if getattr(_deep, "active", False):
         return function()
-    outcome: list[_T] = []
-    failure: list[BaseException] = []
 
-    def target() -> None:
+    def marked() -> _T:
+        _deep.active = True  # calls made from here on are on the deep stack already
         try:
-            outcome.append(function())
-        except BaseException as exc:  # re-raised on the caller's thread
-            failure.append(exc)
+            return function()
+        finally:
+            _deep.active = False
 
-    thread = start_deep_thread(target)
-    if thread is None:  # pragma: no cover - the stack could not be reserved
-        return function()
-    thread.join()
-    if failure:
-        raise failure[0]
-    return outcome[0]
+    return call_on_thread(marked, name="spaps-parse", stack_bytes=STACK_BYTES)
 
 
 def start_deep_thread(target: Callable[[], None]) -> threading.Thread | None:
@@ -97,18 +92,7 @@ def start_deep_thread(target: Callable[[], None]) -> threading.Thread | None:
         _deep.active = True
         target()
 
-    try:
-        previous = threading.stack_size(STACK_BYTES)
-    except (ValueError, RuntimeError):  # pragma: no cover - platform without stack sizes
-        return None
-    try:
-        thread = threading.Thread(target=run, name="spaps-parse", daemon=True)
-        thread.start()
-    except RuntimeError:  # pragma: no cover - the stack could not be reserved
-        return None
-    finally:
-        threading.stack_size(previous)
-    return thread
+    return start_thread(run, name="spaps-parse", stack_bytes=STACK_BYTES)
 
 
 def nesting_depth(tree: ast.AST, *, stop_at: int = MAX_NESTING) -> int:

@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import threading
 import time
-import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
@@ -96,14 +94,6 @@ async def _run_check(
     return {"status": "ok", "duration_ms": round((time.perf_counter() - started) * 1000, 2)}
 
 
-class BrokerPingStillRunningError(RuntimeError):
-    """The previous broker ping has not returned yet; a new one would only pile up threads."""
-
-
-#: The thread of the last broker ping per Celery app (single flight, see ``_ping_broker``).
-_broker_ping_threads: weakref.WeakKeyDictionary[Any, threading.Thread] = weakref.WeakKeyDictionary()
-
-
 def _settle(future: asyncio.Future[None], error: BaseException | None) -> None:
     if future.done():  # the probe already timed out and moved on
         return
@@ -114,36 +104,26 @@ def _settle(future: asyncio.Future[None], error: BaseException | None) -> None:
 
 
 async def _ping_broker(celery_app: Any, timeout_seconds: float) -> None:
-    """Run the blocking ``broker_ping`` in a daemon thread, one at a time per Celery app.
+    """The broker ping on its own daemon thread, awaited without blocking the event loop.
 
     Not ``asyncio.to_thread``: kombu can block past its own timeout on a broker that accepts
     the TCP connection and then says nothing. In the default executor every probe would leave
     one more stuck thread until the executor is exhausted (stalling every other ``to_thread``
-    user), and the event loop's shutdown would wait for them. A daemon thread with a
-    single-flight guard bounds the damage to one thread and reports the hang instead.
+    user), and the event loop's shutdown would wait for them. ``start_broker_ping`` runs it on
+    one daemon thread per Celery app at a time and says so (``BrokerPingStillRunningError``)
+    while that thread is still blocked; the caller's ``wait_for`` bounds the wait.
     """
-    from .tasks.health import broker_ping
-
-    previous = _broker_ping_threads.get(celery_app)
-    if previous is not None and previous.is_alive():
-        raise BrokerPingStillRunningError("the previous broker ping has not returned yet")
+    from .tasks.health import start_broker_ping
 
     loop = asyncio.get_running_loop()
     future: asyncio.Future[None] = loop.create_future()
 
-    def ping() -> None:
-        error: BaseException | None = None
-        try:
-            broker_ping(celery_app, timeout_seconds)
-        except BaseException as raised:
-            error = raised
+    def done(error: BaseException | None) -> None:
         # RuntimeError: the loop closed while we were blocked; nobody is waiting any more.
         with contextlib.suppress(RuntimeError):
             loop.call_soon_threadsafe(_settle, future, error)
 
-    thread = threading.Thread(target=ping, name="spaps-broker-ping", daemon=True)
-    _broker_ping_threads[celery_app] = thread
-    thread.start()
+    start_broker_ping(celery_app, timeout_seconds, done)
     await future
 
 

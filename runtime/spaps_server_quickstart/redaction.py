@@ -199,7 +199,9 @@ def mask_url_password(url: str) -> str:
     What a settings ``repr``, an error message or a test's skip reason shows of a database,
     Redis or broker URL: the scheme, user, host and database stay readable for whoever
     debugs, the secret does not. Kombu's failover lists (``redis://a;redis://b``) are masked
-    item by item.
+    item by item. ``spaps_cli.fleet.records`` keeps a copy for what ``spaps smoke`` and
+    ``spaps doctor`` print (the CLI cannot import the runtime); tests/fleet/test_url_masking.py
+    holds the two together.
     """
     if ";" in url:
         return ";".join(_mask_one_url(item) for item in url.split(";"))

@@ -30,12 +30,11 @@ from spaps_cli.codemods.base import Codemod, Example
 from spaps_cli.codemods.config import MigrateConfig
 from spaps_cli.codemods.import_edits import (
     add_import,
-    dotted_name,
     imported_names,
     remove_unused_imports,
 )
 from spaps_cli.codemods.project_scan import ProjectFacts
-from spaps_cli.codemods.statements import code, resolve
+from spaps_cli.codemods.statements import code, dotted_name, resolve
 
 RUNTIME_TASKS = "spaps_server_quickstart.tasks"
 CELERY_CLASSES = frozenset({"celery.Celery", "celery.app.Celery", "celery.app.base.Celery"})

@@ -16,34 +16,26 @@ import sys
 from collections.abc import Collection, Iterable, Sequence
 
 import libcst as cst
+from libcst.helpers import get_full_name_for_node
 
+from spaps_cli.codemods.statements import dotted_node, is_docstring
 from spaps_cli.codemods.traversal import Visitor
 
 _STDLIB = frozenset(sys.stdlib_module_names)
 
 
-def dotted_name(node: cst.BaseExpression | None) -> str | None:
-    """``a.b.c`` for a Name/Attribute chain, None for anything else."""
-    if isinstance(node, cst.Name):
-        return node.value
-    if isinstance(node, cst.Attribute):
-        base = dotted_name(node.value)
-        return None if base is None else f"{base}.{node.attr.value}"
-    return None
-
-
 def module_of(node: cst.ImportFrom) -> str | None:
     """The absolute module of a ``from`` import, None for relative imports."""
-    if node.relative:
+    if node.relative or node.module is None:
         return None
-    return dotted_name(node.module)
+    return get_full_name_for_node(node.module)
 
 
 def bound_name(alias: cst.ImportAlias) -> str:
     """The name an import alias binds (``import a.b`` binds ``a``)."""
     if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
         return alias.asname.name.value
-    full = dotted_name(alias.name) or ""
+    full = get_full_name_for_node(alias.name) or ""
     return full.split(".")[0]
 
 
@@ -56,14 +48,13 @@ def imported_names(module: cst.Module) -> dict[str, str]:
         for small in statement.body:
             if isinstance(small, cst.Import):
                 for alias in small.names:
-                    full = dotted_name(alias.name) or ""
+                    full = get_full_name_for_node(alias.name) or ""
                     found[bound_name(alias)] = full if alias.asname else full.split(".")[0]
             elif isinstance(small, cst.ImportFrom) and not isinstance(small.names, cst.ImportStar):
-                source = module_of(small) or "." * len(small.relative) + (
-                    dotted_name(small.module) or ""
-                )
+                relative = small.module is not None and get_full_name_for_node(small.module)
+                source = module_of(small) or "." * len(small.relative) + (relative or "")
                 for alias in small.names:
-                    original = dotted_name(alias.name) or ""
+                    original = get_full_name_for_node(alias.name) or ""
                     found[bound_name(alias)] = f"{source}.{original}"
     return found
 
@@ -135,20 +126,11 @@ def _is_import(statement: cst.BaseStatement) -> bool:
     )
 
 
-def _is_docstring(statement: cst.BaseStatement) -> bool:
-    return (
-        isinstance(statement, cst.SimpleStatementLine)
-        and len(statement.body) == 1
-        and isinstance(statement.body[0], cst.Expr)
-        and isinstance(statement.body[0].value, cst.SimpleString | cst.ConcatenatedString)
-    )
-
-
 def _top_module(statement: cst.BaseStatement) -> str:
     assert isinstance(statement, cst.SimpleStatementLine)
     small = statement.body[0]
     if isinstance(small, cst.Import):
-        return (dotted_name(small.names[0].name) or "").split(".")[0]
+        return (get_full_name_for_node(small.names[0].name) or "").split(".")[0]
     if isinstance(small, cst.ImportFrom):
         if small.relative:
             return "."
@@ -166,7 +148,7 @@ def _sort_key(
     if isinstance(small, cst.ImportFrom):
         full = module_of(small) or ""
     elif isinstance(small, cst.Import):
-        full = dotted_name(small.names[0].name) or ""
+        full = get_full_name_for_node(small.names[0].name) or ""
     else:
         full = ""
     return (_section(statement, first_party), is_from, full.lower())
@@ -179,7 +161,7 @@ def _insert_position(
 ) -> int:
     """Where a new import goes: sorted into the leading import block, else after the header."""
     index = 0
-    if body and _is_docstring(body[0]):
+    if body and is_docstring(body[0]):
         index = 1
     while index < len(body) and _is_future(body[index]):
         index += 1
@@ -241,11 +223,11 @@ def add_import(
                     body[index] = statement.with_changes(body=[merged])
                     return module.with_changes(body=body)
                 names = list(small.names)
-                existing = [dotted_name(alias.name) or "" for alias in names]
+                existing = [get_full_name_for_node(alias.name) or "" for alias in names]
                 if small.lpar is None and existing == sorted(existing):
                     # One sorted line: keep it sorted (what isort/ruff would write).
                     aliases = [*names, new_alias]
-                    aliases.sort(key=lambda alias: dotted_name(alias.name) or "")
+                    aliases.sort(key=lambda alias: get_full_name_for_node(alias.name) or "")
                     spaced = [
                         alias.with_changes(
                             comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
@@ -270,11 +252,11 @@ def add_import(
                 return module.with_changes(body=body)
     if name is None:
         new_small: cst.BaseSmallStatement = cst.Import(
-            names=[cst.ImportAlias(name=_dotted(source), asname=asname)]
+            names=[cst.ImportAlias(name=dotted_node(source), asname=asname)]
         )
     else:
         new_small = cst.ImportFrom(
-            module=_dotted(source), names=[cst.ImportAlias(cst.Name(name), asname=asname)]
+            module=dotted_node(source), names=[cst.ImportAlias(cst.Name(name), asname=asname)]
         )
     new_statement = cst.SimpleStatementLine(body=[new_small])
     position = _insert_position(body, new_statement, first_party)
@@ -319,7 +301,7 @@ def _spaced_after_imports(body: Sequence[cst.BaseStatement]) -> Sequence[cst.Bas
     would otherwise leave the spacing the deleted code had.
     """
     end = 0
-    if body and _is_docstring(body[0]):
+    if body and is_docstring(body[0]):
         end = 1
     start = end
     while end < len(body) and _is_import(body[end]):
@@ -360,7 +342,7 @@ KNOWN_THIRD_PARTY = frozenset(
 
 def _first_party_by_layout(body: Sequence[cst.BaseStatement]) -> set[str]:
     """Top-level packages the file's own grouping shows to be first party (see above)."""
-    index = 1 if body and _is_docstring(body[0]) else 0
+    index = 1 if body and is_docstring(body[0]) else 0
     groups: list[set[str]] = []
     while index < len(body) and _is_import(body[index]):
         statement = body[index]
@@ -436,7 +418,7 @@ def _natural(text: str) -> tuple[tuple[int, int | str], ...]:
 
 def _alias_text(alias: cst.ImportAlias) -> str:
     """``name`` or ``name as other``, what :func:`_member_key` sorts."""
-    name = dotted_name(alias.name) or ""
+    name = get_full_name_for_node(alias.name) or ""
     if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
         return f"{name} as {alias.asname.name.value}"
     return name
@@ -446,14 +428,6 @@ def _comma_like(names: Sequence[cst.ImportAlias]) -> cst.Comma:
     if len(names) >= 3 and isinstance(names[-3].comma, cst.Comma):
         return names[-3].comma
     return cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
-
-
-def _dotted(source: str) -> cst.Attribute | cst.Name:
-    parts = source.split(".")
-    node: cst.Attribute | cst.Name = cst.Name(parts[0])
-    for part in parts[1:]:
-        node = cst.Attribute(value=node, attr=cst.Name(part))
-    return node
 
 
 def remove_unused_imports(module: cst.Module, candidates: Iterable[str]) -> cst.Module:

@@ -13,20 +13,13 @@ from __future__ import annotations
 from typing import ClassVar
 
 import libcst as cst
+from libcst.helpers import get_full_name_for_node
 
 from spaps_cli.codemods.base import Codemod, Example
 from spaps_cli.codemods.config import MigrateConfig
-from spaps_cli.codemods.import_edits import bound_name, dotted_name, module_of
+from spaps_cli.codemods.import_edits import bound_name, module_of
 from spaps_cli.codemods.project_scan import ProjectFacts
-from spaps_cli.codemods.statements import comment_lines
-
-
-def _dotted(source: str) -> cst.Attribute | cst.Name:
-    parts = source.split(".")
-    node: cst.Attribute | cst.Name = cst.Name(parts[0])
-    for part in parts[1:]:
-        node = cst.Attribute(value=node, attr=cst.Name(part))
-    return node
+from spaps_cli.codemods.statements import comment_lines, dotted_name, dotted_node
 
 
 class ImportsToRuntime(Codemod):
@@ -95,7 +88,7 @@ from spaps_server_quickstart.request_context import RequestContextMiddleware as 
         moved_module = self._new_module(source)
         groups: dict[str, list[cst.ImportAlias]] = {}
         for alias in updated_node.names:
-            name = dotted_name(alias.name) or ""
+            name = get_full_name_for_node(alias.name) or ""
             if (source, name) in self._names:
                 new_module, new_name = self._names[(source, name)]
                 local = bound_name(alias)
@@ -116,7 +109,7 @@ from spaps_server_quickstart.request_context import RequestContextMiddleware as 
         statements: list[cst.BaseSmallStatement] = []
         for module_name, aliases in groups.items():
             statements.append(
-                cst.ImportFrom(module=_dotted(module_name), names=_with_commas(aliases))
+                cst.ImportFrom(module=dotted_node(module_name), names=_with_commas(aliases))
             )
         if len(statements) == 1:
             return updated_node.with_changes(
@@ -130,7 +123,7 @@ from spaps_server_quickstart.request_context import RequestContextMiddleware as 
         names: list[cst.ImportAlias] = []
         changed = False
         for alias in updated_node.names:
-            old = dotted_name(alias.name) or ""
+            old = get_full_name_for_node(alias.name) or ""
             new = self._new_module(old)
             if new is None:
                 names.append(alias)
@@ -138,7 +131,7 @@ from spaps_server_quickstart.request_context import RequestContextMiddleware as 
             changed = True
             if alias.asname is None:
                 self._plain[old] = new
-            names.append(alias.with_changes(name=_dotted(new)))
+            names.append(alias.with_changes(name=dotted_node(new)))
         if not changed:
             return updated_node
         self.changed(original_node, "import rewritten to the shared module")
@@ -154,7 +147,7 @@ from spaps_server_quickstart.request_context import RequestContextMiddleware as 
             return updated_node
         for old, new in self._plain.items():
             if name == old:
-                return _dotted(new)
+                return dotted_node(new)
         return updated_node
 
     def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
@@ -197,7 +190,9 @@ def _merge_duplicate_from_imports(module: cst.Module) -> cst.Module:
         source = module_of(small)
         if source is None or source == "__future__":
             continue
-        keys = [(dotted_name(alias.name) or "", bound_name(alias)) for alias in small.names]
+        keys = [
+            (get_full_name_for_node(alias.name) or "", bound_name(alias)) for alias in small.names
+        ]
         if source not in first_index:
             first_index[source] = index
             seen = seen_aliases.setdefault(source, set())

@@ -40,7 +40,7 @@ from spaps_cli.codemods.import_edits import (
     remove_unused_imports,
 )
 from spaps_cli.codemods.project_scan import ProjectFacts, same_module
-from spaps_cli.codemods.statements import class_bases, code, resolve
+from spaps_cli.codemods.statements import class_bases, code, is_docstring, resolve
 
 RUNTIME_SETTINGS = "spaps_server_quickstart.settings"
 RUNTIME_BASE = f"{RUNTIME_SETTINGS}.BaseServiceSettings"
@@ -537,7 +537,7 @@ class Settings(BaseSettings):
                 carried = []
             kept.append(statement)
         # The restored configuration goes after the docstring, before the fields.
-        at = 1 if kept and _is_docstring_line(kept[0]) else 0
+        at = 1 if kept and is_docstring(kept[0]) else 0
         if at < len(kept):
             lines = list(getattr(kept[at], "leading_lines", ()))
             if not lines or lines[0].comment is not None:
@@ -643,15 +643,6 @@ class Settings(BaseSettings):
         for source, name in sorted(set(self._needed)):
             module = add_import(module, source, name)
         return remove_unused_imports(module, self.removable(self._removed_names))
-
-
-def _is_docstring_line(statement: cst.BaseStatement) -> bool:
-    return (
-        isinstance(statement, cst.SimpleStatementLine)
-        and len(statement.body) == 1
-        and isinstance(statement.body[0], cst.Expr)
-        and isinstance(statement.body[0].value, cst.SimpleString | cst.ConcatenatedString)
-    )
 
 
 def _single_return(node: cst.FunctionDef) -> cst.BaseExpression | None:

@@ -7,15 +7,14 @@ when a release command actually runs.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal, NoReturn
+from typing import TYPE_CHECKING, Annotated, Literal, NoReturn
 
 import typer
 
 from spaps_cli.commands.options import JsonOption, complete_bump_target, seconds
 
 if TYPE_CHECKING:
-    from spaps_cli.release.bump import BumpOutcome
-    from spaps_cli.release.check import CheckReport
+    from spaps_cli.release.outcome import ReleaseReport
 
 #: ``--pre`` values: spaps_cli.release.version.PrePhase, spelt out so that parsing the command
 #: line does not import the release engine (a test keeps the two equal).
@@ -136,7 +135,7 @@ def bump(
         outcome = run_bump(request)
     except IndexUnverifiableError as exc:
         _fail(exc.message, exc.hint, exc.release_exit_code)
-    _report_bump(outcome, json_output=json_output)
+    _report(outcome, json_output=json_output)
 
 
 @release_app.command("check")
@@ -174,7 +173,7 @@ def check(
             on_step=console.step_hook(json_output=json_output),
         )
     )
-    _report_check(report, json_output=json_output)
+    _report(report, json_output=json_output)
     raise typer.Exit(report.exit_code)
 
 
@@ -191,59 +190,37 @@ def _fail(message: str, hint: str | None, code: int) -> NoReturn:
     raise typer.Exit(code)
 
 
-def _report_bump(outcome: BumpOutcome, *, json_output: bool) -> None:
-    from spaps_cli import console
-    from spaps_cli.plan import Action
+def _report(report: ReleaseReport, *, json_output: bool) -> None:
+    """The one layout of ``release bump`` and ``release check`` output.
 
-    verb = "would bump" if outcome.dry_run else "bumped"
-    console.info(
-        f"{verb} {outcome.package.name} {outcome.old} -> {outcome.new} (tag {outcome.tag})"
-    )
-    for note in outcome.result.notes:
-        if not note.startswith("--force"):
-            console.detail(f"  {note}")
-    for warning in outcome.warnings:
-        console.warning(warning)
-    rows: list[dict[str, Any]] = []
-    for resolution in outcome.resolutions:
-        name = resolution.file.relative_to(outcome.plan.root)
-        action = resolution.action.value
-        console.status(
-            f"would {action}" if outcome.dry_run and resolution.action.writes else action, name
-        )
-        row: dict[str, Any] = {"path": name, "action": action}
-        if outcome.dry_run and resolution.action in {Action.UPDATE, Action.FORCE}:
-            diff = resolution.diff(outcome.plan.root)
-            if json_output:
-                row["diff"] = diff
-            else:
-                console.print_diff(diff)
-        rows.append(row)
-    if outcome.commit:
-        console.status("commit", outcome.commit[:12])
-    if outcome.tagged:
-        console.status("tag", outcome.tag)
-    if json_output:
-        console.emit_json(outcome.as_json(rows))
-
-
-def _report_check(report: CheckReport, *, json_output: bool) -> None:
+    Status lines on stderr: the headline, what the index said, details, warnings, problems, the
+    files (diffs on stdout on a dry run), closing status lines, the verdict. With ``--json``
+    the same facts go to stdout as one document instead of the diffs.
+    """
     from spaps_cli import console
 
-    if json_output:
-        console.emit_json(report.as_json())
-    console.info(f"{report.name} {report.local} (tag {report.tag or '-'})")
-    published = report.lookup.highest
-    if published is not None:
+    console.info(report.headline)
+    lookup = report.lookup
+    if lookup.highest is not None:
         console.detail(
-            f"  index: highest {published}, highest final {report.lookup.highest_final} "
-            f"({report.lookup.url})"
+            f"  index: highest {lookup.highest}, highest final {lookup.highest_final} "
+            f"({lookup.url})"
         )
-    elif report.lookup.reason:
-        console.detail(f"  index: {report.lookup.reason} ({report.lookup.url})")
+    elif lookup.reason:
+        console.detail(f"  index: {lookup.reason} ({lookup.url})")
+    for detail in report.details:
+        console.detail(f"  {detail}")
     for warning in report.warnings:
         console.warning(warning)
     for problem in report.problems:
         console.error(problem)
-    outcome = report.outcome.value if report.outcome is not None else "-"
-    console.info(f"outcome {outcome}: {report.reason}, exit {report.exit_code}")
+    for change in report.files:
+        console.status(change.shown, change.path)
+        if change.diff is not None and not json_output:
+            console.print_diff(change.diff)
+    for label, value in report.closing:
+        console.status(label, value)
+    if report.verdict is not None:
+        console.info(report.verdict)
+    if json_output:
+        console.emit_json(report.as_json())

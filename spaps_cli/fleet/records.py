@@ -17,7 +17,7 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 from spaps_cli.errors import UsageError
 
@@ -139,8 +139,66 @@ def database_name(url: str) -> str | None:
     return unquote(parts.path.lstrip("/")) or parts.username or None
 
 
-def redact(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password:
-        return url.replace(f":{parts.password}@", ":***@", 1)
-    return url
+# -- what the CLI prints of a URL -----------------------------------------------------------------
+# The same policy as ``spaps_server_quickstart.redaction.mask_url_password``, kept as a second
+# copy on purpose: the CLI does not depend on the runtime (it reads a service's URLs without
+# the service's environment, and the runtime installed next to the CLI, if any, may be another
+# version than the service's), and a runtime module may never be imported at CLI start-up.
+# tests/fleet/test_url_masking.py asserts the two copies mask every URL alike.
+
+#: What replaces a password (``postgresql://app:***@db/app``), as the runtime and SQLAlchemy do.
+MASKED_PASSWORD = "***"
+#: Query names whose values are secrets (``redis://h/0?password=x``), matched as the runtime's
+#: ``SENSITIVE_KEY_FRAGMENTS`` are: as substrings, case-insensitively, ``-`` read as ``_``.
+SENSITIVE_KEY_FRAGMENTS = (
+    "authorization",
+    "cookie",
+    "api_key",
+    "apikey",
+    "token",
+    "password",
+    "passwd",
+    "secret",
+    "credential",
+)
+
+
+def mask_url_password(url: str) -> str:
+    """``url`` with its password, and any password-like query value, replaced by ``***``.
+
+    What ``spaps smoke`` and ``spaps doctor`` print of a database or broker URL: scheme, user,
+    host and database stay readable, the secret does not. Kombu's failover lists
+    (``redis://a;redis://b``) are masked item by item.
+    """
+    if ";" in url:
+        return ";".join(_mask_one_url(item) for item in url.split(";"))
+    return _mask_one_url(url)
+
+
+def _is_sensitive_name(name: str) -> bool:
+    normalized = name.lower().replace("-", "_")
+    return any(fragment in normalized for fragment in SENSITIVE_KEY_FRAGMENTS)
+
+
+def _mask_one_url(url: str) -> str:
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+        query = parts.query
+    except ValueError:  # an unbalanced "[" in the host: show nothing rather than guess
+        return MASKED_PASSWORD if url else url
+    if password is not None:
+        userinfo, _, host = parts.netloc.rpartition("@")
+        user = userinfo.partition(":")[0]
+        parts = parts._replace(netloc=f"{user}:{MASKED_PASSWORD}@{host}")
+    if query:
+        pairs = parse_qsl(query, keep_blank_values=True)
+        if any(_is_sensitive_name(name) for name, _ in pairs):
+            masked = [
+                (name, MASKED_PASSWORD if _is_sensitive_name(name) else value)
+                for name, value in pairs
+            ]
+            parts = parts._replace(query=urlencode(masked, safe="*"))
+    if password is None and parts.query == query:
+        return url
+    return urlunsplit(parts)

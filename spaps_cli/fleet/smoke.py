@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from spaps_cli.fleet.interpreter import service_python
-from spaps_cli.fleet.records import redact
+from spaps_cli.fleet.records import mask_url_password
 from spaps_cli.fleet.supervision import (
     KILL_GRACE_SECONDS,
     RUN_MARKER,
@@ -109,8 +109,8 @@ class SmokeReport:
             "ok": self.ok,
             "run_id": self.run_id,
             "logs": str(self.logs),
-            "database_url": redact(self.database_url),
-            "broker_url": redact(self.broker_url),
+            "database_url": mask_url_password(self.database_url),
+            "broker_url": mask_url_password(self.broker_url),
             "failed_stage": self.failed_stage,
             "error": self.error,
             "total_seconds": self.total_seconds,

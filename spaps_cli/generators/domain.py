@@ -2,7 +2,8 @@
 
 The pipeline mirrors ``new service``: find the service -> validate the name against what the
 service already has -> pick the starter -> plan the rendered files, the first migration, the
-libcst edit of ``api/registry.py`` and the tomlkit edit of ``[tool.spaps]`` -> resolve against
+edit of ``api/registry.py`` (:mod:`~spaps_cli.generators.registry_edit`) and the tomlkit edit of
+``[tool.spaps]`` -> resolve against
 the disk -> report -> apply. Every refusal (name, unparsable registry, two migration heads,
 conflicting files) happens before anything is written; a dry run prints the same plan with the
 diff of each edit.

@@ -20,6 +20,12 @@ Whatever cannot be edited safely (a syntax error, no or several ``register_route
 defined inside an ``if`` block, the router imported only conditionally, the alias taken by
 something else) is a one-line :class:`~spaps_cli.errors.UsageError` that names the file and the
 line. The edited code is compiled before it is returned, so the result is never broken code.
+
+Importing libcst costs more than the rest of ``spaps add domain`` together, so
+:func:`register_router` first asks :mod:`~spaps_cli.generators.registry_lines`, which inserts
+the two lines with ``ast`` when the file cannot hide the router and its layout makes a line
+edit give libcst's bytes (the generated registry, and most hand-kept ones); everything else,
+errors included, goes through libcst here.
 """
 
 from __future__ import annotations
@@ -93,6 +99,39 @@ def register_router(
     ``filename`` is only used in error messages; ``registry_module`` (``pkg.api.registry``)
     resolves relative imports; an import longer than ``line_length`` is wrapped the way ruff
     and isort wrap it, so the service's own lint stays clean.
+    """
+    from spaps_cli.generators.registry_lines import insert_by_lines
+
+    by_lines = insert_by_lines(
+        source,
+        registration,
+        function_name=REGISTRY_FUNCTION,
+        registry_module=registry_module,
+        line_length=line_length,
+    )
+    if by_lines is not None:
+        _assert_compiles(by_lines, filename)
+        return by_lines
+    return edit_with_libcst(
+        source,
+        registration,
+        filename=filename,
+        registry_module=registry_module,
+        line_length=line_length,
+    )
+
+
+def edit_with_libcst(
+    source: str,
+    registration: RouterRegistration,
+    *,
+    filename: str,
+    registry_module: str,
+    line_length: int = 88,
+) -> str:
+    """:func:`register_router` on libcst's tree: every layout, every import form, every error.
+
+    Public for the tests that hold :mod:`~spaps_cli.generators.registry_lines` to its output.
     """
     from libcst.metadata import MetadataWrapper, PositionProvider
 
@@ -423,7 +462,9 @@ def _insert_import(
 
 def _header_length(body: Sequence[cst.BaseStatement]) -> int:
     """How many statements open the module and must stay first: docstring, ``__future__``."""
-    index = 1 if body and _is_docstring(body[0]) else 0
+    from spaps_cli.codemods.statements import is_docstring
+
+    index = 1 if body and is_docstring(body[0]) else 0
     while index < len(body) and _is_future_import(body[index]):
         index += 1
     return index
@@ -460,20 +501,11 @@ def _import_module(statement: cst.BaseStatement) -> str | None:
     return None
 
 
-def _is_docstring(statement: cst.BaseStatement) -> bool:
-    import libcst as cst
-
-    return (
-        isinstance(statement, cst.SimpleStatementLine)
-        and len(statement.body) == 1
-        and isinstance(statement.body[0], cst.Expr)
-        and isinstance(statement.body[0].value, cst.SimpleString | cst.ConcatenatedString)
-    )
-
-
 def _append_include(function: cst.FunctionDef, app_name: str, expression: str) -> cst.FunctionDef:
     """Add the include after the last top-level ``include_router`` call (or at the end)."""
     import libcst as cst
+
+    from spaps_cli.codemods.statements import is_docstring
 
     include = cst.parse_statement(f"{app_name}.include_router({expression})\n")
     suite = function.body
@@ -485,7 +517,7 @@ def _append_include(function: cst.FunctionDef, app_name: str, expression: str) -
         block = suite
     statements = list(block.body)
     placeholders = [s for s in statements if _is_placeholder(s)]
-    if placeholders and len(placeholders) == len([s for s in statements if not _is_docstring(s)]):
+    if placeholders and len(placeholders) == len([s for s in statements if not is_docstring(s)]):
         # The body is only ``pass`` / ``...``: the include replaces it.
         keep = [s for s in statements if not _is_placeholder(s)]
         return function.with_changes(body=block.with_changes(body=[*keep, include]))

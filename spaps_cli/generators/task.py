@@ -276,8 +276,10 @@ def _ensure_imports(
     still passes the service's ``ruff check``.
     """
     import libcst as cst
+    from libcst.helpers import get_full_name_for_node
 
-    from spaps_cli.codemods.import_edits import add_import, bound_name, dotted_name, module_of
+    from spaps_cli.codemods.import_edits import add_import, bound_name, module_of
+    from spaps_cli.codemods.statements import is_docstring
 
     existing_imports = [
         s
@@ -292,7 +294,7 @@ def _ensure_imports(
     if not existing_imports:
         index = 0
         for position, statement in enumerate(module.body):
-            if (position == 0 and _is_docstring(statement)) or _is_import_line(statement):
+            if (position == 0 and is_docstring(statement)) or _is_import_line(statement):
                 index = position + 1
         block: list[cst.BaseStatement] = [
             imports[0].with_changes(leading_lines=[cst.EmptyLine()] if index else []),
@@ -305,11 +307,15 @@ def _ensure_imports(
         assert isinstance(line, cst.SimpleStatementLine)
         for small in line.body:
             if isinstance(small, cst.Import):
-                wanted = [(dotted_name(alias.name) or "", None, alias) for alias in small.names]
+                wanted = [
+                    (get_full_name_for_node(alias.name) or "", None, alias) for alias in small.names
+                ]
             elif isinstance(small, cst.ImportFrom) and not isinstance(small.names, cst.ImportStar):
                 assert not small.relative, "the task snippet imports absolutely"
                 source = module_of(small) or ""
-                wanted = [(source, dotted_name(alias.name), alias) for alias in small.names]
+                wanted = [
+                    (source, get_full_name_for_node(alias.name), alias) for alias in small.names
+                ]
             else:
                 continue
             for source, name, alias in wanted:
@@ -322,17 +328,6 @@ def _ensure_imports(
                     order_by_type=True,
                 )
     return module
-
-
-def _is_docstring(statement: cst.BaseStatement) -> bool:
-    import libcst as cst
-
-    return (
-        isinstance(statement, cst.SimpleStatementLine)
-        and len(statement.body) == 1
-        and isinstance(statement.body[0], cst.Expr)
-        and isinstance(statement.body[0].value, cst.SimpleString | cst.ConcatenatedString)
-    )
 
 
 def _domain_dir(project: Project, domain: str) -> Path:

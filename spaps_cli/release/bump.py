@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +21,7 @@ from spaps_cli.release import changelog as changelog_module
 from spaps_cli.release import git
 from spaps_cli.release import index as index_client
 from spaps_cli.release import package as package_module
-from spaps_cli.release.outcome import IndexUnverifiableError
+from spaps_cli.release.outcome import FileChange, IndexUnverifiableError
 from spaps_cli.release.version import (
     BumpKind,
     BumpResult,
@@ -81,7 +82,57 @@ class BumpOutcome:
     def new(self) -> Version:
         return self.result.new
 
-    def as_json(self, files: list[dict[str, str]]) -> dict[str, Any]:
+    # -- as a ReleaseReport (spaps_cli.release.outcome) --
+
+    @property
+    def headline(self) -> str:
+        verb = "would bump" if self.dry_run else "bumped"
+        return f"{verb} {self.package.name} {self.old} -> {self.new} (tag {self.tag})"
+
+    @property
+    def details(self) -> list[str]:
+        # the --force notes are already warnings
+        return [note for note in self.result.notes if not note.startswith("--force")]
+
+    @property
+    def problems(self) -> list[str]:
+        return []  # a bump with a problem raises instead of reporting
+
+    @cached_property
+    def files(self) -> list[FileChange]:
+        from spaps_cli.plan import Action
+
+        changes: list[FileChange] = []
+        for resolution in self.resolutions:
+            action = resolution.action.value
+            with_diff = self.dry_run and resolution.action in {Action.UPDATE, Action.FORCE}
+            changes.append(
+                FileChange(
+                    path=resolution.file.relative_to(self.plan.root),
+                    action=action,
+                    shown=f"would {action}"
+                    if self.dry_run and resolution.action.writes
+                    else action,
+                    diff=resolution.diff(self.plan.root) if with_diff else None,
+                )
+            )
+        return changes
+
+    @property
+    def closing(self) -> list[tuple[str, str]]:
+        lines = [("commit", self.commit[:12])] if self.commit else []
+        return lines + ([("tag", self.tag)] if self.tagged else [])
+
+    @property
+    def verdict(self) -> None:
+        return None
+
+    def as_json(self) -> dict[str, Any]:
+        files = [
+            {"path": change.path, "action": change.action}
+            | ({} if change.diff is None else {"diff": change.diff})
+            for change in self.files
+        ]
         return {
             "name": self.package.name,
             "package": str(self.package.root),

@@ -26,7 +26,13 @@ from spaps_cli.release import changelog as changelog_module
 from spaps_cli.release import git
 from spaps_cli.release import index as index_client
 from spaps_cli.release import package as package_module
-from spaps_cli.release.outcome import PUBLISHABLE, Outcome, ReleaseExitCode, exit_code_for
+from spaps_cli.release.outcome import (
+    PUBLISHABLE,
+    FileChange,
+    Outcome,
+    ReleaseExitCode,
+    exit_code_for,
+)
 from spaps_cli.release.version import (
     Series,
     SeriesMismatchError,
@@ -88,6 +94,29 @@ class CheckReport:
         if self.problems or self.outcome is None:
             return "CHECK_FAILED"
         return self.outcome.value
+
+    # -- as a ReleaseReport (spaps_cli.release.outcome) --
+
+    @property
+    def headline(self) -> str:
+        return f"{self.name} {self.local} (tag {self.tag or '-'})"
+
+    @property
+    def details(self) -> list[str]:
+        return []
+
+    @property
+    def files(self) -> list[FileChange]:
+        return []  # check writes nothing
+
+    @property
+    def closing(self) -> list[tuple[str, str]]:
+        return []
+
+    @property
+    def verdict(self) -> str:
+        outcome = self.outcome.value if self.outcome is not None else "-"
+        return f"outcome {outcome}: {self.reason}, exit {self.exit_code}"
 
     def as_json(self) -> dict[str, Any]:
         return {

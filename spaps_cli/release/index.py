@@ -44,6 +44,7 @@ from spaps_cli.errors import UsageError
 from spaps_cli.progress import StepHook, no_progress
 from spaps_cli.release import index_pages
 from spaps_cli.release.dist_files import normalise_name as normalise_name
+from spaps_cli.thread_call import DeadlinePassed, call_on_thread
 
 if TYPE_CHECKING:
     from packaging.version import Version
@@ -215,25 +216,16 @@ def lookup(
     url = validate_options(index, timeout, name)
     base = resolve_index(index)
     gave_up = threading.Event()
-    answers: list[IndexLookup] = []
-    failures: list[BaseException] = []
-
-    def ask() -> None:
-        try:
-            answers.append(_ask(base, url, name, timeout, gave_up))
-        except BaseException as exc:  # handed to the caller's thread, which re-raises it
-            failures.append(exc)
-
-    worker = threading.Thread(target=ask, name="spaps-index-lookup", daemon=True)
-    worker.start()
-    with on_step(f"asking {display_url(url)} for {name}"):
-        worker.join(timeout)
-    if failures:
-        raise failures[0]
-    if not answers:
+    try:
+        with on_step(f"asking {display_url(url)} for {name}"):
+            return call_on_thread(
+                lambda: _ask(base, url, name, timeout, gave_up),
+                name="spaps-index-lookup",
+                timeout=timeout,
+            )
+    except DeadlinePassed:
         gave_up.set()  # the worker stops at its next chunk; as a daemon it never blocks exit
         return _unverifiable(url, f"timed out after {timeout:g}s")
-    return answers[0]
 
 
 class _GaveUp(Exception):

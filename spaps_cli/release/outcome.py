@@ -9,9 +9,14 @@ Documented in docs/CLI.md and docs/RELEASING.md; the reusable workflow branches 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import IntEnum, StrEnum
+from typing import TYPE_CHECKING, Any, Protocol
 
 from spaps_cli.errors import SpapsError
+
+if TYPE_CHECKING:
+    from spaps_cli.release.index import IndexLookup
 
 
 class Outcome(StrEnum):
@@ -55,3 +60,40 @@ class IndexUnverifiableError(SpapsError):
     def __init__(self, message: str, *, hint: str | None = None) -> None:
         super().__init__(message, hint=hint)
         self.release_exit_code = int(ReleaseExitCode.UNVERIFIABLE)
+
+
+@dataclass(frozen=True)
+class FileChange:
+    """A file a release command wrote or would write, as its report shows it."""
+
+    path: str  # relative to the repository
+    action: str  # the plan's action: "update", "create", "skip", ...
+    shown: str  # what the status line says: "would update" on a dry run
+    diff: str | None = None  # on a dry run, for a file that would change
+
+
+class ReleaseReport(Protocol):
+    """What ``release bump`` and ``release check`` tell their user.
+
+    Both commands print these in one layout (spaps_cli/commands/release.py): the headline, what
+    the index said, details, warnings, problems, the files, closing status lines, the verdict;
+    ``as_json`` is the same facts as the ``--json`` document.
+    """
+
+    @property
+    def headline(self) -> str: ...
+    @property
+    def lookup(self) -> IndexLookup: ...
+    @property
+    def details(self) -> list[str]: ...
+    @property
+    def warnings(self) -> list[str]: ...
+    @property
+    def problems(self) -> list[str]: ...
+    @property
+    def files(self) -> list[FileChange]: ...
+    @property
+    def closing(self) -> list[tuple[str, str]]: ...
+    @property
+    def verdict(self) -> str | None: ...
+    def as_json(self) -> dict[str, Any]: ...

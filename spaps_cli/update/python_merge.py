@@ -92,8 +92,9 @@ def _statements(text: str) -> list[cst.BaseStatement] | None:
 def _import_bindings(text: str) -> list[tuple[str, str | None, str | None]] | None:
     """Each ``(module, name, alias)`` the text imports, or ``None`` if it is not only imports."""
     import libcst as cst
+    from libcst.helpers import get_full_name_for_node
 
-    from spaps_cli.codemods.import_edits import dotted_name, module_of
+    from spaps_cli.codemods.import_edits import module_of
 
     statements = _statements(text)
     if statements is None:
@@ -105,13 +106,15 @@ def _import_bindings(text: str) -> list[tuple[str, str | None, str | None]] | No
         for small in statement.body:
             if isinstance(small, cst.Import):
                 for alias in small.names:
-                    bindings.append((dotted_name(alias.name) or "", None, _asname(alias)))
+                    bindings.append(
+                        (get_full_name_for_node(alias.name) or "", None, _asname(alias))
+                    )
             elif isinstance(small, cst.ImportFrom) and not isinstance(small.names, cst.ImportStar):
                 source = module_of(small)
                 if source is None or small.relative:
                     return None
                 for alias in small.names:
-                    bindings.append((source, dotted_name(alias.name), _asname(alias)))
+                    bindings.append((source, get_full_name_for_node(alias.name), _asname(alias)))
             else:
                 return None
     return bindings

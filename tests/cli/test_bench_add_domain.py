@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -48,10 +49,16 @@ def test_one_round_reports_both_tools_and_the_ratio(tmp_path: Path) -> None:
     result = json.loads(done.stdout)
 
     figures = result["figures"]
-    assert set(figures) == {"spaps add domain", "copier copy", "start-up floor"}
+    assert set(figures) == {
+        "spaps add domain",
+        "copier copy",
+        "spaps add domain, libcst path",
+        "start-up floor",
+    }
     assert all(seconds > 0 for seconds in figures.values())
     # add domain does everything its --help does, and then the work.
     assert figures["spaps add domain"] > figures["start-up floor"]
+    assert figures["spaps add domain, libcst path"] > figures["start-up floor"]
     # What spaps does that copier does not: the registry edit and the [tool.spaps] record.
     assert result["spaps_also_edits"] == ["pyproject.toml", "src/bench_api/api/registry.py"]
     assert result["files"] >= 7
@@ -77,3 +84,20 @@ def test_a_template_that_renders_differently_stops_the_bench(
     router.write_text(router.read_text() + "# only in copier's copy\n")
     with pytest.raises(SystemExit, match="rendered these differently"):
         bench.check_same_files(pristine, template, tmp_path)
+
+
+def test_the_bench_knows_which_registry_edit_each_copy_times(
+    bench: ModuleType, tmp_path: Path
+) -> None:
+    """The generated registry takes the line edit, the one mentioning the domain libcst."""
+    bench.timed_run([*bench.SPAPS, "new", "service", bench.SERVICE], cwd=tmp_path)
+    pristine = tmp_path / bench.SERVICE
+    mentions_domain = tmp_path / "mentions"
+    shutil.copytree(pristine, mentions_domain)
+    bench.force_libcst_path(mentions_domain)
+
+    bench.check_paths(pristine, mentions_domain)
+    with pytest.raises(SystemExit, match="no longer takes the line edit"):
+        bench.check_paths(mentions_domain, mentions_domain)
+    with pytest.raises(SystemExit, match="no longer takes libcst"):
+        bench.check_paths(pristine, pristine)

@@ -251,7 +251,10 @@ app = FastAPI()
 def load() -> None: ...
 """,
         """\
+import asyncio
+import functools
 import inspect
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -260,7 +263,19 @@ from fastapi import FastAPI
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    if inspect.iscoroutinefunction(load) or inspect.iscoroutinefunction(load.__call__):
+    def is_async_callable(handler: object) -> bool:
+        # Starlette's test for awaiting a handler, functools.partial layers included.
+        while isinstance(handler, functools.partial):
+            handler = handler.func
+        if sys.version_info < (3, 13):
+            iscoroutinefunction = asyncio.iscoroutinefunction
+        else:
+            iscoroutinefunction = inspect.iscoroutinefunction
+        return iscoroutinefunction(handler) or (
+            callable(handler) and iscoroutinefunction(handler.__call__)
+        )
+
+    if is_async_callable(load):
         await load()
     else:
         load()
@@ -615,7 +630,10 @@ def create_app() -> FastAPI:
     return app
 """,
         """\
+import asyncio
+import functools
 import inspect
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -625,7 +643,19 @@ from fastapi import FastAPI
 def create_app() -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if inspect.iscoroutinefunction(start) or inspect.iscoroutinefunction(start.__call__):
+        def is_async_callable(handler: object) -> bool:
+            # Starlette's test for awaiting a handler, functools.partial layers included.
+            while isinstance(handler, functools.partial):
+                handler = handler.func
+            if sys.version_info < (3, 13):
+                iscoroutinefunction = asyncio.iscoroutinefunction
+            else:
+                iscoroutinefunction = inspect.iscoroutinefunction
+            return iscoroutinefunction(handler) or (
+                callable(handler) and iscoroutinefunction(handler.__call__)
+            )
+
+        if is_async_callable(start):
             await start()
         else:
             start()
@@ -708,6 +738,100 @@ def test_asynccontextmanager_rebound_in_a_compound_statement_is_aliased(rebindin
     output, _, _ = transform(source, OnEventToLifespan)
     assert "asynccontextmanager as _asynccontextmanager" in output
     assert "@_asynccontextmanager\n" in output
+
+
+def test_awaiting_test_reuses_an_imported_partial_and_takes_a_free_name() -> None:
+    """Handlers of unknown kind go through a local copy of Starlette's ``is_async_callable``;
+    the module's own ``is_async_callable`` (Starlette's private one here) is not shadowed."""
+    migrates(
+        """\
+from functools import partial
+
+from fastapi import FastAPI
+from starlette._utils import is_async_callable
+
+from .events import close
+
+app = FastAPI()
+app.router.add_event_handler("startup", partial(close, force=True))
+""",
+        """\
+import asyncio
+import inspect
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from functools import partial
+
+from fastapi import FastAPI
+from starlette._utils import is_async_callable
+
+from .events import close
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    def is_async_callable_2(handler: object) -> bool:
+        # Starlette's test for awaiting a handler, functools.partial layers included.
+        while isinstance(handler, partial):
+            handler = handler.func
+        if sys.version_info < (3, 13):
+            iscoroutinefunction = asyncio.iscoroutinefunction
+        else:
+            iscoroutinefunction = inspect.iscoroutinefunction
+        return iscoroutinefunction(handler) or (
+            callable(handler) and iscoroutinefunction(handler.__call__)
+        )
+
+    if is_async_callable_2(startup_handler):
+        await startup_handler()
+    else:
+        startup_handler()
+    yield
+
+
+app = FastAPI(lifespan=lifespan)
+startup_handler = partial(close, force=True)
+""",
+    )
+
+
+@pytest.mark.parametrize(
+    "binding",
+    [
+        'functools = "taken"\ninspect = None',
+        "from functools import partial as handler\nimport inspect as functools",
+    ],
+    ids=["module-names-taken", "partial-imported-as-the-parameter-name"],
+)
+def test_awaiting_test_aliases_what_the_module_binds(binding: str) -> None:
+    source = (
+        f"from fastapi import FastAPI\n\nfrom .events import close\n\n{binding}\n"
+        'app = FastAPI()\napp.router.add_event_handler("shutdown", close)\n'
+    )
+    output, fixed, follow = transform(source, OnEventToLifespan)
+    assert fixed
+    assert not follow
+    assert "import functools as _functools\n" in output
+    assert "while isinstance(handler, _functools.partial):" in output
+    assert "iscoroutinefunction = _inspect.iscoroutinefunction\n" in output
+
+
+def test_every_lifespan_of_a_module_defines_the_same_awaiting_test() -> None:
+    """The test is local to each lifespan, so one free name serves them all."""
+    source = """\
+from fastapi import FastAPI
+
+from .events import close, open_pool
+
+app = FastAPI(on_startup=[open_pool])
+admin = FastAPI(on_shutdown=[close])
+"""
+    output, fixed, _ = transform(source, OnEventToLifespan)
+    assert fixed
+    assert output.count("    def is_async_callable(handler: object) -> bool:\n") == 2
+    assert "if is_async_callable(open_pool):" in output
+    assert "if is_async_callable(close):" in output
 
 
 @pytest.mark.parametrize(

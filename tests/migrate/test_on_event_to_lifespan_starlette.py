@@ -88,7 +88,10 @@ app = FastAPI(routes=[Mount("/legacy", legacy)])
 async def connect() -> None: ...
 """,
         """\
+import asyncio
+import functools
 import inspect
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -99,7 +102,19 @@ from starlette.routing import Mount
 
 @asynccontextmanager
 async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-    if inspect.iscoroutinefunction(warm_legacy) or inspect.iscoroutinefunction(warm_legacy.__call__):
+    def is_async_callable(handler: object) -> bool:
+        # Starlette's test for awaiting a handler, functools.partial layers included.
+        while isinstance(handler, functools.partial):
+            handler = handler.func
+        if sys.version_info < (3, 13):
+            iscoroutinefunction = asyncio.iscoroutinefunction
+        else:
+            iscoroutinefunction = inspect.iscoroutinefunction
+        return iscoroutinefunction(handler) or (
+            callable(handler) and iscoroutinefunction(handler.__call__)
+        )
+
+    if is_async_callable(warm_legacy):
         await warm_legacy()
     else:
         warm_legacy()
@@ -135,7 +150,10 @@ Starlette = "a name the module already uses"
 router = Router(on_shutdown=[close])
 """,
         """\
+import asyncio
+import functools
 import inspect
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -147,8 +165,20 @@ Starlette = "a name the module already uses"
 
 @asynccontextmanager
 async def router_lifespan(app: _Starlette) -> AsyncIterator[None]:
+    def is_async_callable(handler: object) -> bool:
+        # Starlette's test for awaiting a handler, functools.partial layers included.
+        while isinstance(handler, functools.partial):
+            handler = handler.func
+        if sys.version_info < (3, 13):
+            iscoroutinefunction = asyncio.iscoroutinefunction
+        else:
+            iscoroutinefunction = inspect.iscoroutinefunction
+        return iscoroutinefunction(handler) or (
+            callable(handler) and iscoroutinefunction(handler.__call__)
+        )
+
     yield
-    if inspect.iscoroutinefunction(close) or inspect.iscoroutinefunction(close.__call__):
+    if is_async_callable(close):
         await close()
     else:
         close()

@@ -46,6 +46,11 @@ def test_bump_starts_from_the_published_version(
     assert report["new"] == "1.3.0"  # minor on the published 1.3.0b1 finalises it
     assert report["index"]["highest"] == "1.3.0b1"
     assert "the index is ahead" in result.stderr
+    # the same index line as ``release check`` prints (one report layout for both)
+    checked = spaps("release", "check", "--index", index_server.url, cwd=root)
+    index_line = next(line for line in checked.stderr.splitlines() if "index: highest" in line)
+    assert index_line in result.stderr.splitlines()
+    assert "index: highest 1.3.0b1, highest final 1.2.0" in index_line
 
 
 def test_explicit_lower_version_is_refused_and_nothing_written(

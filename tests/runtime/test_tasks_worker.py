@@ -15,6 +15,7 @@ from celery import Celery
 from spaps_server_quickstart.request_context import request_id_var
 from spaps_server_quickstart.settings import BaseServiceSettings
 from spaps_server_quickstart.tasks import (
+    BrokerPingStillRunningError,
     BrokerUnavailableError,
     broker_ping,
     create_celery_app,
@@ -125,6 +126,48 @@ def test_broker_ping_honours_the_timeout_when_the_broker_hangs(
     with pytest.raises(BrokerUnavailableError):
         broker_ping(app, timeout=0.5)
     assert time.monotonic() - started < 3.0
+
+
+def test_broker_ping_is_one_thread_at_a_time_per_app(tmp_path: Path, silent_listener: int) -> None:
+    # While a ping is blocked on a broker that says nothing, a second ping of the same app says
+    # so at once instead of blocking a second thread; once the first returns, pings go on.
+    import threading
+
+    app: Any = make_app(tmp_path, f"redis://127.0.0.1:{silent_listener}/0", "cache+memory://")
+    first: list[BaseException] = []
+    before = set(threading.enumerate())
+
+    def ping_threads() -> list[threading.Thread]:
+        return [
+            t for t in threading.enumerate() if t.name == "spaps-broker-ping" and t not in before
+        ]
+
+    def ping_first() -> None:
+        try:
+            broker_ping(app, timeout=1.0)
+        except BaseException as error:
+            first.append(error)
+
+    caller = threading.Thread(target=ping_first)
+    caller.start()
+    deadline = time.monotonic() + 5
+    while not ping_threads():
+        assert time.monotonic() < deadline, "the first ping never started its thread"
+        time.sleep(0.01)
+    started = time.monotonic()
+    with pytest.raises(BrokerPingStillRunningError, match="has not returned yet"):
+        broker_ping(app, timeout=1.0)
+    assert time.monotonic() - started < 0.5
+    caller.join(10)
+    assert len(first) == 1
+    assert isinstance(first[0], BrokerUnavailableError)
+    assert not isinstance(first[0], BrokerPingStillRunningError)
+    while ping_threads():
+        assert time.monotonic() < deadline + 5, "the ping thread outlived its deadline"
+        time.sleep(0.01)
+    with pytest.raises(BrokerUnavailableError) as again:
+        broker_ping(app, timeout=0.3)
+    assert not isinstance(again.value, BrokerPingStillRunningError)
 
 
 @pytest.fixture

@@ -9,11 +9,16 @@ from spaps_server_quickstart.tasks.factories import (
     create_notification_task,
     create_ping_task,
 )
-from spaps_server_quickstart.tasks.health import BrokerUnavailableError, broker_ping
+from spaps_server_quickstart.tasks.health import (
+    BrokerPingStillRunningError,
+    BrokerUnavailableError,
+    broker_ping,
+)
 from spaps_server_quickstart.tasks.redelivery import RedeliveryGuardedTask
 from spaps_server_quickstart.tasks.request_id import connect_request_id_signals
 
 __all__ = [
+    "BrokerPingStillRunningError",
     "BrokerUnavailableError",
     "IdempotentTask",
     "RedeliveryGuardedTask",

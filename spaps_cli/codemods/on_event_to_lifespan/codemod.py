@@ -8,11 +8,12 @@ line of the construct that stops it. It accepts every spelling the registration 
 (positional or keyword ``event_type``/``func``, decorator or call form, stacked ``on_event``
 decorators, ``app.router.…``, the constructors' ``on_startup``/``on_shutdown`` lists, apps built
 in a function or by a factory of the same module). Startup handlers run in registration order
-before ``yield``, shutdown handlers after it in registration order, coroutine functions are
-awaited and anything else called (Starlette's own rule, also for handlers whose kind is only
-known at run time); a failing startup still skips shutdown. Starlette's ``Router`` gets
-``lifespan=`` like an app; FastAPI's ``APIRouter`` only where the project's FastAPI requirement
-guarantees >= 0.112.2.
+before ``yield``, shutdown handlers after it in registration order, what Starlette awaits is
+awaited (a coroutine function or an async ``__call__``, through ``functools.partial``) and
+anything else called (Starlette's ``is_async_callable``, copied into the lifespan for handlers
+whose kind is only known at run time); a failing startup still skips shutdown. Starlette's
+``Router`` gets ``lifespan=`` like an app; FastAPI's ``APIRouter`` only where the project's
+FastAPI requirement guarantees >= 0.112.2.
 
 The traversal records every registration and scope on the way down and rewrites each module or
 function body on the way up; docs/MIGRATION_GUIDE.md lists what is proven, refused and reported.

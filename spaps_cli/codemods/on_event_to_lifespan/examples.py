@@ -71,7 +71,10 @@ def create_app() -> FastAPI:
     return app
 """,
         after="""\
+import asyncio
+import functools
 import inspect
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -83,12 +86,24 @@ from .events import make_startup, stop_clients
 def create_app() -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if inspect.iscoroutinefunction(startup_handler) or inspect.iscoroutinefunction(startup_handler.__call__):
+        def is_async_callable(handler: object) -> bool:
+            # Starlette's test for awaiting a handler, functools.partial layers included.
+            while isinstance(handler, functools.partial):
+                handler = handler.func
+            if sys.version_info < (3, 13):
+                iscoroutinefunction = asyncio.iscoroutinefunction
+            else:
+                iscoroutinefunction = inspect.iscoroutinefunction
+            return iscoroutinefunction(handler) or (
+                callable(handler) and iscoroutinefunction(handler.__call__)
+            )
+
+        if is_async_callable(startup_handler):
             await startup_handler()
         else:
             startup_handler()
         yield
-        if inspect.iscoroutinefunction(stop_clients) or inspect.iscoroutinefunction(stop_clients.__call__):
+        if is_async_callable(stop_clients):
             await stop_clients()
         else:
             stop_clients()
@@ -243,7 +258,10 @@ router = Router(routes=[Route("/items", items)], on_startup=[open_cache])
 router.add_event_handler("shutdown", cache.close)
 """,
         after="""\
+import asyncio
+import functools
 import inspect
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -259,9 +277,21 @@ def open_cache() -> None:
 
 @asynccontextmanager
 async def router_lifespan(app: Starlette) -> AsyncIterator[None]:
+    def is_async_callable(handler: object) -> bool:
+        # Starlette's test for awaiting a handler, functools.partial layers included.
+        while isinstance(handler, functools.partial):
+            handler = handler.func
+        if sys.version_info < (3, 13):
+            iscoroutinefunction = asyncio.iscoroutinefunction
+        else:
+            iscoroutinefunction = inspect.iscoroutinefunction
+        return iscoroutinefunction(handler) or (
+            callable(handler) and iscoroutinefunction(handler.__call__)
+        )
+
     open_cache()
     yield
-    if inspect.iscoroutinefunction(cache.close) or inspect.iscoroutinefunction(cache.close.__call__):
+    if is_async_callable(cache.close):
         await cache.close()
     else:
         cache.close()

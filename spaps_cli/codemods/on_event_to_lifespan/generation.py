@@ -9,7 +9,7 @@ from typing import Literal
 
 import libcst as cst
 
-from spaps_cli.codemods.import_edits import bound_name, dotted_name
+from spaps_cli.codemods.import_edits import bound_name, module_of
 from spaps_cli.codemods.on_event_to_lifespan.analysis import LifespanAnalysis
 from spaps_cli.codemods.on_event_to_lifespan.arguments import appended_lifespan, with_lifespan
 from spaps_cli.codemods.on_event_to_lifespan.block_edits import (
@@ -42,6 +42,9 @@ HELPERS: dict[str, tuple[str, str | None, frozenset[str]]] = {
         frozenset({"collections.abc.AsyncIterator", "typing.AsyncIterator"}),
     ),
     "inspect": ("inspect", None, frozenset({"inspect"})),
+    "functools": ("functools", None, frozenset({"functools"})),
+    "asyncio": ("asyncio", None, frozenset({"asyncio"})),
+    "sys": ("sys", None, frozenset({"sys"})),
     # A local factory's new ``lifespan`` parameter is typed with these.
     "Callable": (
         "collections.abc",
@@ -184,7 +187,7 @@ class LifespanWriter(LifespanAnalysis):
             if (
                 isinstance(statement, cst.SimpleStatementLine)
                 and isinstance(statement.body[0], cst.ImportFrom)
-                and dotted_name(statement.body[0].module or cst.Name("_")) == "__future__"
+                and module_of(statement.body[0]) == "__future__"
                 and not isinstance(statement.body[0].names, cst.ImportStar)
                 and any(bound_name(a) == "annotations" for a in statement.body[0].names)
             ):
@@ -268,6 +271,10 @@ class LifespanWriter(LifespanAnalysis):
             f"async def {name}({parameter}: {annotation})"
             f" -> {self._helper('AsyncIterator')}[None]:",
         ]
+        test = None
+        if any(step.is_async is None for event in EVENTS for step in steps[event]):
+            test = self._async_test_name()
+            lines.extend(f"{indent}{line}" if line else "" for line in self._async_test_code(test))
         for event in EVENTS:
             if event == "shutdown":
                 lines.append(f"{indent}yield")
@@ -278,13 +285,7 @@ class LifespanWriter(LifespanAnalysis):
                 elif step.is_async is False:
                     lines.append(f"{indent}{call}()")
                 else:
-                    # Starlette's own rule: await what is a coroutine function (or has an async
-                    # __call__), call anything else and drop its result.
-                    inspect = self._helper("inspect")
-                    lines.append(
-                        f"{indent}if {inspect}.iscoroutinefunction({call})"
-                        f" or {inspect}.iscoroutinefunction({call}.__call__):"
-                    )
+                    lines.append(f"{indent}if {test}({call}):")
                     lines.append(f"{indent}{indent}await {call}()")
                     lines.append(f"{indent}else:")
                     lines.append(f"{indent}{indent}{call}()")
@@ -292,6 +293,55 @@ class LifespanWriter(LifespanAnalysis):
             self._config.default_newline if isinstance(self._config.default_newline, str) else "\n"
         )
         return newline.join(lines) + newline
+
+    def _async_test_name(self) -> str:
+        """The name of the lifespan's own ``is_async_callable``, one for the whole module.
+
+        Each lifespan defines it locally, so every lifespan of a module can use the same name.
+        """
+        if "is_async_callable" not in self._helpers:
+            self._helpers["is_async_callable"] = self._fresh("is_async_callable")
+        return self._helpers["is_async_callable"]
+
+    def _async_test_code(self, name: str) -> list[str]:
+        """Lines of a local function deciding, as Starlette does, whether to await a handler.
+
+        Starlette (and FastAPI after it) awaits a handler when ``is_async_callable`` says so:
+        past any ``functools.partial`` layers, a coroutine function or a callable whose
+        ``__call__`` is one, tested with ``asyncio.iscoroutinefunction`` before Python 3.13
+        (it also accepts asyncio's marker, which ``create_autospec`` of an ``async def`` sets)
+        and ``inspect``'s from 3.13 (asyncio's is deprecated in 3.14). Without the unwrapping,
+        a partial of an object with ``async def __call__`` would be called and its coroutine
+        dropped. Starlette's own helper is private, hence this copy.
+        """
+        i = self._indent
+        inspect, asyncio, sys = (self._helper(h) for h in ("inspect", "asyncio", "sys"))
+        return [
+            f"def {name}(handler: object) -> bool:",
+            f"{i}# Starlette's test for awaiting a handler, functools.partial layers included.",
+            f"{i}while isinstance(handler, {self._partial_class()}):",
+            f"{i}{i}handler = handler.func",
+            f"{i}if {sys}.version_info < (3, 13):",
+            f"{i}{i}iscoroutinefunction = {asyncio}.iscoroutinefunction",
+            f"{i}else:",
+            f"{i}{i}iscoroutinefunction = {inspect}.iscoroutinefunction",
+            f"{i}return iscoroutinefunction(handler) or (",
+            f"{i}{i}callable(handler) and iscoroutinefunction(handler.__call__)",
+            f"{i})",
+            "",
+        ]
+
+    def _partial_class(self) -> str:
+        """How the lifespan names ``functools.partial``: an import of it bound once is reused
+        (unless its name is one of the local function's own)."""
+        for bound, source in self._callees.items():
+            if (
+                source == "functools.partial"
+                and bound not in ("handler", "iscoroutinefunction")
+                and self._bound_once(bound)
+            ):
+                return bound
+        return f"{self._helper('functools')}.partial"
 
     def _is_taken(self, name: str) -> bool:
         """Is ``name`` used anywhere in the module? A word search over its code.

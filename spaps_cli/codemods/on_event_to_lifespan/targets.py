@@ -11,7 +11,6 @@ from typing import Literal
 import libcst as cst
 
 from spaps_cli.codemods.base import Codemod
-from spaps_cli.codemods.import_edits import dotted_name
 from spaps_cli.codemods.on_event_to_lifespan.registrations import (
     APP_CLASSES,
     EMPTY_MODULE,
@@ -23,6 +22,7 @@ from spaps_cli.codemods.on_event_to_lifespan.registrations import (
     keyword_arg,
 )
 from spaps_cli.codemods.on_event_to_lifespan.scope import Frame, count_returns
+from spaps_cli.codemods.statements import dotted_name
 
 
 class TargetReader(Codemod):

@@ -26,18 +26,12 @@ from collections.abc import Mapping
 from typing import ClassVar
 
 import libcst as cst
+from libcst.helpers import get_full_name_for_node
 
 from spaps_cli.codemods.base import Codemod, Outcome
 from spaps_cli.codemods.config import MigrateConfig
-from spaps_cli.codemods.import_edits import dotted_name, module_of
-
-
-def _dotted(source: str) -> cst.Attribute | cst.Name:
-    parts = source.split(".")
-    node: cst.Attribute | cst.Name = cst.Name(parts[0])
-    for part in parts[1:]:
-        node = cst.Attribute(value=node, attr=cst.Name(part))
-    return node
+from spaps_cli.codemods.import_edits import module_of
+from spaps_cli.codemods.statements import dotted_name, dotted_node
 
 
 def _split(path: str) -> tuple[str, str]:
@@ -128,7 +122,7 @@ class RenamedRuntimeNames(Codemod):
             return updated_node
         module, name, asname = edit
         return updated_node.with_changes(
-            module=_dotted(module), names=[_with_name(updated_node.names[0], name, asname)]
+            module=dotted_node(module), names=[_with_name(updated_node.names[0], name, asname)]
         )
 
     # -- planning ------------------------------------------------------------------------
@@ -248,7 +242,7 @@ class RenamedRuntimeNames(Codemod):
         bound: dict[str, str] = {}  # the dotted prefix a module import makes usable -> module
         for node in found.imports:
             for alias in node.names:
-                full = dotted_name(alias.name) or ""
+                full = get_full_name_for_node(alias.name) or ""
                 if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
                     bound[alias.asname.name.value] = full
                 else:

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 from spaps_cli.fleet.findings import DoctorContext, Finding, check
-from spaps_cli.fleet.records import database_identity, database_name, fleet_records, redact
+from spaps_cli.fleet.records import (
+    database_identity,
+    database_name,
+    fleet_records,
+    mask_url_password,
+)
 
 
 @check("database")
@@ -47,7 +52,7 @@ def database_not_shared(context: DoctorContext) -> list[Finding]:
         Finding(
             "database.shared",
             "error",
-            f"DATABASE_URL {redact(url)} is the database of service"
+            f"DATABASE_URL {mask_url_password(url)} is the database of service"
             f" {record.name!r} too (on record in {record.source})",
             "give every service its own database: one database per service,"
             " created by its own migrations",

@@ -22,3 +22,5 @@ async def record(word: str) -> None:
 probe = AsyncProbe()
 app = Starlette(on_startup=[probe, SyncProbe(), functools.partial(record, "partial")])
 app.add_event_handler("shutdown", functools.partial(record, "partial shutdown"))
+# Starlette looks through the partial to the object's async __call__, and awaits it.
+app.add_event_handler("shutdown", functools.partial(probe))
