@@ -54,60 +54,53 @@ def _defines_attribute_hooks(cls: type, library_base: type) -> bool:
     )
 
 
-class Transformer(cst.CSTTransformer):
-    """``cst.CSTTransformer`` with hooks resolved once per class (see the module docstring)."""
+class _ResolvedHooks:
+    """What both bases share: the hook tables, ``on_visit`` and the per-attribute hooks.
 
+    ``_LIBRARY`` is the LibCST class whose do-nothing defaults are skipped (and whose own
+    per-attribute dispatch a class that defines attribute hooks gets back).
+    """
+
+    _LIBRARY: ClassVar[type]
     _visit_hooks: ClassVar[dict[type, _Hook]]
     _leave_hooks: ClassVar[dict[type, _Hook]]
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        cls._visit_hooks = _HookTable(cls, "visit_", cst.CSTTransformer)
-        cls._leave_hooks = _HookTable(cls, "leave_", cst.CSTTransformer)
-        if _defines_attribute_hooks(cls, cst.CSTTransformer):
-            cls.on_visit_attribute = cst.CSTTransformer.on_visit_attribute  # type: ignore[method-assign]
-            cls.on_leave_attribute = cst.CSTTransformer.on_leave_attribute  # type: ignore[method-assign]
+        library = cls._LIBRARY
+        cls._visit_hooks = _HookTable(cls, "visit_", library)
+        cls._leave_hooks = _HookTable(cls, "leave_", library)
+        if _defines_attribute_hooks(cls, library):
+            cls.on_visit_attribute = library.on_visit_attribute  # type: ignore[attr-defined,method-assign]
+            cls.on_leave_attribute = library.on_leave_attribute  # type: ignore[attr-defined,method-assign]
 
     def on_visit(self, node: cst.CSTNode) -> bool:
         hook = self._visit_hooks[type(node)]
         return hook is None or hook(self, node) is not False
+
+    def on_visit_attribute(self, node: cst.CSTNode, attribute: str) -> None:
+        return None
+
+    def on_leave_attribute(self, original_node: cst.CSTNode, attribute: str) -> None:
+        return None
+
+
+class Transformer(_ResolvedHooks, cst.CSTTransformer):
+    """``cst.CSTTransformer`` with hooks resolved once per class (see the module docstring)."""
+
+    _LIBRARY = cst.CSTTransformer
 
     def on_leave(self, original_node: Any, updated_node: Any) -> Any:
         hook = self._leave_hooks[type(original_node)]
         return updated_node if hook is None else hook(self, original_node, updated_node)
 
-    def on_visit_attribute(self, node: cst.CSTNode, attribute: str) -> None:
-        return None
 
-    def on_leave_attribute(self, original_node: cst.CSTNode, attribute: str) -> None:
-        return None
-
-
-class Visitor(cst.CSTVisitor):
+class Visitor(_ResolvedHooks, cst.CSTVisitor):
     """``cst.CSTVisitor`` with hooks resolved once per class (see the module docstring)."""
 
-    _visit_hooks: ClassVar[dict[type, _Hook]]
-    _leave_hooks: ClassVar[dict[type, _Hook]]
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        cls._visit_hooks = _HookTable(cls, "visit_", cst.CSTVisitor)
-        cls._leave_hooks = _HookTable(cls, "leave_", cst.CSTVisitor)
-        if _defines_attribute_hooks(cls, cst.CSTVisitor):
-            cls.on_visit_attribute = cst.CSTVisitor.on_visit_attribute  # type: ignore[method-assign]
-            cls.on_leave_attribute = cst.CSTVisitor.on_leave_attribute  # type: ignore[method-assign]
-
-    def on_visit(self, node: cst.CSTNode) -> bool:
-        hook = self._visit_hooks[type(node)]
-        return hook is None or hook(self, node) is not False
+    _LIBRARY = cst.CSTVisitor
 
     def on_leave(self, original_node: cst.CSTNode) -> None:
         hook = self._leave_hooks[type(original_node)]
         if hook is not None:
             hook(self, original_node)
-
-    def on_visit_attribute(self, node: cst.CSTNode, attribute: str) -> None:
-        return None
-
-    def on_leave_attribute(self, original_node: cst.CSTNode, attribute: str) -> None:
-        return None
