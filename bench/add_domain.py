@@ -33,12 +33,12 @@ import shutil
 import statistics
 import sys
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 
 from copier_template import build_copier_template
-from process_timing import compile_spaps, timed_run
+from process_timing import PeerRace, compile_spaps, timed_run
 
 REPO = Path(__file__).resolve().parents[1]
 TARGET_RATIO = 1.5
@@ -190,44 +190,24 @@ def measure(rounds: int, warmup: int) -> Result:
             ratios.append(measured[COPIER_LABEL] / measured[SPAPS_LABEL])
     return Result(
         rounds=rounds,
-        files=files,
-        edited=edited,
         figures={label: statistics.median(values) for label, values in samples.items()},
         ratios=ratios,
+        target=TARGET_RATIO,
+        files=files,
+        edited=edited,
     )
 
 
 @dataclass
-class Result:
-    rounds: int
-    files: int
-    edited: list[str]  # files spaps edits besides rendering (copier does not)
-    figures: dict[str, float]  # median seconds per measured process
-    ratios: list[float]  # copier / spaps, per round
-
-    @property
-    def ratio(self) -> float:
-        return statistics.median(self.ratios)
-
-    @property
-    def met(self) -> bool:
-        return self.ratio >= TARGET_RATIO
+class Result(PeerRace):
+    files: int = 0
+    edited: list[str] = field(default_factory=list)  # what spaps edits besides rendering
 
     def as_json(self) -> dict[str, object]:
-        return {
-            "unit": "s",
-            "rounds": self.rounds,
-            "files": self.files,
-            "spaps_also_edits": self.edited,
-            "figures": self.figures,
-            "ratio_copier_over_spaps": round(self.ratio, 3),
-            "ratio_per_round": [round(min(self.ratios), 3), round(max(self.ratios), 3)],
-            "target_ratio": TARGET_RATIO,
-            "met": self.met,
-        }
+        return {**self.race_json(), "files": self.files, "spaps_also_edits": self.edited}
 
     def report(self) -> None:
-        print(
+        heading = (
             f"median wall time of {self.rounds} rounds, whole processes; {self.files} domain"
             f" files rendered by both, spaps also edits {', '.join(self.edited)}:"
         )
@@ -237,15 +217,7 @@ class Result:
             LIBCST_LABEL: f"spaps add domain {DOMAIN}, libcst edit",
             FLOOR: f"{FLOOR}: spaps add domain --help",
         }
-        spaps = self.figures[SPAPS_LABEL]
-        for label, text in rows.items():
-            seconds = self.figures[label]
-            print(f"  {text:<40} {seconds:7.3f} s  {seconds / spaps:5.2f}x spaps")
-        print(
-            f"copier / spaps = {self.ratio:.2f}x (median of per-round ratios,"
-            f" {min(self.ratios):.2f}-{max(self.ratios):.2f}); target >= {TARGET_RATIO}x:"
-            f" {'met' if self.met else 'MISSED'}"
-        )
+        self.print_race(heading, rows, SPAPS_LABEL)
 
 
 def main() -> int:

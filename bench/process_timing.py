@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import compileall
 import importlib.util
+import statistics
 import subprocess
 import threading
 import time
@@ -82,3 +83,49 @@ def timed_run(
             f"{' '.join(argv)} failed ({why}):\n{stdout or ''}{(stderr or '')[-2000:]}"
         )
     return Finished(seconds, stdout or "", stderr or "")
+
+
+@dataclass
+class PeerRace:
+    """A race against a peer tool, as the benches that have one report it.
+
+    The figure is the median of the per-round ratios peer/spaps (each round times both, in
+    alternating order), not the ratio of medians: a round the machine slowed down slows both.
+    """
+
+    rounds: int
+    figures: dict[str, float]  # median seconds per measured process, by label
+    ratios: list[float]  # peer / spaps, per round
+    target: float
+
+    @property
+    def ratio(self) -> float:
+        return statistics.median(self.ratios)
+
+    @property
+    def met(self) -> bool:
+        return self.ratio >= self.target
+
+    def race_json(self) -> dict[str, object]:
+        return {
+            "unit": "s",
+            "rounds": self.rounds,
+            "figures": self.figures,
+            "ratio_copier_over_spaps": round(self.ratio, 3),
+            "ratio_per_round": [round(min(self.ratios), 3), round(max(self.ratios), 3)],
+            "target_ratio": self.target,
+            "met": self.met,
+        }
+
+    def print_race(self, heading: str, rows: dict[str, str], spaps_label: str) -> None:
+        """``heading``, one line per process (seconds and ratio to spaps), then the verdict."""
+        print(heading)
+        spaps = self.figures[spaps_label]
+        for label, text in rows.items():
+            seconds = self.figures[label]
+            print(f"  {text:<40} {seconds:7.3f} s  {seconds / spaps:5.2f}x spaps")
+        print(
+            f"copier / spaps = {self.ratio:.2f}x (median of per-round ratios,"
+            f" {min(self.ratios):.2f}-{max(self.ratios):.2f}); target >= {self.target}x:"
+            f" {'met' if self.met else 'MISSED'}"
+        )

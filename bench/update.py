@@ -34,10 +34,10 @@ import shutil
 import statistics
 import sys
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from process_timing import compile_spaps, timed_run
+from process_timing import PeerRace, compile_spaps, timed_run
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # the scenario and the copier side are the tests' own modules
@@ -148,41 +148,22 @@ def measure(rounds: int, warmup: int) -> Result:
             ratios.append(measured[COPIER_LABEL] / measured[SPAPS_LABEL])
     return Result(
         rounds=rounds,
-        conflicts=conflicts,
         figures={label: statistics.median(values) for label, values in samples.items()},
         ratios=ratios,
+        target=TARGET_RATIO,
+        conflicts=conflicts,
     )
 
 
 @dataclass
-class Result:
-    rounds: int
-    conflicts: dict[str, int]  # conflicts each tool left, from the checked run
-    figures: dict[str, float]  # median seconds per measured process
-    ratios: list[float]  # copier / spaps, per round
-
-    @property
-    def ratio(self) -> float:
-        return statistics.median(self.ratios)
-
-    @property
-    def met(self) -> bool:
-        return self.ratio >= TARGET_RATIO
+class Result(PeerRace):
+    conflicts: dict[str, int] = field(default_factory=dict)  # left by each tool (checked run)
 
     def as_json(self) -> dict[str, object]:
-        return {
-            "unit": "s",
-            "rounds": self.rounds,
-            "conflicts_left": self.conflicts,
-            "figures": self.figures,
-            "ratio_copier_over_spaps": round(self.ratio, 3),
-            "ratio_per_round": [round(min(self.ratios), 3), round(max(self.ratios), 3)],
-            "target_ratio": TARGET_RATIO,
-            "met": self.met,
-        }
+        return {**self.race_json(), "conflicts_left": self.conflicts}
 
     def report(self) -> None:
-        print(
+        heading = (
             f"median wall time of {self.rounds} rounds, whole processes; template 1 -> 2 of an"
             f" edited service (conflicts left: spaps {self.conflicts[SPAPS_LABEL]},"
             f" copier {self.conflicts[COPIER_LABEL]}):"
@@ -192,15 +173,7 @@ class Result:
             COPIER_LABEL: "copier update --vcs-ref 2",
             FLOOR: f"{FLOOR}: spaps update --help",
         }
-        spaps = self.figures[SPAPS_LABEL]
-        for label, text in rows.items():
-            seconds = self.figures[label]
-            print(f"  {text:<40} {seconds:7.3f} s  {seconds / spaps:5.2f}x spaps")
-        print(
-            f"copier / spaps = {self.ratio:.2f}x (median of per-round ratios,"
-            f" {min(self.ratios):.2f}-{max(self.ratios):.2f}); target >= {TARGET_RATIO}x:"
-            f" {'met' if self.met else 'MISSED'}"
-        )
+        self.print_race(heading, rows, SPAPS_LABEL)
 
 
 def main() -> int:
