@@ -16,6 +16,7 @@ import pytest
 import yaml
 from packaging.requirements import Requirement
 
+from cli.dockerfile import dockerfile_instructions
 from spaps_cli import names
 from spaps_cli.generators.service import ServiceAnswers, generate_service
 
@@ -53,22 +54,6 @@ def test_ci_gets_ruff_only_from_the_dev_extra(service: Path) -> None:
             for word in ("pip install", "uv pip install", "uv tool install"):
                 if word in command:
                     assert "ruff" not in command, command
-
-
-def dockerfile_instructions(service: Path) -> list[tuple[str, str]]:
-    """``(INSTRUCTION, arguments)`` pairs, continuation lines joined, comments dropped."""
-    logical: list[str] = []
-    pending = ""
-    for line in (service / "Dockerfile").read_text().splitlines():
-        stripped = line.strip()
-        if not stripped or stripped.startswith("#"):
-            continue
-        pending += stripped.removesuffix("\\").strip() + " "
-        if not stripped.endswith("\\"):
-            logical.append(pending.strip())
-            pending = ""
-    assert not pending, "a continuation line ends the Dockerfile"
-    return [(text.split(None, 1)[0].upper(), text.split(None, 1)[1]) for text in logical]
 
 
 #: What may be in the image before dependencies are installed: nothing a code edit changes.

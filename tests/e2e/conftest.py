@@ -3,12 +3,16 @@
 Generated services are installed into it and their own tools (pytest, alembic, uvicorn, celery)
 run from it, exactly as a developer would after ``spaps new service``: nothing from the
 repository's dev environment leaks in (no ``PYTHONPATH``, no dev packages, no ``DATABASE_URL``).
-Building it costs ~20 s, so it is session-scoped and shared by every e2e module.
+Building it costs ~20 s, so it is session-scoped and shared by every e2e module. So is the
+fresh-machine service (``fresh_service``: a CLI wheel, ``spaps new service`` and the README's
+commands, ~45 s), which test_fresh_machine and test_image_recipe both use.
 """
 
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -135,10 +139,11 @@ class ServiceVenv:
             try:
                 yield process
             finally:
-                _stop(process, stop_timeout)
+                stop_group(process, stop_timeout)
 
 
-def _stop(process: subprocess.Popen[bytes], timeout: float) -> None:
+def stop_group(process: subprocess.Popen[bytes], timeout: float = 20.0) -> None:
+    """SIGTERM to the process group (graceful), SIGKILL after ``timeout``."""
     if process.poll() is not None:
         return
     try:
@@ -178,3 +183,93 @@ def service_venv(tmp_path_factory: pytest.TempPathFactory) -> ServiceVenv:
     # testing: what the service's dev extra brings for its tests (httpx2 for the TestClient).
     venv.pip_install(f"{RUNTIME_DIR}[postgres,redis,testing]", "pytest", "uvicorn")
     return venv
+
+
+#: The service the fresh-machine fixture generates.
+FRESH_NAME = "fresh-api"
+README_BLOCK = re.compile(r"<!-- install-and-test -->\n```console\n(?P<body>.*?)```", re.S)
+
+
+@dataclass(frozen=True)
+class FreshService:
+    root: Path
+    next_hint: str
+    install: subprocess.CompletedProcess[str]
+
+
+def run_checked(
+    argv: list[str], *, cwd: Path, env: dict[str, str]
+) -> subprocess.CompletedProcess[str]:
+    completed = subprocess.run(
+        argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=INSTALL_TIMEOUT, check=False
+    )
+    if completed.returncode != 0:
+        raise CommandFailedError(
+            f"{' '.join(argv)} exited {completed.returncode} in {cwd}\n"
+            f"--- stdout ---\n{completed.stdout[-8000:]}\n--- stderr ---\n{completed.stderr[-8000:]}"
+        )
+    return completed
+
+
+def bare_environment() -> dict[str, str]:
+    """No virtualenv of this run on ``PATH``: ``python3`` is the machine's."""
+    env = clean_environment()
+    entries = env.get("PATH", "").split(os.pathsep)
+    env["PATH"] = os.pathsep.join(
+        entry for entry in entries if entry and not (Path(entry).parent / "pyvenv.cfg").exists()
+    )
+    return env
+
+
+def readme_commands(readme: str) -> list[str]:
+    found = README_BLOCK.search(readme)
+    assert found, "the README has no <!-- install-and-test --> console block"
+    return [line[2:] for line in found["body"].splitlines() if line.startswith("$ ")]
+
+
+@pytest.fixture(scope="session")
+def fresh_service(tmp_path_factory: pytest.TempPathFactory) -> FreshService:
+    """CLI wheel -> fresh venv -> ``spaps new service`` -> the README's commands, once a run.
+
+    Shared: test_fresh_machine checks the install, test_image_recipe builds the image recipe
+    from the same checkout (its ``uv.lock`` is the one this README step wrote).
+    """
+    work = tmp_path_factory.mktemp("fresh-machine")
+    env = bare_environment()
+    dist = work / "dist"
+    run_checked(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--quiet",
+            "-w",
+            str(dist),
+            str(REPO_ROOT),
+        ],
+        cwd=work,
+        env=env,
+    )
+    (wheel,) = dist.glob("spaps_cli-*.whl")
+    cli = work / "cli-venv"
+    python3 = shutil.which("python3", path=env["PATH"])
+    assert python3, "no python3 on PATH"
+    run_checked([python3, "-m", "venv", str(cli)], cwd=work, env=env)
+    run_checked([str(cli / "bin" / "pip"), "install", "--quiet", str(wheel)], cwd=work, env=env)
+    where = run_checked(
+        [str(cli / "bin" / "python"), "-c", "import spaps_cli; print(spaps_cli.__file__)"],
+        cwd=work,
+        env=env,
+    )
+    assert Path(where.stdout.strip()).is_relative_to(cli), where.stdout  # not the checkout
+    generated = run_checked(
+        [str(cli / "bin" / "spaps"), "new", "service", FRESH_NAME], cwd=work, env=env
+    )
+    root = work / FRESH_NAME
+    hint = [line for line in generated.stderr.splitlines() if line.startswith("Next: ")]
+    assert len(hint) == 1, generated.stderr
+    script = "\n".join(readme_commands((root / "README.md").read_text()))
+    install = run_checked(["bash", "-e", "-c", script], cwd=root, env=env)
+    return FreshService(root, hint[0], install)
