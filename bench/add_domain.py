@@ -26,8 +26,6 @@ missed.
 
 from __future__ import annotations
 
-import argparse
-import json
 import re
 import shutil
 import statistics
@@ -38,7 +36,7 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 
 from copier_template import build_copier_template
-from process_timing import PeerRace, compile_spaps, timed_run
+from process_timing import PeerRace, race_main, timed_run
 
 REPO = Path(__file__).resolve().parents[1]
 TARGET_RATIO = 1.5
@@ -221,22 +219,7 @@ class Result(PeerRace):
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=15)
-    parser.add_argument("--warmup", type=int, default=2)
-    parser.add_argument("--json", action="store_true", help="print the result as JSON")
-    parser.add_argument("--check", action="store_true", help="exit 1 if the target is missed")
-    options = parser.parse_args()
-    if not Path(COPIER).exists():
-        raise SystemExit(f"{COPIER} not found: pip install -e '.[dev]' (copier)")
-
-    compile_spaps()
-    result = measure(options.rounds, options.warmup)
-    if options.json:
-        print(json.dumps(result.as_json(), indent=2))
-    else:
-        result.report()
-    return 1 if options.check and not result.met else 0
+    return race_main(__doc__.splitlines()[0], default_rounds=15, copier=COPIER, measure=measure)
 
 
 if __name__ == "__main__":

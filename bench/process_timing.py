@@ -28,6 +28,7 @@ import statistics
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -106,6 +107,12 @@ class PeerRace:
     def met(self) -> bool:
         return self.ratio >= self.target
 
+    def as_json(self) -> dict[str, object]:
+        return self.race_json()
+
+    def report(self) -> None:
+        raise NotImplementedError  # each bench names its own processes
+
     def race_json(self) -> dict[str, object]:
         return {
             "unit": "s",
@@ -129,3 +136,28 @@ class PeerRace:
             f" {min(self.ratios):.2f}-{max(self.ratios):.2f}); target >= {self.target}x:"
             f" {'met' if self.met else 'MISSED'}"
         )
+
+
+def race_main(
+    description: str, *, default_rounds: int, copier: str, measure: Callable[[int, int], PeerRace]
+) -> int:
+    """The command line every peer race shares: rounds, warm-up, ``--json``, ``--check``."""
+    import argparse
+    import json
+
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--rounds", type=int, default=default_rounds)
+    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    parser.add_argument("--check", action="store_true", help="exit 1 if the target is missed")
+    options = parser.parse_args()
+    if not Path(copier).exists():
+        raise SystemExit(f"{copier} not found: pip install -e '.[dev]' (copier)")
+
+    compile_spaps()
+    result = measure(options.rounds, options.warmup)
+    if options.json:
+        print(json.dumps(result.as_json(), indent=2))
+    else:
+        result.report()
+    return 1 if options.check and not result.met else 0

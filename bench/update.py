@@ -28,8 +28,6 @@ least as fast). ``--check`` exits 1 when it is missed.
 
 from __future__ import annotations
 
-import argparse
-import json
 import shutil
 import statistics
 import sys
@@ -37,7 +35,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from process_timing import PeerRace, compile_spaps, timed_run
+from process_timing import PeerRace, race_main, timed_run
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # the scenario and the copier side are the tests' own modules
@@ -177,22 +175,9 @@ class Result(PeerRace):
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=11)
-    parser.add_argument("--warmup", type=int, default=2)
-    parser.add_argument("--json", action="store_true", help="print the result as JSON")
-    parser.add_argument("--check", action="store_true", help="exit 1 if the target is missed")
-    options = parser.parse_args()
-    if not Path(copier_side.COPIER).exists():
-        raise SystemExit(f"{copier_side.COPIER} not found: pip install -e '.[dev]' (copier)")
-
-    compile_spaps()
-    result = measure(options.rounds, options.warmup)
-    if options.json:
-        print(json.dumps(result.as_json(), indent=2))
-    else:
-        result.report()
-    return 1 if options.check and not result.met else 0
+    return race_main(
+        __doc__.splitlines()[0], default_rounds=11, copier=copier_side.COPIER, measure=measure
+    )
 
 
 if __name__ == "__main__":
