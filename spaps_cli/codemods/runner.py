@@ -710,17 +710,21 @@ def _run_in_order(
     """Process ``sources`` one by one on a single deep-stack thread; report on this one.
 
     One thread for the whole run, not one per file (starting a thread with a large stack costs
-    about what parsing a small module does). Results come back through a queue, so
-    ``on_result`` runs on the caller's thread. Ctrl-C reaches this thread: the worker is told
-    to stop after the file it holds (written atomically, so whole), and what it finished is
-    reported before :class:`RunInterrupted` lists the rest.
+    about what parsing a small module does). The worker appends each result to ``done`` and
+    wakes this thread, which reports it, so ``on_result`` runs on the caller's thread. Ctrl-C
+    reaches this thread: the worker is told to stop after the file it holds (written
+    atomically, so whole), and every file it finished is reported before
+    :class:`RunInterrupted` lists the rest. ``emit`` appends to ``results`` first, so
+    ``results`` is always a prefix of ``done``: wherever Ctrl-C lands, catching up from
+    ``len(results)`` neither loses nor repeats a file.
     """
     import queue
     import threading
 
     from spaps_cli.python_source import start_deep_thread
 
-    messages: queue.SimpleQueue[FileResult | _Finished] = queue.SimpleQueue()
+    done: list[FileResult] = []
+    wakeups: queue.SimpleQueue[_Finished | None] = queue.SimpleQueue()
     stop = threading.Event()
 
     def work() -> None:
@@ -728,21 +732,23 @@ def _run_in_order(
             for source in sources:
                 if stop.is_set():
                     break
-                messages.put(process_file(source, options))
+                done.append(process_file(source, options))
+                wakeups.put(None)
         except BaseException as exc:  # re-raised on the caller's thread
-            messages.put(_Finished(exc))
+            wakeups.put(_Finished(exc))
         else:
-            messages.put(_Finished())
+            wakeups.put(_Finished())
 
     if start_deep_thread(work) is None:  # pragma: no cover - the stack could not be reserved
         work()
 
     def drain() -> _Finished:
         while True:
-            message = messages.get()
-            if isinstance(message, _Finished):
+            message = wakeups.get()
+            while len(results) < len(done):
+                emit(done[len(results)])
+            if message is not None:
                 return message
-            emit(message)
 
     try:
         finished = drain()
